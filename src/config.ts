@@ -1,0 +1,108 @@
+// Loads the pack's data files (profiles, budgets, environments) and checks their shape, so a typo
+// becomes one clear line instead of a confusing run.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { UsageError } from './errors';
+
+export const ROOT = join(__dirname, '..');
+
+const durationText = z
+  .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, 'use e.g. 30s, 2m or 1h')])
+  .transform(parseDurationSeconds);
+
+const Stage = z.object({ duration: durationText, target: z.number().int().min(0) });
+
+const Profile = z.object({
+  description: z.string(),
+  heavy: z.boolean().default(false),
+  thinkSeconds: z.number().positive().default(1),
+  stages: z.array(Stage).min(1),
+});
+
+const Baseline = z.object({ p50: z.number(), p95: z.number(), p99: z.number() });
+
+const Budgets = z.object({
+  gates: z.object({
+    p99Ms: z.number().positive(),
+    errorRatePct: z.number().positive(),
+    minRps: z.number().nonnegative(),
+    maxTimeouts: z.number().int().min(0),
+    maxCrashedUsers: z.number().int().min(0),
+  }),
+  endpoints: z.record(z.string(), z.object({ budgetP95Ms: z.number().positive(), baseline: Baseline })),
+});
+
+const Environment = z.object({
+  description: z.string(),
+  baseUrl: z.string().url(),
+  /** What the authenticated endpoints do without API_TOKEN or a sign-in: a development token, or 401 probes. */
+  authFallback: z.enum(['dev-token', 'probe']),
+  production: z.boolean().default(false),
+});
+
+export type Stage = z.infer<typeof Stage>;
+export type Profile = z.infer<typeof Profile> & { name: string };
+export type Budgets = z.infer<typeof Budgets>;
+export type Environment = z.infer<typeof Environment> & { name: string };
+
+/** Seconds in "90", "1.5s", "2m", "4h", "250ms" (plain numbers are seconds). */
+export function parseDurationSeconds(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!match) throw new UsageError(`"${value}" is not a duration; use e.g. 30s, 2m or 1h`);
+  const scale = { ms: 0.001, s: 1, m: 60, h: 3600 }[match[2] ?? 's'] ?? 1;
+  return Number(match[1]) * scale;
+}
+
+function readYaml(file: string): unknown {
+  const shown = relative(process.cwd(), file) || file;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`cannot read ${shown}; check that the file exists`);
+  }
+  try {
+    return parse(text);
+  } catch (err) {
+    const reason = (err as Error).message.split('\n')[0];
+    throw new UsageError(`${shown} is not valid YAML (${reason}); fix the file`);
+  }
+}
+
+function validate<T extends z.ZodTypeAny>(schema: T, data: unknown, file: string): z.infer<T> {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue.path.join('.') || 'top level';
+  throw new UsageError(`${relative(process.cwd(), file)}: ${where}: ${issue.message}; fix the file`);
+}
+
+export function loadProfiles(file = join(ROOT, 'config', 'profiles.yml')): Record<string, Profile> {
+  const raw = validate(z.record(z.string(), Profile), readYaml(file), file);
+  return Object.fromEntries(Object.entries(raw).map(([name, p]) => [name, { ...p, name }]));
+}
+
+export function loadProfile(name: string): Profile {
+  const profiles = loadProfiles();
+  const profile = profiles[name];
+  if (!profile) {
+    throw new UsageError(`unknown profile "${name}"; choose one of: ${Object.keys(profiles).join(', ')}`);
+  }
+  return profile;
+}
+
+export function loadBudgets(file = join(ROOT, 'config', 'budgets.yml')): Budgets {
+  return validate(Budgets, readYaml(file), file);
+}
+
+export function loadEnvironment(name: string, dir = join(ROOT, 'environments')): Environment {
+  const known = readdirSync(dir).filter((f) => f.endsWith('.yml')).map((f) => f.slice(0, -4));
+  if (!known.includes(name)) {
+    throw new UsageError(`unknown environment "${name}"; choose one of: ${known.join(', ')}`);
+  }
+  const file = join(dir, `${name}.yml`);
+  return { ...validate(Environment, readYaml(file), file), name };
+}

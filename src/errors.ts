@@ -1,0 +1,19 @@
+// Errors the pack turns into a one-line message and a documented exit code (never a stack trace).
+export const EXIT = {
+  passed: 0,
+  gateFailed: 1,
+  badInput: 2,
+  unhealthyAtStart: 3,
+  unhealthyAtEnd: 4,
+  interrupted: 130,
+} as const;
+
+/** Bad input or configuration: exit 2, nothing sent. */
+export class UsageError extends Error {
+  readonly exitCode: number = EXIT.badInput;
+}
+
+/** The target cannot be reached or is not healthy before the load: exit 3. */
+export class TargetUnreachableError extends UsageError {
+  override readonly exitCode: number = EXIT.unhealthyAtStart;
+}
