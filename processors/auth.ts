@@ -1,0 +1,63 @@
+// Bearer tokens for the authenticated endpoints. The runner chooses the mode (VOXANNE_AUTH_MODE);
+// secrets come from the environment and live only in this module's memory, never in VU variables.
+import { decodeJwt, signJwt } from '../src/jwt';
+import { signIn, refresh, type Session } from '../src/signin';
+
+export type AuthMode = 'token' | 'sign-in' | 'dev-token' | 'probe';
+
+export function authMode(): AuthMode {
+  return (process.env.VOXANNE_AUTH_MODE as AuthMode | undefined) ?? 'probe';
+}
+
+const RENEW_BEFORE_EXPIRY_S = 120; // renew this long before `exp`, so no request carries an expired token
+
+let session: Session | undefined;
+let pending: Promise<Session> | undefined;
+
+/** The Authorization header for an authenticated request, or undefined in probe mode. */
+export async function authorizationFor(_endpoint: string): Promise<string | undefined> {
+  switch (authMode()) {
+    case 'probe':
+      return undefined;
+    case 'token':
+      return `Bearer ${process.env.API_TOKEN}`;
+    default:
+      if (!session || session.expiresAt - RENEW_BEFORE_EXPIRY_S * 1000 < Date.now()) {
+        // One renewal at a time per worker, shared by all its users.
+        pending ??= renew(session).finally(() => (pending = undefined));
+        session = await pending;
+      }
+      return `Bearer ${session.accessToken}`;
+  }
+}
+
+async function renew(current: Session | undefined): Promise<Session> {
+  if (authMode() === 'dev-token') return developmentSession();
+  if (current?.refreshToken) {
+    try {
+      return await refresh(current.refreshToken);
+    } catch {
+      // A refresh token can be revoked or used up; a new password sign-in still works.
+    }
+  }
+  return signIn();
+}
+
+/**
+ * A token with the claims the backend reads (sub, email, app_metadata.org_id). A local backend
+ * decodes tokens without checking the signature, so this one is accepted there.
+ */
+export function developmentSession(now = Date.now()): Session {
+  const iat = Math.floor(now / 1000);
+  const claims = {
+    sub: '00000000-0000-4000-8000-00000000load',
+    email: process.env.DEV_EMAIL ?? 'load-test@voxanne.local',
+    role: 'authenticated',
+    aud: 'authenticated',
+    app_metadata: { org_id: process.env.DEV_ORG_ID ?? 'load-test-org' },
+    iat,
+    exp: iat + 3600,
+  };
+  const accessToken = signJwt(claims, 'voxanne-load-test-development-only');
+  return { accessToken, expiresAt: (decodeJwt(accessToken)?.exp ?? iat) * 1000 };
+}

@@ -1,0 +1,77 @@
+// The processor of scenarios/journey.yml. Artillery loads it in every worker (users) and in the main
+// thread (the before/after health checks). Keep per-request work small: it runs on the hot path.
+import type { AfterResponseHookFunction, BeforeRequestHookFunction, VUContext, VUEvents } from 'artillery';
+import { planVisits, stagesFromText, type Visit } from '../src/plan';
+import { authorizationFor, authMode } from './auth';
+import { expectedStatuses, reportFailedExpectations } from './expectations';
+import { counter } from '../src/metrics';
+
+export { checkHealthBeforeLoad, checkHealthAfterLoad } from './health';
+
+type Done = (err?: Error | null) => void;
+
+// Users are numbered in arrival order. All arrivals happen in one worker (Artillery runs
+// arrivalCount phases on the first worker), so a module counter numbers them.
+let arrivals = 0;
+let visits: Visit[] | undefined;
+
+/** beforeScenario: look up this user's planned stay and auth mode. */
+export function startUser(context: VUContext, events: VUEvents, done: Done): void {
+  visits ??= planVisits(stagesFromText(String(context.vars.stages)));
+  const visit = visits[Math.min(arrivals++, visits.length - 1)];
+  context.vars.leaveAt = Date.now() + (visit.leave - visit.arrive) * 1000;
+  context.vars.authenticated = authMode() !== 'probe';
+  reportFailedExpectations(events);
+  done();
+}
+
+/** Loop condition: the user journeys again until the planned stay is over. */
+export function stillVisiting(context: VUContext, next: (again: boolean) => void): void {
+  next(Date.now() < context.vars.leaveAt);
+}
+
+/** The pause between journeys (about 1 s), cut short when the stay ends so users leave on time. */
+export function thinkBetweenJourneys(context: VUContext, _events: VUEvents, done: Done): void {
+  const pauseMs = Math.min(Number(context.vars.thinkMs), context.vars.leaveAt - Date.now());
+  setTimeout(done, Math.max(0, pauseMs));
+}
+
+/** Adds the Bearer token to the authenticated endpoints. The token never enters VU variables. */
+export const authorize: BeforeRequestHookFunction = (req, _context, _events, done) => {
+  authorizationFor(String(req.name)).then(
+    (header) => {
+      if (header) req.headers = { ...req.headers, authorization: header };
+      done();
+    },
+    (err: Error) => done(err),
+  );
+};
+
+/**
+ * Counts every response for the error-rate gate. An error is a status outside the request's
+ * expected set. Both counters are emitted every time so that the gate's metrics always exist.
+ */
+export const countResponse: AfterResponseHookFunction = (req, res, context, events, done) => {
+  const name = String(req.name);
+  const unexpected = expectedStatuses(req, context).includes(Number(res.statusCode)) ? 0 : 1;
+  events.emit('counter', counter.requests, 1);
+  events.emit('counter', counter.errors, unexpected);
+  events.emit('counter', counter.timeouts, 0);
+  if (unexpected) events.emit('counter', counter.unexpected(name, Number(res.statusCode)), 1);
+  if (name === 'assistants' && res.statusCode === 200 && /^\s*\{/.test(String(res.body))) {
+    // {"assistants": []}: the backend's voice API call failed; it still answers 200.
+    events.emit('counter', counter.assistantsFallback, 1);
+  }
+  done();
+};
+
+/** Transport errors and timeouts: they count as errors too (the user stops, as in Artillery). */
+export function countError(err: Error & { code?: string }, req: Record<string, unknown>, _context: VUContext, events: VUEvents, done: Done): void {
+  const timeout = /TIMEDOUT|TIMEOUT/i.test(err.code ?? err.name);
+  events.emit('counter', counter.requests, 1);
+  events.emit('counter', counter.errors, 1);
+  events.emit('counter', counter.timeouts, timeout ? 1 : 0);
+  const name = String(req.name);
+  events.emit('counter', timeout ? counter.timeoutOf(name) : counter.transportOf(name, err.code ?? err.name), 1);
+  done();
+}

@@ -1,0 +1,37 @@
+// Chooses how the authenticated endpoints are called, and checks the credentials before any load.
+import type { Environment } from './config';
+import { UsageError } from './errors';
+import { decodeJwt } from './jwt';
+import { signIn, signInConfigured } from './signin';
+import type { AuthMode } from '../processors/auth';
+
+export interface AuthChoice {
+  mode: AuthMode;
+  /** Secret-free, for the summary and the report. */
+  description: string;
+}
+
+export async function chooseAuth(environment: Environment, env: NodeJS.ProcessEnv = process.env, now = Date.now()): Promise<AuthChoice> {
+  if (env.API_TOKEN) {
+    const claims = decodeJwt(env.API_TOKEN);
+    if (!claims) throw new UsageError('API_TOKEN is not a JWT (three base64url parts); copy the access token itself, without "Bearer "');
+    if (typeof claims.exp === 'number' && claims.exp * 1000 <= now) {
+      const ago = Math.round((now - claims.exp * 1000) / 60000);
+      throw new UsageError(`API_TOKEN expired ${ago} min ago; get a fresh token or use the sign-in variables (README: Auth)`);
+    }
+    return { mode: 'token', description: `API_TOKEN (${who(claims.email, claims.app_metadata?.org_id)})` };
+  }
+  if (signInConfigured(env)) {
+    await signIn(env); // fails here, with a clear message, rather than as a storm of 401s
+    return { mode: 'sign-in', description: `password sign-in as ${env.LOAD_TEST_EMAIL}, renewed before expiry` };
+  }
+  if (environment.authFallback === 'dev-token') {
+    const org = env.DEV_ORG_ID ?? 'load-test-org';
+    return { mode: 'dev-token', description: `development token (org ${org}; accepted only by a backend that skips signature checks)` };
+  }
+  return { mode: 'probe', description: 'no token: authenticated endpoints probed unauthenticated, expecting 401' };
+}
+
+function who(email: unknown, org: unknown): string {
+  return [email ? `user ${String(email)}` : 'no email claim', org ? `org ${String(org)}` : 'no org_id claim'].join(', ');
+}

@@ -1,0 +1,80 @@
+// What went wrong, in the guide's words, with its "Common Issues" hints. Built from the record only.
+import type { HealthResult } from './health';
+import type { RunRecord } from './record';
+
+export function healthHints(h: HealthResult, target: string): string[] {
+  const curl = `curl ${target}/health`;
+  switch (h.problem) {
+    case 'refused':
+      return [
+        `Connection refused at ${target}: nothing is listening there.`,
+        'Verify the backend is running (npm run dev in the backend, port 3001), check firewall settings,',
+        `and verify the URL: ${curl}`,
+      ];
+    case 'timeout':
+    case 'unreachable':
+      return [
+        `No answer from ${target} (${h.detail}).`,
+        `Check the host name and the network, and that the backend is up: ${curl}`,
+        'A service on Render that was idle can take a minute to wake up; try again.',
+      ];
+    case 'degraded': {
+      const failing = h.failingServices?.length ? h.failingServices.join(', ') : 'a service';
+      return [
+        `/health answered ${h.status} degraded: ${failing} down.`,
+        'Verify database connectivity (Supabase) and the backend logs before load testing.',
+      ];
+    }
+    case 'http-error':
+      return [`/health answered HTTP ${h.status}: ${h.detail}`, `Check the backend logs and the URL: ${curl}`];
+    case 'wrong-body':
+      return [
+        `/health answered 200 without status "ok": ${h.detail}`,
+        'Is BASE_URL the Voxanne backend (not the front end or a proxy page)?',
+      ];
+    default:
+      return [];
+  }
+}
+
+export function diagnose(r: RunRecord): string[] {
+  const lines: string[] = [];
+  if (r.health.start && !r.health.start.ok) lines.push(...healthHints(r.health.start, r.target));
+  if (r.health.end && !r.health.end.ok) {
+    lines.push('/health failed after the load: the backend did not survive it.', ...healthHints(r.health.end, r.target));
+  }
+  const gate = (id: string) => r.gates.find((g) => g.id === id);
+  const t = r.totals;
+  if (gate('error-rate')?.passed === false) {
+    const e = t.errors;
+    const worst = [...r.endpoints].sort((a, b) => b.errorCount - a.errorCount)[0];
+    lines.push(
+      `High error rate (${t.errorRatePct.toFixed(1)} %): ${e.http5xx} server errors, ${e.http4xx} client errors, ` +
+        `${e.rateLimited} rate limited, ${e.timeout} timeouts, ${e.transport} connection errors` +
+        (worst?.errorCount ? `; most on ${worst.path}.` : '.'),
+      'Check backend logs for exceptions, verify database connectivity, check if the server is memory/CPU constrained.',
+    );
+  }
+  if (gate('p99')?.passed === false) {
+    const slow = r.endpoints.filter((e) => e.latency && e.latency.p99 >= (gate('p99')?.limit ?? Infinity)).map((e) => e.path);
+    lines.push(
+      `High response times (p99 ${t.latency?.p99} ms)${slow.length ? `, slowest: ${slow.join(', ')}` : ''}.`,
+      'Check database query performance, review Sentry for slow endpoints, consider adding database indexes.',
+    );
+  }
+  if (t.errors.timeout > 0) {
+    const where = r.endpoints.filter((e) => e.errors.timeout).map((e) => `${e.path} (${e.errors.timeout})`);
+    lines.push(`Timeouts: ${where.join(', ')}. /api/assistants can hold a request for about 2 minutes when the voice API fails.`);
+  }
+  if (t.crashedUsers > 0) lines.push(`${t.crashedUsers} users stopped on a connection error or timeout before their planned end.`);
+  const fallback = r.endpoints.find((e) => e.fallbackAnswers > 0);
+  if (fallback) {
+    lines.push(
+      `/api/assistants answered {"assistants": []} ${fallback.fallbackAnswers} times: the backend's call to the voice API (Vapi) failed.`,
+    );
+  }
+  for (const g of r.gates.filter((x) => x.endpoint && !x.passed)) {
+    lines.push(`${g.endpoint} p95 ${g.value} ms is over its ${g.limit} ms budget${g.strict ? '' : ' (warning)'}.`);
+  }
+  return lines;
+}

@@ -1,0 +1,112 @@
+// The gates of config/budgets.yml as ensure checks (Artillery enforces them) and as figures the
+// record can show. One definition per gate: its expression, its limit and how to read its value.
+import type { Budgets } from './config';
+import type { EndpointSummary, Gate, RunRecord } from './record';
+import { artilleryMetric, counter } from './metrics';
+
+export interface GateOptions {
+  /** Planned load duration, seconds: the request-rate gate divides by it. */
+  loadSeconds: number;
+  /** Per-endpoint p95 budgets fail the run instead of warning. */
+  strictBudgets: boolean;
+}
+
+type GateSpec = Omit<Gate, 'value' | 'passed'> & {
+  read: (totals: RunRecord['totals'], endpoints: EndpointSummary[]) => number | null;
+};
+
+export function gateSpecs(budgets: Budgets, opts: GateOptions): GateSpec[] {
+  const g = budgets.gates;
+  const seconds = Math.max(1, Math.round(opts.loadSeconds));
+  const specs: GateSpec[] = [
+    {
+      id: 'p99',
+      title: 'p99 response time',
+      expression: `${artilleryMetric.responseTime}.p99 < ${g.p99Ms}`,
+      limit: g.p99Ms,
+      comparator: '<',
+      unit: 'ms',
+      strict: true,
+      read: (t) => t.latency?.p99 ?? null,
+    },
+    {
+      id: 'error-rate',
+      title: 'HTTP error rate',
+      expression: `${counter.errors} / ${counter.requests} * 100 < ${g.errorRatePct}`,
+      limit: g.errorRatePct,
+      comparator: '<',
+      unit: '%',
+      strict: true,
+      read: (t) => (t.requests ? t.errorRatePct : null),
+    },
+    {
+      id: 'request-rate',
+      title: 'Request rate',
+      expression: `${counter.requests} / ${seconds} >= ${g.minRps}`,
+      limit: g.minRps,
+      comparator: '>=',
+      unit: 'req/s',
+      strict: true,
+      read: (t) => t.requests / seconds,
+    },
+    {
+      id: 'timeouts',
+      title: 'Timeouts',
+      expression: `${counter.timeouts} <= ${g.maxTimeouts}`,
+      limit: g.maxTimeouts,
+      comparator: '<=',
+      unit: 'count',
+      strict: true,
+      read: (t) => t.errors.timeout,
+    },
+    {
+      id: 'crashed-users',
+      title: 'Crashed users',
+      expression: `vusers.failed <= ${g.maxCrashedUsers}`,
+      limit: g.maxCrashedUsers,
+      comparator: '<=',
+      unit: 'count',
+      strict: true,
+      read: (t) => t.crashedUsers,
+    },
+  ];
+  for (const [name, budget] of Object.entries(budgets.endpoints)) {
+    specs.push({
+      id: `p95-${name}`,
+      title: `${name} p95`,
+      expression: `${artilleryMetric.endpointResponseTime(name)}.p95 < ${budget.budgetP95Ms}`,
+      limit: budget.budgetP95Ms,
+      comparator: '<',
+      unit: 'ms',
+      strict: opts.strictBudgets,
+      endpoint: name,
+      read: (_t, endpoints) => endpoints.find((e) => e.name === name)?.latency?.p95 ?? null,
+    });
+  }
+  return specs;
+}
+
+/** The ensure plugin's configuration for these gates. */
+export function ensureConfig(specs: GateSpec[]): { conditions: Array<{ expression: string; strict: boolean }> } {
+  return { conditions: specs.map((s) => ({ expression: s.expression, strict: s.strict })) };
+}
+
+const holds = (value: number, cmp: Gate['comparator'], limit: number) =>
+  cmp === '<' ? value < limit : cmp === '<=' ? value <= limit : value >= limit;
+
+/**
+ * Gates with their values. Verdicts come from ensure when it ran (`verdicts`, by expression);
+ * otherwise (an interrupted or aborted run) from the same comparison on the record's figures.
+ */
+export function evaluateGates(
+  specs: GateSpec[],
+  totals: RunRecord['totals'],
+  endpoints: EndpointSummary[],
+  verdicts: Map<string, boolean> | undefined,
+): Gate[] {
+  return specs.map(({ read, ...spec }) => {
+    const value = read(totals, endpoints);
+    const passed = verdicts?.get(spec.expression) ?? (value !== null && holds(value, spec.comparator, spec.limit));
+    return { ...spec, value: value === null ? null : Math.round(value * 100) / 100, passed };
+  });
+}

@@ -1,0 +1,52 @@
+// GET /health as the guide's pass criteria read it: 200 with status "ok", within a few seconds.
+export type HealthProblem = 'refused' | 'timeout' | 'unreachable' | 'degraded' | 'http-error' | 'wrong-body';
+
+export interface HealthResult {
+  ok: boolean;
+  at: string;
+  status?: number;
+  latencyMs?: number;
+  problem?: HealthProblem;
+  /** Services that /health reports as false (e.g. database). */
+  failingServices?: string[];
+  /** A short, secret-free description of what came back. */
+  detail?: string;
+}
+
+export async function checkHealth(baseUrl: string, timeoutMs = 5000): Promise<HealthResult> {
+  const at = new Date().toISOString();
+  const started = performance.now();
+  let res: Response;
+  try {
+    res = await fetch(new URL('/health', baseUrl), { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string } };
+    const code = e.cause?.code ?? e.name;
+    const problem: HealthProblem =
+      code === 'ECONNREFUSED' ? 'refused' : /Timeout|Abort/.test(code) ? 'timeout' : 'unreachable';
+    return { ok: false, at, problem, detail: problem === 'timeout' ? `no answer within ${timeoutMs} ms` : code };
+  }
+  const text = await res.text().catch(() => '');
+  const latencyMs = Math.round(performance.now() - started);
+  let body: { status?: unknown; services?: Record<string, unknown> } | undefined;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const failingServices = Object.entries(body?.services ?? {})
+    .filter(([, up]) => up === false)
+    .map(([name]) => name);
+  const base = { at, status: res.status, latencyMs, failingServices };
+  if (res.status === 200 && body?.status === 'ok') return { ok: true, ...base };
+  if (res.status === 503 || body?.status === 'degraded') {
+    return { ok: false, ...base, problem: 'degraded', detail: `status "${String(body?.status)}"` };
+  }
+  if (res.status !== 200) return { ok: false, ...base, problem: 'http-error', detail: snippet(text) };
+  return { ok: false, ...base, problem: 'wrong-body', detail: snippet(text) };
+}
+
+function snippet(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 120 ? `${flat.slice(0, 117)}...` : flat || '(empty body)';
+}

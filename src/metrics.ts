@@ -1,0 +1,21 @@
+// Names of the pack's own Artillery counters, shared by the processor, the ensure gates and the record.
+export const counter = {
+  requests: 'voxanne.requests',
+  errors: 'voxanne.errors',
+  timeouts: 'voxanne.timeouts',
+  assistantsFallback: 'voxanne.assistants_fallback',
+  /** Per endpoint: a status outside the expected set, by code. */
+  unexpected: (endpoint: string, status: number) => `voxanne.unexpected.${endpoint}.${status}`,
+  timeoutOf: (endpoint: string) => `voxanne.timeout.${endpoint}`,
+  transportOf: (endpoint: string, code: string) => `voxanne.transport.${endpoint}.${code}`,
+  expectationFailed: (endpoint: string) => `voxanne.expectation_failed.${endpoint}`,
+} as const;
+
+/** Artillery's own metric names that the pack reads. */
+export const artilleryMetric = {
+  responseTime: 'http.response_time',
+  endpointResponseTime: (endpoint: string) => `plugins.metrics-by-endpoint.response_time.${endpoint}`,
+  endpointCodePrefix: (endpoint: string) => `plugins.metrics-by-endpoint.${endpoint}.codes.`,
+  endpointErrorPrefix: (endpoint: string) => `plugins.metrics-by-endpoint.${endpoint}.errors.`,
+  endpointHistogramPrefix: 'plugins.metrics-by-endpoint.response_time.',
+} as const;

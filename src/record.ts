@@ -1,0 +1,258 @@
+// The run record (run.json): everything a run found, in one file that the summary, the HTML report,
+// JUnit and the history are all built from. Its format is this file's types (schema "voxanne-run/1").
+import { DDSketch } from '@artilleryio/sketches-js';
+import type { Stage } from './config';
+import type { HealthResult } from './health';
+import { artilleryMetric, counter } from './metrics';
+import type { PeriodEvent } from './events';
+
+export const RECORD_SCHEMA = 'voxanne-run/1';
+
+export type Outcome = 'passed' | 'failed' | 'aborted' | 'interrupted' | 'unhealthy';
+
+/** Errors by kind. Statuses count only when outside the request's expected set. */
+export interface ErrorKinds {
+  transport: number;
+  timeout: number;
+  http4xx: number;
+  rateLimited: number;
+  http5xx: number;
+  /** Unexpected statuses below 400, e.g. a 200 where a 401 was expected. */
+  otherStatus: number;
+}
+
+export interface LatencySummary {
+  count: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** One endpoint's share of a period. `latency` is a DDSketch (1 % relative accuracy), protobuf in base64. */
+export interface EndpointPeriod {
+  requests: number;
+  codes: Record<string, number>;
+  errors: ErrorKinds;
+  latency?: string;
+}
+
+export interface Period extends EndpointPeriod {
+  /** Start of the 10 s period, epoch ms. */
+  start: number;
+  /** Users active at the end of the period: measured (Artillery) and planned (profile). */
+  users: { created: number; completed: number; failed: number; active: number; planned: number };
+  endpoints: Record<string, EndpointPeriod>;
+}
+
+export interface Gate {
+  id: string;
+  title: string;
+  /** The ensure expression that enforces it. */
+  expression: string;
+  value: number | null;
+  limit: number;
+  comparator: '<' | '<=' | '>=';
+  unit: 'ms' | '%' | 'req/s' | 'count';
+  /** A strict gate fails the run; others are warnings. */
+  strict: boolean;
+  passed: boolean;
+  endpoint?: string;
+}
+
+export interface EndpointSummary {
+  name: string;
+  path: string;
+  requests: number;
+  errors: ErrorKinds;
+  errorCount: number;
+  codes: Record<string, number>;
+  latency: LatencySummary | null;
+  budgetP95Ms: number;
+  baseline: { p50: number; p95: number; p99: number };
+  expectationFailures: number;
+  /** /api/assistants answered {"assistants": []}: the backend's voice API failed. */
+  fallbackAnswers: number;
+}
+
+export interface RunRecord {
+  schema: typeof RECORD_SCHEMA;
+  pack: { name: string; version: string };
+  id: string;
+  startedAt: string;
+  endedAt: string;
+  target: string;
+  environment: string;
+  profile: { name: string; description: string; stages: Stage[]; thinkSeconds: number };
+  timeScale: number;
+  auth: { mode: string; description: string };
+  outcome: Outcome;
+  /** Why, in one sentence. */
+  reason: string;
+  exitCode: number;
+  gates: Gate[];
+  health: { start: HealthResult | null; end: HealthResult | null };
+  totals: {
+    requests: number;
+    errors: ErrorKinds;
+    errorCount: number;
+    errorRatePct: number;
+    durationSeconds: number;
+    requestsPerSecond: number;
+    latency: LatencySummary | null;
+    maxUsers: number;
+    crashedUsers: number;
+    codes: Record<string, number>;
+  };
+  endpoints: EndpointSummary[];
+  periods: Period[];
+  diagnosis: string[];
+}
+
+export const noErrors = (): ErrorKinds => ({ transport: 0, timeout: 0, http4xx: 0, rateLimited: 0, http5xx: 0, otherStatus: 0 });
+
+export const errorTotal = (e: ErrorKinds): number =>
+  e.transport + e.timeout + e.http4xx + e.rateLimited + e.http5xx + e.otherStatus;
+
+export function addErrors(into: ErrorKinds, from: ErrorKinds): ErrorKinds {
+  for (const key of Object.keys(into) as Array<keyof ErrorKinds>) into[key] += from[key];
+  return into;
+}
+
+function addCodes(into: Record<string, number>, from: Record<string, number>): Record<string, number> {
+  for (const [code, n] of Object.entries(from)) into[code] = (into[code] ?? 0) + n;
+  return into;
+}
+
+export const decodeSketch = (b64: string): DDSketch => DDSketch.fromProto(Buffer.from(b64, 'base64'));
+
+/** Merges base64 sketches into one (undefined when none). Exact: sketches merge without loss. */
+export function mergeSketches(sketches: Array<string | undefined>): DDSketch | undefined {
+  let merged: DDSketch | undefined;
+  for (const b64 of sketches) {
+    if (!b64) continue;
+    const sketch = decodeSketch(b64);
+    if (merged) merged.merge(sketch);
+    else merged = sketch;
+  }
+  return merged;
+}
+
+export function summarize(sketch: DDSketch | undefined): LatencySummary | null {
+  if (!sketch || sketch.count === 0) return null;
+  const q = (p: number) => round(sketch.getValueAtQuantile(p));
+  return {
+    count: sketch.count,
+    min: round(sketch.min),
+    mean: round(sketch.sum / sketch.count),
+    p50: q(0.5),
+    p95: q(0.95),
+    p99: q(0.99),
+    max: round(sketch.max),
+  };
+}
+
+const round = (n: number) => Math.round(n * 10) / 10;
+
+/** Sorts an endpoint's counters of one period into requests, codes and error kinds. */
+function endpointPeriod(name: string, c: Record<string, number>, histograms: Record<string, string>): EndpointPeriod {
+  const codes: Record<string, number> = {};
+  const codePrefix = artilleryMetric.endpointCodePrefix(name);
+  const errors = noErrors();
+  const unexpectedPrefix = counter.unexpected(name, 0).slice(0, -1);
+  const transportPrefix = counter.transportOf(name, '');
+  for (const [key, n] of Object.entries(c)) {
+    if (key.startsWith(codePrefix)) codes[key.slice(codePrefix.length)] = n;
+    else if (key.startsWith(unexpectedPrefix)) {
+      const status = Number(key.slice(unexpectedPrefix.length));
+      const kind: keyof ErrorKinds =
+        status === 429 ? 'rateLimited' : status >= 500 ? 'http5xx' : status >= 400 ? 'http4xx' : 'otherStatus';
+      errors[kind] += n;
+    } else if (key.startsWith(transportPrefix)) errors.transport += n;
+  }
+  errors.timeout = c[counter.timeoutOf(name)] ?? 0;
+  const responses = Object.values(codes).reduce((a, b) => a + b, 0);
+  return {
+    requests: responses + errors.timeout + errors.transport,
+    codes,
+    errors,
+    latency: histograms[artilleryMetric.endpointResponseTime(name)],
+  };
+}
+
+/** Endpoint names seen in a period's counters and histograms. */
+function endpointNames(event: PeriodEvent): string[] {
+  const names = new Set<string>();
+  for (const key of Object.keys(event.histograms)) {
+    if (key.startsWith(artilleryMetric.endpointHistogramPrefix)) names.add(key.slice(artilleryMetric.endpointHistogramPrefix.length));
+  }
+  for (const key of Object.keys(event.counters)) {
+    const m = /^voxanne\.(?:timeout|transport|unexpected)\.([^.]+)/.exec(key);
+    if (m) names.add(m[1]);
+  }
+  return [...names];
+}
+
+/**
+ * Periods of the record from the plugin's period events. `plannedUsersAt(seconds since load start)`
+ * gives the profile's users; loadStart is the first phase's start (epoch ms).
+ */
+export function buildPeriods(events: PeriodEvent[], loadStart: number, plannedUsersAt: (s: number) => number): Period[] {
+  let active = 0;
+  return [...events]
+    .sort((a, b) => a.period - b.period)
+    .map((event) => {
+      const c = event.counters;
+      const endpoints = Object.fromEntries(endpointNames(event).map((n) => [n, endpointPeriod(n, c, event.histograms)]));
+      const created = c['vusers.created'] ?? 0;
+      const completed = c['vusers.completed'] ?? 0;
+      const failed = c['vusers.failed'] ?? 0;
+      active += created - completed - failed;
+      const overall = Object.values(endpoints).reduce(
+        (sum, e) => ({ requests: sum.requests + e.requests, codes: addCodes(sum.codes, e.codes), errors: addErrors(sum.errors, e.errors) }),
+        { requests: 0, codes: {} as Record<string, number>, errors: noErrors() },
+      );
+      const periodEnd = Math.min(event.period + 10_000, event.last);
+      return {
+        start: event.period,
+        ...overall,
+        latency: event.histograms[artilleryMetric.responseTime],
+        users: { created, completed, failed, active, planned: plannedUsersAt((periodEnd - loadStart) / 1000) },
+        endpoints,
+      };
+    });
+}
+
+/** Whole-run figures per endpoint, in the order given (the scenario's). */
+export function summarizeEndpoints(
+  periods: Period[],
+  endpoints: Array<{ name: string; path: string; budgetP95Ms: number; baseline: EndpointSummary['baseline'] }>,
+  counters: Record<string, number>,
+): EndpointSummary[] {
+  return endpoints.map(({ name, path, budgetP95Ms, baseline }) => {
+    const parts = periods.map((p) => p.endpoints[name]).filter((e): e is EndpointPeriod => Boolean(e));
+    const errors = parts.reduce((sum, e) => addErrors(sum, e.errors), noErrors());
+    return {
+      name,
+      path,
+      requests: parts.reduce((sum, e) => sum + e.requests, 0),
+      errors,
+      errorCount: errorTotal(errors),
+      codes: parts.reduce((sum, e) => addCodes(sum, e.codes), {} as Record<string, number>),
+      latency: summarize(mergeSketches(parts.map((e) => e.latency))),
+      budgetP95Ms,
+      baseline,
+      expectationFailures: counters[counter.expectationFailed(name)] ?? 0,
+      fallbackAnswers: name === 'assistants' ? (counters[counter.assistantsFallback] ?? 0) : 0,
+    };
+  });
+}
+
+/** Sums every counter over the periods. */
+export function totalCounters(events: PeriodEvent[]): Record<string, number> {
+  const totals: Record<string, number> = {};
+  for (const e of events) addCodes(totals, e.counters);
+  return totals;
+}

@@ -1,0 +1,13 @@
+// Keeps secrets out of everything the pack writes: known secret values from the environment and
+// anything shaped like a JWT are replaced before a line reaches the terminal or a file.
+const SECRET_ENV = ['API_TOKEN', 'LOAD_TEST_PASSWORD', 'SUPABASE_ANON_KEY', 'SUPABASE_SERVICE_ROLE_KEY'];
+const JWT_SHAPE = /eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g;
+
+export function redactor(env: NodeJS.ProcessEnv = process.env): (text: string) => string {
+  const values = SECRET_ENV.map((name) => env[name]).filter((v): v is string => Boolean(v && v.length >= 4));
+  return (text) => {
+    let out = text.replace(JWT_SHAPE, '[redacted token]');
+    for (const v of values) out = out.split(v).join('[redacted]');
+    return out;
+  };
+}
