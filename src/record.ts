@@ -82,6 +82,8 @@ export interface RunRecord {
   pack: { name: string; version: string };
   id: string;
   startedAt: string;
+  /** When Artillery started the first phase (the load's time zero), or null if it never did. */
+  loadStartedAt: string | null;
   endedAt: string;
   target: string;
   environment: string;

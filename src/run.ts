@@ -22,6 +22,7 @@ import {
 } from './record';
 import { loadScenario, scenarioEndpoints, type Scenario } from './scenario';
 import { formatSummary } from './summary';
+import { writeReports } from './report';
 import { redactor } from './secrets';
 
 const ARTILLERY = join(ROOT, 'node_modules', 'artillery', 'bin', 'run');
@@ -213,6 +214,7 @@ export function assembleRecord(plan: RunPlan, id: string, dir: string, end: Arti
     pack: { name: 'voxanne-load-test', version: packVersion() },
     id,
     startedAt: end.startedAt.toISOString(),
+    loadStartedAt: phases[0] ? new Date(phases[0].at).toISOString() : null,
     endedAt: end.endedAt.toISOString(),
     target: plan.target,
     environment: plan.environment.name,
@@ -248,8 +250,17 @@ export async function executeRun(plan: RunPlan): Promise<RunRecord> {
   const end = await runArtillery(plan, dir, scriptFile);
   const record = assembleRecord(plan, id, dir, end);
   writeFileSync(join(dir, 'run.json'), JSON.stringify(record));
+  let report: string | undefined;
+  try {
+    writeReports(record, dir, plan.opts.reportsDir);
+    report = join(dir, 'report.html');
+  } catch (err) {
+    // A report that cannot be written never changes the run's verdict; run.json is already there.
+    console.error(`warning: could not write the reports (${(err as Error).message}); rebuild them with npm run report`);
+  }
   console.log(formatSummary(record));
   console.log(`\nrun folder: ${relative(process.cwd(), dir) || dir}`);
+  if (report) console.log(`report: ${relative(process.cwd(), report) || report}`);
   return record;
 }
 

@@ -35,6 +35,8 @@ export interface StandInLogEntry {
   path: string;
   status: number | null;
   auth: 'none' | 'bearer';
+  /** Which TCP connection carried it (1, 2, ...): one per virtual user with keep-alive. */
+  connection?: number;
   email?: string;
   orgId?: string;
   sub?: string;
@@ -448,7 +450,14 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     const path = url.pathname;
     const header = req.headers.authorization;
     const bearer = typeof header === 'string' && header.startsWith('Bearer ');
-    const entry: StandInLogEntry = { t: Date.now(), method: req.method ?? 'GET', path, status: null, auth: bearer ? 'bearer' : 'none' };
+    const entry: StandInLogEntry = {
+      t: Date.now(),
+      method: req.method ?? 'GET',
+      path,
+      status: null,
+      auth: bearer ? 'bearer' : 'none',
+      connection: connectionIds.get(req.socket),
+    };
     // Log who called (claims only — never the token itself).
     const claims = bearer ? decodeJwt(header.slice(7).trim()) : undefined;
     if (typeof claims?.email === 'string') entry.email = claims.email;
@@ -529,11 +538,14 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     timers.add(timer);
   }
 
+  const connectionIds = new WeakMap<object, number>();
   const server = createServer(handle);
   server.keepAliveTimeout = 5000; // clients reuse connections, like behind Render's proxy
 
+  let connectionCount = 0;
   server.on('connection', (socket) => {
     sockets.add(socket);
+    connectionIds.set(socket, ++connectionCount);
     sample();
     socket.on('close', () => {
       sockets.delete(socket);

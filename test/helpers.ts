@@ -1,0 +1,62 @@
+// Runs the pack's real command lines (real Artillery) in a child process, as a user would.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunRecord } from '../src/record';
+
+export const ROOT = join(__dirname, '..');
+
+/** A rehearsal-sized run: the smoke profile squeezed into 10 s of load. */
+export const QUICK = ['--profile', 'smoke', '--time-scale', '0.25'];
+
+export interface PackResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** The run folder, when the run made one. */
+  dir?: string;
+  record?: RunRecord;
+}
+
+/** Variables a developer may have set that would change what a test means. */
+const CLEARED = ['API_TOKEN', 'BASE_URL', 'PROFILE', 'TIME_SCALE', 'REPORTS_DIR', 'SUPABASE_URL', 'SUPABASE_ANON_KEY', 'LOAD_TEST_EMAIL', 'LOAD_TEST_PASSWORD', 'VOXANNE_CONFIRM'];
+
+export function runPack(
+  entry: string,
+  args: string[],
+  env: Record<string, string> = {},
+  opts: { reportsDir?: string; onStart?: (pid: number) => void } = {},
+): Promise<PackResult> {
+  const reportsDir = opts.reportsDir ?? mkdtempSync(join(tmpdir(), 'voxanne-test-'));
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !CLEARED.includes(k)));
+  const child = spawn(process.execPath, ['--require', 'ts-node/register', entry, ...args, '--reports', reportsDir], {
+    cwd: ROOT,
+    env: { ...base, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  opts.onStart?.(child.pid ?? 0);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => {
+    child.on('close', (code) => {
+      const runs = existsSync(reportsDir) ? readdirSync(reportsDir).filter((f) => /^\d{8}-/.test(f)).sort() : [];
+      const dir = runs.length ? join(reportsDir, runs[runs.length - 1]) : undefined;
+      const recordFile = dir && join(dir, 'run.json');
+      const record = recordFile && existsSync(recordFile) ? (JSON.parse(readFileSync(recordFile, 'utf8')) as RunRecord) : undefined;
+      resolve({ code, stdout, stderr, dir, record });
+    });
+  });
+}
+
+/** A loopback port with nothing listening on it. */
+export async function closedPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}

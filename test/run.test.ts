@@ -1,0 +1,173 @@
+// The guide's test end to end: real Artillery, driven by the pack's command line, against the
+// stand-in backend on loopback. Assertions are what a user sees: exit code, summary, run record.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { signJwt } from '../src/jwt';
+import { startStandIn, type StandIn, type StandInOptions } from '../src/standin/server';
+import { closedPort, QUICK, runPack } from './helpers';
+
+const RUN = 'src/run.ts';
+
+async function against(options: StandInOptions, args: string[], env: Record<string, string> = {}) {
+  const standIn = await startStandIn({ latencyScale: 0.2, seed: 7, ...options });
+  try {
+    const result = await runPack(RUN, [...QUICK, ...args], { BASE_URL: standIn.url, ...env });
+    return { ...result, standIn };
+  } finally {
+    await standIn.close();
+  }
+}
+
+const loadRequests = (s: StandIn) => s.stats().log.filter((e) => e.path !== '/health');
+
+describe('verdicts', () => {
+  test('a healthy backend passes every gate: exit 0, all five endpoints requested', async () => {
+    const r = await against({}, []);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /PASSED: Every gate passed/);
+    for (const path of ['/health', '/', '/api/calls-dashboard', '/api/vapi/webhook/health', '/api/assistants']) {
+      assert.ok((r.standIn.stats().byPath[path] ?? 0) > 0, `${path} was requested`);
+      assert.match(r.stdout, new RegExp(`GET ${path.replace(/\//g, '\\/')}\\s+\\d+ req\\s+0 err`));
+    }
+    assert.equal(r.record?.outcome, 'passed');
+    assert.ok(r.record!.gates.every((g) => g.passed));
+    assert.match(r.stdout, /http_req_duration\.+: avg=[\d.]+ms min=/);
+  });
+
+  test('10 % server errors fail the error-rate gate: exit 1', async () => {
+    const r = await against({ errorRate: 0.1 }, []);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /FAIL\s+HTTP error rate/);
+    assert.match(r.stdout, /Gate failed: HTTP error rate/);
+    assert.ok(r.record!.totals.errors.http5xx > 0);
+    assert.doesNotMatch(r.stdout + r.stderr, /exit 21/);
+  });
+
+  test('a slow endpoint fails the p99 gate: exit 1, slowest endpoint named', async () => {
+    const r = await against({ slow: { assistants: 1300 } }, []);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /FAIL\s+p99 response time/);
+    assert.match(r.stdout, /slowest: \/api\/assistants/);
+    assert.match(r.stdout, /WARN\s+GET \/api\/assistants/); // its p95 budget is a warning by default
+  });
+
+  test('--strict makes the per-endpoint budgets gates', async () => {
+    const r = await against({ slow: { webhook_health: 300 } }, ['--strict']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /FAIL\s+GET \/api\/vapi\/webhook\/health/);
+    assert.match(r.stdout, /PASS\s+p99 response time/);
+  });
+});
+
+describe('health before and after the load', () => {
+  test('target down: exit 3 with the connection-refused hints', async () => {
+    const port = await closedPort();
+    const r = await runPack(RUN, QUICK, { BASE_URL: `http://127.0.0.1:${port}` });
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.match(r.stdout, /Connection refused at http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(r.stdout, /Verify the backend is running/);
+    assert.equal(r.record?.outcome, 'unhealthy');
+    assert.equal(r.record?.totals.requests, 0);
+  });
+
+  test('degraded /health at start: exit 3, only /health was requested, failing service named', async () => {
+    const r = await against({ healthDegraded: true }, []);
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.match(r.stdout, /degraded: database down/);
+    assert.deepEqual(loadRequests(r.standIn), []);
+  });
+
+  test('/health degraded after the load: exit 4', async () => {
+    // The load runs from about 4 s to 14 s after the stand-in starts; the end check comes after.
+    const r = await against({ healthDegraded: { afterSeconds: 9 } }, []);
+    assert.equal(r.code, 4, r.stdout + r.stderr);
+    assert.match(r.stdout, /\/health failed after the load/);
+    assert.equal(r.record?.health.start?.ok, true);
+    assert.equal(r.record?.health.end?.problem, 'degraded');
+  });
+});
+
+describe('bad input', () => {
+  test('unknown profile: exit 2, one line naming the choices, nothing sent', async () => {
+    const r = await against({}, ['--profile', 'huge']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim(), 'error: unknown profile "huge"; choose one of: standard, conservative, aggressive, spike, smoke, soak');
+    assert.equal(r.standIn.stats().requests, 0);
+  });
+});
+
+describe('concurrent users follow the stages', () => {
+  test('standard x0.1: the stand-in sees about 5, then 10 users, holding, then 0', async () => {
+    const standIn = await startStandIn({ latencyScale: 0.2, seed: 3 });
+    const r = await runPack(RUN, ['--profile', 'standard', '--time-scale', '0.1'], { BASE_URL: standIn.url });
+    await standIn.close();
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const t0 = Date.parse(r.record!.loadStartedAt!);
+    // Each user has its own keep-alive connection; a user is active from its connection's first
+    // request until its last one plus about half of the 1 s pause that ends its stay.
+    const spans = new Map<number, { first: number; last: number }>();
+    for (const e of standIn.stats().log) {
+      if (e.connection === undefined || e.path !== '/api/assistants') continue;
+      const span = spans.get(e.connection) ?? { first: e.t, last: e.t };
+      spans.set(e.connection, { first: Math.min(span.first, e.t), last: Math.max(span.last, e.t) });
+    }
+    const usersAt = (s: number) => {
+      const t = t0 + s * 1000;
+      return [...spans.values()].filter((sp) => sp.first - 200 <= t && t <= sp.last + 500).length;
+    };
+    // Stages x0.1: 0->5 over 6 s, ->10 over 12 s, hold 10 until 36 s, ->0 by 42 s.
+    const expected: Array<[number, number]> = [
+      [3.2, 2],
+      [6.5, 5],
+      [12.5, 7],
+      [18.5, 10],
+      [27, 10],
+      [35.5, 10],
+      [39.5, 5],
+      [44, 0],
+    ];
+    const seen = expected.map(([s]) => usersAt(s));
+    for (const [i, [s, users]] of expected.entries()) {
+      assert.ok(Math.abs(seen[i] - users) <= 1, `at ${s} s: expected about ${users} users, saw ${seen[i]} (all: ${seen})`);
+    }
+    assert.equal(r.record!.totals.maxUsers, 10);
+  });
+});
+
+describe('auth modes', () => {
+  test('API_TOKEN is sent as Bearer on the authenticated endpoints only', async () => {
+    const token = signJwt({ sub: 'u-1', email: 'ops@example.com', app_metadata: { org_id: 'org-42' }, exp: Math.floor(Date.now() / 1000) + 3600 }, 'k');
+    const r = await against({}, [], { API_TOKEN: token });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /auth: API_TOKEN \(user ops@example\.com, org org-42\)/);
+    const log = r.standIn.stats().log;
+    assert.ok(log.filter((e) => e.path === '/api/assistants').every((e) => e.orgId === 'org-42'));
+    assert.ok(log.filter((e) => e.path === '/').every((e) => e.auth === 'none'));
+    assert.ok(!r.stdout.includes(token) && !r.stderr.includes(token));
+  });
+
+  test('with API_TOKEN, a 401 is an error', async () => {
+    const token = signJwt({ sub: 'u-1', email: 'ops@example.com', app_metadata: { org_id: 'default' } }, 'k');
+    const r = await against({}, [], { API_TOKEN: token });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.ok(r.record!.totals.errors.http4xx > 0);
+    assert.match(r.stdout, /expectation failed: calls_dashboard statusCode: expected 200, got 401/);
+  });
+
+  test('local without a token sends a development token with the configured org', async () => {
+    const r = await against({}, [], { DEV_ORG_ID: 'org-dev-7' });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /auth: development token \(org org-dev-7/);
+    const calls = r.standIn.stats().log.filter((e) => e.path === '/api/calls-dashboard');
+    assert.ok(calls.length > 0 && calls.every((e) => e.orgId === 'org-dev-7' && e.status === 200));
+  });
+
+  test('prod without a token probes the authenticated endpoints and expects 401', async () => {
+    const r = await against({}, ['--env', 'prod', '--yes']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /auth: no token: authenticated endpoints probed unauthenticated, expecting 401/);
+    const api = r.standIn.stats().log.filter((e) => e.path === '/api/assistants');
+    assert.ok(api.length > 0 && api.every((e) => e.auth === 'none' && e.status === 401));
+    assert.equal(r.record!.totals.errorCount, 0);
+  });
+});
