@@ -1,12 +1,18 @@
 // Loads the pack's data files (profiles, budgets, environments) and checks their shape, so a typo
 // becomes one clear line instead of a confusing run.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from './errors';
 
-export const ROOT = join(__dirname, '..');
+/** The pack's folder: the nearest one with a package.json (this file also runs from .build/). */
+export const ROOT = (() => {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
+export const BUILD_DIR = join(ROOT, '.build');
 
 const durationText = z
   .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, 'use e.g. 30s, 2m or 1h')])

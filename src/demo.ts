@@ -1,7 +1,7 @@
 // `npm run demo`: the whole run against the built-in stand-in backend on a free loopback port, so the
 // pack can be tried (and its failures seen) with nothing else running.
 import { EXIT, UsageError } from './errors';
-import { main } from './run';
+import { main as run } from './run';
 import { startStandIn, type StandInOptions } from './standin/server';
 
 /** Faults the demo can switch on to show what a failing backend looks like. */
@@ -18,7 +18,7 @@ const FAULTS: Record<string, (loadSeconds: number) => StandInOptions> = {
 const DEFAULT_ARGS = ['--profile', 'standard', '--time-scale', '0.1'];
 const DEFAULT_LOAD_SECONDS = 42;
 
-export async function demo(argv: string[]): Promise<number> {
+export async function main(argv: string[]): Promise<number> {
   // --fault NAME is the demo's own; everything else goes to the run.
   const runArgs = [...argv];
   let fault: string | undefined;
@@ -45,18 +45,8 @@ export async function demo(argv: string[]): Promise<number> {
   }
   console.log(`Demo: stand-in Voxanne backend on ${standIn.url}${fault ? ` with fault "${fault}"` : ''}`);
   try {
-    return await main(['--env', 'local', ...DEFAULT_ARGS, ...runArgs, '--base-url', standIn.url]);
+    return await run(['--env', 'local', ...DEFAULT_ARGS, ...runArgs, '--base-url', standIn.url]);
   } finally {
     await standIn.close();
   }
-}
-
-if (require.main === module) {
-  demo(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      console.error(`error: ${err.message}`);
-      process.exit(EXIT.gateFailed);
-    },
-  );
 }

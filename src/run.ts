@@ -6,8 +6,7 @@ import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
 import { chooseAuth, type AuthChoice } from './auth';
-import { buildForArtillery, builtPluginsDir, builtProcessor } from './build';
-import { loadBudgets, loadEnvironment, loadProfile, ROOT, type Budgets, type Environment, type Profile } from './config';
+import { BUILD_DIR, loadBudgets, loadEnvironment, loadProfile, ROOT, type Budgets, type Environment, type Profile } from './config';
 import { diagnose } from './diagnosis';
 import { EXIT, UsageError } from './errors';
 import type { ChecksEvent, PeriodEvent, PhaseEvent, RunEvent } from './events';
@@ -67,7 +66,7 @@ function artilleryScript(plan: RunPlan, specs: ReturnType<typeof gateSpecs>): Sc
     ...script.config,
     target: plan.target,
     phases: toPhases(plan.stages),
-    processor: builtProcessor(),
+    processor: join(BUILD_DIR, 'processors', 'journey.js'), // compiled by bin/pack.js
     http: { ...(script.config.http ?? {}), timeout: plan.opts.timeoutSeconds },
     variables: { ...(script.config.variables ?? {}), stages: stagesToText(plan.stages), thinkMs: plan.profile.thinkSeconds * 1000 },
     plugins: { ...script.config.plugins, ensure: ensureConfig(specs) },
@@ -115,7 +114,7 @@ async function runArtillery(plan: RunPlan, dir: string, scriptFile: string): Pro
       ...process.env,
       VOXANNE_RUN_DIR: dir,
       VOXANNE_AUTH_MODE: plan.auth.mode,
-      ARTILLERY_PLUGIN_PATH: builtPluginsDir(),
+      ARTILLERY_PLUGIN_PATH: join(BUILD_DIR, 'plugins'),
       ARTILLERY_DISABLE_TELEMETRY: '1',
       NO_COLOR: '1',
     },
@@ -239,7 +238,6 @@ export async function executeRun(plan: RunPlan): Promise<RunRecord> {
   const id = runId(plan);
   const dir = join(plan.opts.reportsDir, id);
   mkdirSync(dir, { recursive: true });
-  buildForArtillery();
   const specs = gateSpecs(plan.budgets, { loadSeconds: plan.loadSeconds, strictBudgets: plan.opts.strict });
   const scriptFile = join(dir, 'script.yml');
   writeFileSync(scriptFile, stringify(artilleryScript(plan, specs)));
@@ -275,16 +273,7 @@ export async function main(argv: string[]): Promise<number> {
       (err.exitCode === 0 ? console.log : console.error)(err.exitCode === 0 ? err.message : `error: ${err.message}`);
       return err.exitCode;
     }
-    throw err;
+    console.error(`error: ${redactor()(String((err as Error)?.message ?? err))} (unexpected; please report it)`);
+    return EXIT.gateFailed;
   }
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      console.error(`error: ${redactor()(String(err?.message ?? err))} (an unexpected failure; please report it)`);
-      process.exit(EXIT.gateFailed);
-    },
-  );
 }

@@ -22,15 +22,16 @@ export interface PackResult {
 /** Variables a developer may have set that would change what a test means. */
 const CLEARED = ['API_TOKEN', 'BASE_URL', 'PROFILE', 'TIME_SCALE', 'REPORTS_DIR', 'SUPABASE_URL', 'SUPABASE_ANON_KEY', 'LOAD_TEST_EMAIL', 'LOAD_TEST_PASSWORD', 'VOXANNE_CONFIRM'];
 
+/** Runs `node bin/pack.js <command> ...args`, as the npm scripts do. */
 export function runPack(
-  entry: string,
+  command: 'run' | 'demo' | 'report',
   args: string[],
   env: Record<string, string> = {},
   opts: { reportsDir?: string; onStart?: (pid: number) => void } = {},
 ): Promise<PackResult> {
   const reportsDir = opts.reportsDir ?? mkdtempSync(join(tmpdir(), 'voxanne-test-'));
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !CLEARED.includes(k)));
-  const child = spawn(process.execPath, ['--require', 'ts-node/register', entry, ...args, '--reports', reportsDir], {
+  const child = spawn(process.execPath, ['bin/pack.js', command, ...args, '--reports', reportsDir], {
     cwd: ROOT,
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

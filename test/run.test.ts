@@ -6,7 +6,7 @@ import { signJwt } from '../src/jwt';
 import { startStandIn, type StandIn, type StandInOptions } from '../src/standin/server';
 import { closedPort, QUICK, runPack } from './helpers';
 
-const RUN = 'src/run.ts';
+const RUN = 'run';
 
 async function against(options: StandInOptions, args: string[], env: Record<string, string> = {}) {
   const standIn = await startStandIn({ latencyScale: 0.2, seed: 7, ...options });

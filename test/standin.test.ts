@@ -374,7 +374,7 @@ test('sign-in stand-in speaks GoTrue password and refresh grants', async () => {
 
 describe('cli', () => {
   const cli = (args: string[]) =>
-    spawn(process.execPath, ['--require', 'ts-node/register', 'src/standin/cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    spawn(process.execPath, ['bin/pack.js', 'target', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const collect = (child: ReturnType<typeof cli>) => {
     let stdout = '';
     let stderr = '';

@@ -139,18 +139,19 @@ function describe(o: StandInOptions): string {
   return `faults: ${faults.join(', ') || 'none'}${settings.length ? `; ${settings.join(', ')}` : ''}`;
 }
 
-async function main(): Promise<void> {
+/** Serves until stopped (SIGINT/SIGTERM or --close-after); resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
   let options: StandInOptions;
   try {
-    const parsed = parse(process.argv.slice(2));
+    const parsed = parse(argv);
     if (parsed.help) {
       console.log(USAGE);
-      return;
+      return 0;
     }
     options = parsed.options;
   } catch (err) {
     console.error(`error: ${(err as Error).message}`);
-    process.exit(EXIT.badInput);
+    return EXIT.badInput;
   }
 
   let standIn: StandIn;
@@ -165,28 +166,22 @@ async function main(): Promise<void> {
           ? `not allowed to listen on port ${options.port}; pick a port above 1023 with --port`
           : message.split('\n')[0];
     console.error(`error: ${line}`);
-    process.exit(EXIT.badInput);
+    return EXIT.badInput;
   }
   console.log(`stand-in Voxanne backend listening on ${standIn.url} (${describe(options)})`);
 
   let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
+  const stop = () => {
     stopping = true;
-    await standIn.close();
-    console.log(`stand-in stopped after ${standIn.stats().requests} requests`);
-    process.exit(0);
+    void standIn.close();
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
-  void standIn.closed.then(() => {
-    if (stopping) return;
-    console.log(`stand-in closed itself after ${options.closeAfterSeconds}s (--close-after)`);
-    process.exit(0);
-  });
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await standIn.closed;
+  console.log(
+    stopping
+      ? `stand-in stopped after ${standIn.stats().requests} requests`
+      : `stand-in closed itself after ${options.closeAfterSeconds}s (--close-after)`,
+  );
+  return 0;
 }
-
-main().catch((err: Error) => {
-  console.error(`error: ${err.message.split('\n')[0]}`);
-  process.exit(EXIT.badInput);
-});

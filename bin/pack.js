@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// Starts one of the pack's commands from compiled output (.build/). Sources that changed since the
+// last start are transpiled first; TypeScript itself is loaded only then, so a run starts fast.
+// Type-checking is separate: `npm run typecheck` (tsc --noEmit), part of `npm test`.
+'use strict';
+const { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } = require('node:fs');
+const { dirname, join, relative } = require('node:path');
+
+const ROOT = join(__dirname, '..');
+const BUILD = join(ROOT, '.build');
+const SOURCES = ['src', 'processors', 'plugins'];
+const COMMANDS = {
+  run: 'src/run.js',
+  demo: 'src/demo.js',
+  target: 'src/standin/cli.js',
+  report: 'src/report/cli.js',
+};
+
+function tsFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'dist' ? [] : tsFiles(path);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+const mtime = (file) => {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return -1;
+  }
+};
+
+/** Transpiles the sources that are newer than their compiled copy; returns how many. */
+function build() {
+  let ts;
+  let compiled = 0;
+  for (const source of SOURCES.flatMap((dir) => tsFiles(join(ROOT, dir)))) {
+    const target = join(BUILD, relative(ROOT, source)).replace(/\.ts$/, '.js');
+    if (mtime(target) >= mtime(source)) continue;
+    ts ??= require('typescript');
+    const { outputText } = ts.transpileModule(readFileSync(source, 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+      fileName: source,
+    });
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, outputText);
+    compiled++;
+  }
+  return compiled;
+}
+
+module.exports = { build, BUILD };
+
+if (require.main === module) {
+  const [command, ...args] = process.argv.slice(2);
+  if (!COMMANDS[command]) {
+    console.error(`error: unknown command "${command ?? ''}"; use one of: ${Object.keys(COMMANDS).join(', ')}`);
+    process.exit(2);
+  }
+  build();
+  require(join(BUILD, COMMANDS[command]))
+    .main(args)
+    .then(
+      (code) => process.exit(code),
+      (err) => {
+        console.error(`error: ${err && err.message ? err.message : err} (unexpected; please report it)`);
+        process.exit(1);
+      },
+    );
+}
