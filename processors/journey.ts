@@ -6,7 +6,7 @@ import { authorizationFor, authMode } from './auth';
 import { expectedStatuses, reportFailedExpectations } from './expectations';
 import { counter } from '../src/metrics';
 
-export { checkHealthBeforeLoad, checkHealthAfterLoad } from './health';
+export { preflight, checkHealthAfterLoad } from './preflight';
 
 type Done = (err?: Error | null) => void;
 
@@ -49,19 +49,39 @@ export const authorize: BeforeRequestHookFunction = (req, _context, _events, don
 
 /**
  * Counts every response for the error-rate gate. An error is a status outside the request's
- * expected set. Both counters are emitted every time so that the gate's metrics always exist.
+ * expected set, or a body that is not JSON. 429s are counted apart (the rate limiter, not overload)
+ * and count as errors only with --count-429. Every counter is emitted every time (0 when nothing
+ * happened) so that the gates' metrics always exist.
  */
 export const countResponse: AfterResponseHookFunction = (req, res, context, events, done) => {
   const name = String(req.name);
-  const unexpected = expectedStatuses(req, context).includes(Number(res.statusCode)) ? 0 : 1;
+  const status = Number(res.statusCode);
+  const limited = status === 429 ? 1 : 0;
+  const unexpected = expectedStatuses(req, context).includes(status) ? 0 : 1;
+  const notJson = !unexpected && !/json/i.test(String(res.headers?.['content-type'] ?? '')) ? 1 : 0;
+  const isError = unexpected && (!limited || context.vars.count429) ? 1 : 0;
   events.emit('counter', counter.requests, 1);
-  events.emit('counter', counter.errors, unexpected);
+  events.emit('counter', counter.errors, isError || notJson);
+  events.emit('counter', counter.rateLimited, limited);
   events.emit('counter', counter.timeouts, 0);
-  if (unexpected) events.emit('counter', counter.unexpected(name, Number(res.statusCode)), 1);
-  if (name === 'assistants' && res.statusCode === 200 && /^\s*\{/.test(String(res.body))) {
+  if (unexpected) events.emit('counter', counter.unexpected(name, status), 1);
+  if (notJson) events.emit('counter', counter.notJson(name), 1);
+  if (status === 401 && unexpected) events.emit('counter', counter.authRejected, 1);
+  if (name === 'assistants' && status === 200 && /^\s*\{/.test(String(res.body))) {
     // {"assistants": []}: the backend's voice API call failed; it still answers 200.
     events.emit('counter', counter.assistantsFallback, 1);
   }
+  done();
+};
+
+/**
+ * --spread-ips (loopback targets only): each request claims its own client address, so the
+ * backend's per-IP rate limiter (trust proxy 1 reads the last X-Forwarded-For entry) never caps it.
+ */
+let spreadAddress = 0;
+export const spreadClientIp: BeforeRequestHookFunction = (req, _context, _events, done) => {
+  const n = spreadAddress++ % 131072; // 198.18.0.0/15, the benchmarking range
+  req.headers = { ...req.headers, 'x-forwarded-for': `198.${18 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}` };
   done();
 };
 
@@ -70,6 +90,7 @@ export function countError(err: Error & { code?: string }, req: Record<string, u
   const timeout = /TIMEDOUT|TIMEOUT/i.test(err.code ?? err.name);
   events.emit('counter', counter.requests, 1);
   events.emit('counter', counter.errors, 1);
+  events.emit('counter', counter.rateLimited, 0);
   events.emit('counter', counter.timeouts, timeout ? 1 : 0);
   const name = String(req.name);
   events.emit('counter', timeout ? counter.timeoutOf(name) : counter.transportOf(name, err.code ?? err.name), 1);

@@ -1,7 +1,7 @@
 // Loads the pack's data files (profiles, budgets, environments) and checks their shape, so a typo
 // becomes one clear line instead of a confusing run.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from './errors';
@@ -36,7 +36,14 @@ const Budgets = z.object({
     minRps: z.number().nonnegative(),
     maxTimeouts: z.number().int().min(0),
     maxCrashedUsers: z.number().int().min(0),
+    maxRateLimitedPct: z.number().min(0),
   }),
+  breaker: z.object({
+    errorRatePct: z.number().positive(),
+    windowSeconds: z.number().positive(),
+    healthEverySeconds: z.number().positive(),
+  }),
+  rateLimit: z.object({ apiRequests: z.number().int().positive(), windowSeconds: z.number().positive() }),
   endpoints: z.record(z.string(), z.object({ budgetP95Ms: z.number().positive(), baseline: Baseline })),
 });
 
@@ -104,7 +111,12 @@ export function loadBudgets(file = join(ROOT, 'config', 'budgets.yml')): Budgets
   return validate(Budgets, readYaml(file), file);
 }
 
+/** An environment by name (environments/<name>.yml) or by the path of a YAML file. */
 export function loadEnvironment(name: string, dir = join(ROOT, 'environments')): Environment {
+  if (/\.ya?ml$/.test(name)) {
+    const file = resolve(name);
+    return { ...validate(Environment, readYaml(file), file), name: basename(name).replace(/\.ya?ml$/, '') };
+  }
   const known = readdirSync(dir).filter((f) => f.endsWith('.yml')).map((f) => f.slice(0, -4));
   if (!known.includes(name)) {
     throw new UsageError(`unknown environment "${name}"; choose one of: ${known.join(', ')}`);

@@ -1,5 +1,6 @@
 // What went wrong, in the guide's words, with its "Common Issues" hints. Built from the record only.
 import type { HealthResult } from './health';
+import { describePolicy } from './ratelimit';
 import type { RunRecord } from './record';
 
 export function healthHints(h: HealthResult, target: string): string[] {
@@ -37,9 +38,36 @@ export function healthHints(h: HealthResult, target: string): string[] {
   }
 }
 
+/** "rate limited: N requests, policy 1000 per hour: the limiter, not overload; ..." */
+export function rateLimitLine(r: RunRecord): string | undefined {
+  const rl = r.rateLimit;
+  if (!rl.limited) return undefined;
+  const state = rl.atStart;
+  const resets = state?.resetAt ? ` Its window resets at ${state.resetAt.slice(11, 16)} UTC` : ' Its window is fixed';
+  return (
+    `rate limited: ${rl.limited} requests, policy ${describePolicy(state ?? undefined)}. This is the backend's rate limiter, not overload` +
+    `${rl.countedAsErrors ? ' (counted as errors: --count-429)' : ' (left out of the error rate)'}.${resets}` +
+    ` and is shared by every client behind this address, so an earlier run may have used it up.`
+  );
+}
+
 export function diagnose(r: RunRecord): string[] {
   const lines: string[] = [];
   if (r.health.start && !r.health.start.ok) lines.push(...healthHints(r.health.start, r.target));
+  if (r.apiCheck && !r.apiCheck.ok) {
+    lines.push(
+      `API failing while /health is OK: ${r.apiCheck.path} answered ${r.apiCheck.status ?? r.apiCheck.detail}` +
+        `${r.apiCheck.detail && r.apiCheck.status ? `: ${r.apiCheck.detail}` : ''}.`,
+      'When Redis is down the backend answers every /api request 500 "Connection is closed." until it restarts; check Redis and restart the backend.',
+    );
+  }
+  if (r.rateLimit.warning) lines.push(r.rateLimit.warning);
+  const limited = rateLimitLine(r);
+  if (limited) lines.push(limited);
+  if (r.rateLimit.spreadIps) {
+    lines.push('--spread-ips was used: every request claimed its own client address, so the per-IP rate limiter did not cap this run (loopback only).');
+  }
+  if (r.abort) lines.push(`Aborted by the breaker: ${r.abort.reason}`);
   if (r.health.end && !r.health.end.ok) {
     lines.push('/health failed after the load: the backend did not survive it.', ...healthHints(r.health.end, r.target));
   }
@@ -65,6 +93,23 @@ export function diagnose(r: RunRecord): string[] {
   if (t.errors.timeout > 0) {
     const where = r.endpoints.filter((e) => e.errors.timeout).map((e) => `${e.path} (${e.errors.timeout})`);
     lines.push(`Timeouts: ${where.join(', ')}. /api/assistants can hold a request for about 2 minutes when the voice API fails.`);
+  }
+  if (t.errors.notJson > 0) {
+    const where = r.endpoints.filter((e) => e.errors.notJson).map((e) => `${e.path} (${e.errors.notJson})`);
+    lines.push(`Bodies that are not JSON: ${where.join(', ')}; a proxy or error page answered instead of the backend.`);
+  }
+  if (t.errors.transport > 0) {
+    lines.push(`${t.errors.transport} connection errors (reset or refused mid-run): the backend or its proxy dropped connections, or the backend went down.`);
+  }
+  const authRejected = r.endpoints.reduce((n, e) => n + (e.codes['401'] ?? 0), 0);
+  if ((r.auth.mode === 'token' || r.auth.mode === 'sign-in') && authRejected > 0) {
+    const first = r.periods.find((p) => (p.codes['401'] ?? 0) > 0);
+    lines.push(
+      `The token was rejected ${authRejected} times (401)` +
+        (first ? ` from ${new Date(first.start).toISOString().slice(11, 19)} UTC on` : '') +
+        ': it expired or was revoked mid-run, or lacks the email / app_metadata.org_id claims. ' +
+        (r.auth.mode === 'token' ? 'For long runs use the sign-in variables, which renew the token.' : 'Check the account in Supabase.'),
+    );
   }
   if (t.crashedUsers > 0) lines.push(`${t.crashedUsers} users stopped on a connection error or timeout before their planned end.`);
   const fallback = r.endpoints.find((e) => e.fallbackAnswers > 0);

@@ -22,4 +22,11 @@ export interface ChecksEvent {
   checks: Array<{ expression: string; passed: boolean; strict: boolean }>;
 }
 
-export type RunEvent = PhaseEvent | PeriodEvent | ChecksEvent;
+/** The breaker stopped the load early. */
+export interface AbortEvent {
+  type: 'abort';
+  at: number;
+  reason: string;
+}
+
+export type RunEvent = PhaseEvent | PeriodEvent | ChecksEvent | AbortEvent;

@@ -9,6 +9,8 @@ export interface GateOptions {
   loadSeconds: number;
   /** Per-endpoint p95 budgets fail the run instead of warning. */
   strictBudgets: boolean;
+  /** 429s count as errors (--count-429); otherwise they are left out of the error rate and gated apart. */
+  count429: boolean;
 }
 
 type GateSpec = Omit<Gate, 'value' | 'passed'> & {
@@ -32,7 +34,9 @@ export function gateSpecs(budgets: Budgets, opts: GateOptions): GateSpec[] {
     {
       id: 'error-rate',
       title: 'HTTP error rate',
-      expression: `${counter.errors} / ${counter.requests} * 100 < ${g.errorRatePct}`,
+      expression: opts.count429
+        ? `${counter.errors} / ${counter.requests} * 100 < ${g.errorRatePct}`
+        : `${counter.errors} / (${counter.requests} - ${counter.rateLimited}) * 100 < ${g.errorRatePct}`,
       limit: g.errorRatePct,
       comparator: '<',
       unit: '%',
@@ -70,6 +74,18 @@ export function gateSpecs(budgets: Budgets, opts: GateOptions): GateSpec[] {
       read: (t) => t.crashedUsers,
     },
   ];
+  if (!opts.count429) {
+    specs.push({
+      id: 'rate-limited',
+      title: 'Rate limited',
+      expression: `${counter.rateLimited} / ${counter.requests} * 100 < ${g.maxRateLimitedPct}`,
+      limit: g.maxRateLimitedPct,
+      comparator: '<',
+      unit: '%',
+      strict: true,
+      read: (t) => (t.requests ? (t.errors.rateLimited / t.requests) * 100 : null),
+    });
+  }
   for (const [name, budget] of Object.entries(budgets.endpoints)) {
     specs.push({
       id: `p95-${name}`,

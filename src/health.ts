@@ -1,4 +1,5 @@
 // GET /health as the guide's pass criteria read it: 200 with status "ok", within a few seconds.
+import { readRateLimit, type RateLimitState } from './ratelimit';
 export type HealthProblem = 'refused' | 'timeout' | 'unreachable' | 'degraded' | 'http-error' | 'wrong-body';
 
 export interface HealthResult {
@@ -49,4 +50,35 @@ export async function checkHealth(baseUrl: string, timeoutMs = 5000): Promise<He
 function snippet(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > 120 ? `${flat.slice(0, 117)}...` : flat || '(empty body)';
+}
+
+export interface ApiCheck {
+  ok: boolean;
+  path: string;
+  status?: number;
+  latencyMs?: number;
+  /** What came back when it failed, shortened (the contract's Redis-down body is short). */
+  detail?: string;
+  rateLimit?: RateLimitState;
+}
+
+/** The path of the preflight's /api request: no auth needed, no data read, rate limited like the rest. */
+export const API_PROBE_PATH = '/api/vapi/webhook/health';
+
+/** One /api request: proves the API works, not just /health, and reads the rate-limit headers. */
+export async function checkApi(baseUrl: string, timeoutMs = 5000): Promise<ApiCheck> {
+  const started = performance.now();
+  let res: Response;
+  try {
+    res = await fetch(new URL(API_PROBE_PATH, baseUrl), { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string } };
+    return { ok: false, path: API_PROBE_PATH, detail: e.cause?.code ?? e.name };
+  }
+  const text = await res.text().catch(() => '');
+  const latencyMs = Math.round(performance.now() - started);
+  const rateLimit = readRateLimit(res.headers);
+  // A 429 means the API works but this client has used up its window: the rate-limit advice says so.
+  const ok = res.status === 200 || res.status === 429;
+  return { ok, path: API_PROBE_PATH, status: res.status, latencyMs, rateLimit, ...(ok ? {} : { detail: snippet(text) }) };
 }

@@ -3,11 +3,14 @@ export const counter = {
   requests: 'voxanne.requests',
   errors: 'voxanne.errors',
   timeouts: 'voxanne.timeouts',
+  rateLimited: 'voxanne.rate_limited',
+  authRejected: 'voxanne.auth_rejected',
   assistantsFallback: 'voxanne.assistants_fallback',
   /** Per endpoint: a status outside the expected set, by code. */
   unexpected: (endpoint: string, status: number) => `voxanne.unexpected.${endpoint}.${status}`,
   timeoutOf: (endpoint: string) => `voxanne.timeout.${endpoint}`,
   transportOf: (endpoint: string, code: string) => `voxanne.transport.${endpoint}.${code}`,
+  notJson: (endpoint: string) => `voxanne.not_json.${endpoint}`,
   expectationFailed: (endpoint: string) => `voxanne.expectation_failed.${endpoint}`,
 } as const;
 

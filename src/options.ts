@@ -15,6 +15,12 @@ export interface RunOptions {
   dryRun: boolean;
   yes: boolean;
   verbose: boolean;
+  allowHttp: boolean;
+  count429: boolean;
+  spreadIps: boolean;
+  /** Stop the load early when it is clearly failing; undefined = the environment's default. */
+  breaker?: boolean;
+  scenarioFile?: string;
 }
 
 export const USAGE = `usage: npm run test:local|test:prod -- [options]
@@ -25,7 +31,13 @@ export const USAGE = `usage: npm run test:local|test:prod -- [options]
   --base-url URL      target (or BASE_URL=URL); defaults come from environments/<env>.yml
   --reports DIR       where run folders go (default reports/, or REPORTS_DIR)
   --dry-run           print the plan and exit without sending a request
-  --yes               confirm a heavy profile against production (or VOXANNE_CONFIRM=yes)
+  --yes               confirm a heavy profile or a rate-limit overrun against production (or VOXANNE_CONFIRM=yes)
+  --allow-http        let the prod environment use a plain http:// URL
+  --count-429         count rate-limited answers (429) as errors in the error-rate gate
+  --spread-ips        loopback targets only: a new X-Forwarded-For address per request, to measure past the rate limit
+  --breaker on|off    stop early when >50 % of the last 30 s failed or /health goes bad (default: on for prod)
+  --scenario FILE     another Artillery scenario instead of scenarios/journey.yml
+  --env NAME|FILE     local, prod, or an environment YAML file
   --verbose           also show Artillery's own output`;
 
 function positiveNumber(flag: string, text: string | undefined, fallback: number, max = Infinity): number {
@@ -35,6 +47,12 @@ function positiveNumber(flag: string, text: string | undefined, fallback: number
     throw new UsageError(`${flag} must be a number above 0${max < Infinity ? ` and at most ${max}` : ''} (got "${text}")`);
   }
   return value;
+}
+
+function onOff(flag: string, text: string | undefined): boolean | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'on' || text === 'off') return text === 'on';
+  throw new UsageError(`${flag} takes on or off (got "${text}")`);
 }
 
 export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): RunOptions {
@@ -55,6 +73,11 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = process
         'dry-run': { type: 'boolean', default: false },
         yes: { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
+        'allow-http': { type: 'boolean', default: false },
+        'count-429': { type: 'boolean', default: false },
+        'spread-ips': { type: 'boolean', default: false },
+        breaker: { type: 'string' },
+        scenario: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     });
@@ -74,6 +97,11 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = process
     dryRun: v['dry-run'],
     yes: v.yes || env.VOXANNE_CONFIRM === 'yes',
     verbose: v.verbose,
+    allowHttp: v['allow-http'],
+    count429: v['count-429'],
+    spreadIps: v['spread-ips'],
+    breaker: onOff('--breaker', v.breaker),
+    scenarioFile: v.scenario,
   };
 }
 
@@ -93,4 +121,10 @@ export function checkBaseUrl(text: string): string {
     throw new UsageError(`BASE_URL must be the backend's origin only, without a path (got "${text}")`);
   }
   return url.origin;
+}
+
+/** Loopback hosts: the only targets that may get traffic the real backend's limiter would refuse. */
+export function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -95,3 +95,29 @@ export function userSeconds(visits: Visit[]): number {
 function round(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
+
+/** Requests a run will send, estimated from the users' stays and the length of one journey. */
+export interface RequestEstimate {
+  journeys: number;
+  /** Per endpoint name. */
+  perEndpoint: Record<string, number>;
+  /** Requests to paths under /api/ (the backend's rate limiter counts these). */
+  api: number;
+  total: number;
+}
+
+/**
+ * Each user repeats the journey (its requests, then the pause) for its whole stay. `latencyMs`
+ * per endpoint is the expected answer time (the guide's p50 baseline is a fair guess).
+ */
+export function estimateRequests(
+  visits: Visit[],
+  thinkSeconds: number,
+  endpoints: Array<{ name: string; path: string; latencyMs: number }>,
+): RequestEstimate {
+  const journeySeconds = thinkSeconds + endpoints.reduce((sum, e) => sum + e.latencyMs / 1000, 0);
+  const journeys = visits.reduce((sum, v) => sum + Math.max(1, Math.ceil((v.leave - v.arrive) / journeySeconds)), 0);
+  const perEndpoint = Object.fromEntries(endpoints.map((e) => [e.name, journeys]));
+  const api = journeys * endpoints.filter((e) => e.path.startsWith('/api/')).length;
+  return { journeys, perEndpoint, api, total: journeys * endpoints.length };
+}

@@ -2,13 +2,14 @@
 // JUnit and the history are all built from. Its format is this file's types (schema "voxanne-run/1").
 import { DDSketch } from '@artilleryio/sketches-js';
 import type { Stage } from './config';
-import type { HealthResult } from './health';
+import type { ApiCheck, HealthResult } from './health';
+import type { RateLimitState } from './ratelimit';
 import { artilleryMetric, counter } from './metrics';
 import type { PeriodEvent } from './events';
 
 export const RECORD_SCHEMA = 'voxanne-run/1';
 
-export type Outcome = 'passed' | 'failed' | 'aborted' | 'interrupted' | 'unhealthy';
+export type Outcome = 'passed' | 'failed' | 'aborted' | 'interrupted' | 'unhealthy' | 'refused';
 
 /** Errors by kind. Statuses count only when outside the request's expected set. */
 export interface ErrorKinds {
@@ -19,6 +20,8 @@ export interface ErrorKinds {
   http5xx: number;
   /** Unexpected statuses below 400, e.g. a 200 where a 401 was expected. */
   otherStatus: number;
+  /** The expected status, but a body that is not JSON (e.g. a proxy's HTML error page). */
+  notJson: number;
 }
 
 export interface LatencySummary {
@@ -96,6 +99,24 @@ export interface RunRecord {
   exitCode: number;
   gates: Gate[];
   health: { start: HealthResult | null; end: HealthResult | null };
+  /** The preflight's /api request (it proves the API works, not just /health). */
+  apiCheck: ApiCheck | null;
+  rateLimit: {
+    /** What the target's headers said before the load. */
+    atStart: RateLimitState | null;
+    /** /api requests the run was expected to send. */
+    predictedApiRequests: number;
+    /** 429 answers during the run. */
+    limited: number;
+    /** 429s count in the error rate (--count-429). */
+    countedAsErrors: boolean;
+    /** --spread-ips: each request claimed its own client address (loopback targets only). */
+    spreadIps: boolean;
+    /** Printed before the load when the run would not fit in what was left. */
+    warning: string | null;
+  };
+  /** Set when the breaker stopped the load early. */
+  abort: { at: string; reason: string } | null;
   totals: {
     requests: number;
     errors: ErrorKinds;
@@ -113,10 +134,11 @@ export interface RunRecord {
   diagnosis: string[];
 }
 
-export const noErrors = (): ErrorKinds => ({ transport: 0, timeout: 0, http4xx: 0, rateLimited: 0, http5xx: 0, otherStatus: 0 });
+export const noErrors = (): ErrorKinds => ({ transport: 0, timeout: 0, http4xx: 0, rateLimited: 0, http5xx: 0, otherStatus: 0, notJson: 0 });
 
-export const errorTotal = (e: ErrorKinds): number =>
-  e.transport + e.timeout + e.http4xx + e.rateLimited + e.http5xx + e.otherStatus;
+/** Errors for the error rate: 429s only when they are counted as errors (--count-429). */
+export const errorTotal = (e: ErrorKinds, count429 = false): number =>
+  e.transport + e.timeout + e.http4xx + e.http5xx + e.otherStatus + e.notJson + (count429 ? e.rateLimited : 0);
 
 export function addErrors(into: ErrorKinds, from: ErrorKinds): ErrorKinds {
   for (const key of Object.keys(into) as Array<keyof ErrorKinds>) into[key] += from[key];
@@ -175,6 +197,7 @@ function endpointPeriod(name: string, c: Record<string, number>, histograms: Rec
     } else if (key.startsWith(transportPrefix)) errors.transport += n;
   }
   errors.timeout = c[counter.timeoutOf(name)] ?? 0;
+  errors.notJson = c[counter.notJson(name)] ?? 0;
   const responses = Object.values(codes).reduce((a, b) => a + b, 0);
   return {
     requests: responses + errors.timeout + errors.transport,
@@ -232,6 +255,7 @@ export function summarizeEndpoints(
   periods: Period[],
   endpoints: Array<{ name: string; path: string; budgetP95Ms: number; baseline: EndpointSummary['baseline'] }>,
   counters: Record<string, number>,
+  count429: boolean,
 ): EndpointSummary[] {
   return endpoints.map(({ name, path, budgetP95Ms, baseline }) => {
     const parts = periods.map((p) => p.endpoints[name]).filter((e): e is EndpointPeriod => Boolean(e));
@@ -241,7 +265,7 @@ export function summarizeEndpoints(
       path,
       requests: parts.reduce((sum, e) => sum + e.requests, 0),
       errors,
-      errorCount: errorTotal(errors),
+      errorCount: errorTotal(errors, count429),
       codes: parts.reduce((sum, e) => addCodes(sum, e.codes), {} as Record<string, number>),
       latency: summarize(mergeSketches(parts.map((e) => e.latency))),
       budgetP95Ms,

@@ -1,28 +1,24 @@
 // One load-test run: check the input, plan the users, run Artillery on the scenario, then write the
 // run record and print the verdict. `npm run test:local` / `test:prod` start here.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { appendFileSync, createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
+import { assembleRecord, type ArtilleryEnd } from './assemble';
 import { chooseAuth, type AuthChoice } from './auth';
-import { BUILD_DIR, loadBudgets, loadEnvironment, loadProfile, ROOT, type Budgets, type Environment, type Profile } from './config';
-import { diagnose } from './diagnosis';
+import { BUILD_DIR, loadBudgets, loadEnvironment, loadProfile, loadProfiles, ROOT, type Budgets, type Environment, type Profile } from './config';
+import { formatDryRun } from './dryrun';
 import { EXIT, UsageError } from './errors';
-import type { ChecksEvent, PeriodEvent, PhaseEvent, RunEvent } from './events';
-import { ensureConfig, evaluateGates, gateSpecs } from './gates';
-import type { HealthResult } from './health';
+import { ensureConfig, gateSpecs } from './gates';
 import { USER_LINE_MARK } from './log';
-import { checkBaseUrl, parseRunOptions, type RunOptions } from './options';
-import { planVisits, plannedUsersAt, scaleStages, stagesToText, toPhases, totalSeconds, maxUsers } from './plan';
-import {
-  buildPeriods, errorTotal, mergeSketches, noErrors, addErrors, RECORD_SCHEMA, summarize, summarizeEndpoints, totalCounters,
-  type Outcome, type RunRecord,
-} from './record';
-import { loadScenario, scenarioEndpoints, type Scenario } from './scenario';
-import { formatSummary } from './summary';
+import { checkBaseUrl, isLoopback, parseRunOptions, type RunOptions } from './options';
+import { estimateRequests, maxUsers, planVisits, scaleStages, stagesToText, toPhases, totalSeconds, type RequestEstimate } from './plan';
+import type { RunRecord } from './record';
 import { writeReports } from './report';
+import { loadScenario, scenarioEndpoints, SCENARIO_FILE, type Scenario } from './scenario';
 import { redactor } from './secrets';
+import { formatSummary } from './summary';
 
 const ARTILLERY = join(ROOT, 'node_modules', 'artillery', 'bin', 'run');
 
@@ -37,6 +33,30 @@ export interface RunPlan {
   auth: AuthChoice;
   stages: ReturnType<typeof scaleStages>;
   loadSeconds: number;
+  estimate: RequestEstimate;
+  /** "name:apiRequests,..." for every profile at time scale 1, for rate-limit advice. */
+  profileEstimates: string;
+  breaker: boolean;
+}
+
+function estimateFor(stages: Profile['stages'], thinkSeconds: number, scenario: Scenario, budgets: Budgets): RequestEstimate {
+  const endpoints = scenarioEndpoints(scenario).map((e) => ({ ...e, latencyMs: budgets.endpoints[e.name]?.baseline.p50 ?? 0 }));
+  return estimateRequests(planVisits(stages), thinkSeconds, endpoints);
+}
+
+/** Refuses what could hurt production or fool the user, before anything is sent. */
+function checkGuardrails(opts: RunOptions, environment: Environment, profile: Profile, target: string): void {
+  if (environment.production && target.startsWith('http:') && !opts.allowHttp) {
+    throw new UsageError(`${environment.name} needs an https:// URL (got ${target}); pass --allow-http if plain http is really meant`);
+  }
+  if (environment.production && profile.heavy && !opts.yes) {
+    throw new UsageError(
+      `profile ${profile.name} is heavy for the shared production backend; add --yes (or VOXANNE_CONFIRM=yes for scheduled jobs) to confirm`,
+    );
+  }
+  if (opts.spreadIps && !isLoopback(target)) {
+    throw new UsageError(`--spread-ips only works against a backend on this machine (localhost, 127.0.0.1, ::1), not ${target}`);
+  }
 }
 
 export async function resolvePlan(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunPlan> {
@@ -44,11 +64,29 @@ export async function resolvePlan(argv: string[], env: NodeJS.ProcessEnv = proce
   const environment = loadEnvironment(opts.env);
   const profile = loadProfile(opts.profile);
   const budgets = loadBudgets();
-  const scenario = loadScenario();
+  const scenario = loadScenario(opts.scenarioFile ?? SCENARIO_FILE);
   const target = checkBaseUrl(opts.baseUrl ?? environment.baseUrl);
+  checkGuardrails(opts, environment, profile, target);
   const stages = scaleStages(profile.stages, opts.timeScale);
-  const auth = await chooseAuth(environment, env);
-  return { opts, environment, profile, budgets, scenario, target, auth, stages, loadSeconds: totalSeconds(stages) };
+  // A dry run sends nothing, not even a sign-in.
+  const auth = await chooseAuth(environment, env, { verify: !opts.dryRun });
+  const profileEstimates = Object.values(loadProfiles())
+    .map((p) => `${p.name}:${estimateFor(p.stages, p.thinkSeconds, scenario, budgets).api}`)
+    .join(',');
+  return {
+    opts,
+    environment,
+    profile,
+    budgets,
+    scenario,
+    target,
+    auth,
+    stages,
+    loadSeconds: totalSeconds(stages),
+    estimate: estimateFor(stages, profile.thinkSeconds, scenario, budgets),
+    profileEstimates,
+    breaker: opts.breaker ?? environment.production,
+  };
 }
 
 function runId(plan: RunPlan, now = new Date()): string {
@@ -60,48 +98,38 @@ function runId(plan: RunPlan, now = new Date()): string {
 }
 
 /** The Artillery script of this run: the scenario plus target, phases, gates and processor. */
-function artilleryScript(plan: RunPlan, specs: ReturnType<typeof gateSpecs>): Scenario {
+function artilleryScript(plan: RunPlan): Scenario {
+  const { opts, budgets } = plan;
+  const specs = gateSpecs(budgets, { loadSeconds: plan.loadSeconds, strictBudgets: opts.strict, count429: opts.count429 });
   const script = structuredClone(plan.scenario);
   script.config = {
     ...script.config,
     target: plan.target,
     phases: toPhases(plan.stages),
     processor: join(BUILD_DIR, 'processors', 'journey.js'), // compiled by bin/pack.js
-    http: { ...(script.config.http ?? {}), timeout: plan.opts.timeoutSeconds },
-    variables: { ...(script.config.variables ?? {}), stages: stagesToText(plan.stages), thinkMs: plan.profile.thinkSeconds * 1000 },
-    plugins: { ...script.config.plugins, ensure: ensureConfig(specs) },
+    http: { ...(script.config.http ?? {}), timeout: opts.timeoutSeconds },
+    // Read by the processor (users' stays, pause, 429s) and the preflight (rate-limit advice).
+    variables: {
+      ...(script.config.variables ?? {}),
+      stages: stagesToText(plan.stages),
+      thinkMs: plan.profile.thinkSeconds * 1000,
+      count429: opts.count429,
+      spreadIps: opts.spreadIps,
+      apiEstimate: plan.estimate.api,
+      profileEstimates: plan.profileEstimates,
+      timeScale: opts.timeScale,
+      refuseOverLimit: plan.environment.production && !opts.yes,
+    },
+    plugins: {
+      ...script.config.plugins,
+      ensure: ensureConfig(specs),
+      voxanne: { ...(script.config.plugins?.voxanne ?? {}), breaker: plan.breaker ? budgets.breaker : null },
+    },
   };
-  return script;
-}
-
-function readEvents(dir: string): RunEvent[] {
-  const file = join(dir, 'events.ndjson');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line) as RunEvent];
-      } catch {
-        return []; // a line cut short by a crash
-      }
-    });
-}
-
-function readHealth(dir: string, file: string): HealthResult | null {
-  try {
-    return JSON.parse(readFileSync(join(dir, file), 'utf8')) as HealthResult;
-  } catch {
-    return null;
+  if (opts.spreadIps) {
+    for (const s of script.scenarios) s.beforeRequest = [...[s.beforeRequest ?? []].flat(), 'spreadClientIp'];
   }
-}
-
-interface ArtilleryEnd {
-  code: number | null;
-  interrupted: boolean;
-  startedAt: Date;
-  endedAt: Date;
+  return script;
 }
 
 /** Runs Artillery; shows the pack's own lines, keeps the rest (secrets redacted) in artillery.log. */
@@ -145,102 +173,34 @@ async function runArtillery(plan: RunPlan, dir: string, scriptFile: string): Pro
   return { code, interrupted, startedAt, endedAt: new Date() };
 }
 
-const packVersion = (): string => JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
-
-/** Assembles the record from what the run left in its folder. */
-export function assembleRecord(plan: RunPlan, id: string, dir: string, end: ArtilleryEnd): RunRecord {
-  const events = readEvents(dir);
-  const periodEvents = events.filter((e): e is PeriodEvent => e.type === 'period');
-  const phases = events.filter((e): e is PhaseEvent => e.type === 'phase');
-  const checks = events.find((e): e is ChecksEvent => e.type === 'checks');
-  const loadStart = phases[0]?.at ?? periodEvents[0]?.period ?? end.startedAt.getTime();
-  const visits = planVisits(plan.stages);
-  const periods = buildPeriods(periodEvents, loadStart, (s) => plannedUsersAt(visits, s));
-  const counters = totalCounters(periodEvents);
-  const endpoints = summarizeEndpoints(
-    periods,
-    scenarioEndpoints(plan.scenario).map(({ name, path }) => ({ name, path, ...plan.budgets.endpoints[name] })),
-    counters,
-  );
-  const errors = periods.reduce((sum, p) => addErrors(sum, p.errors), noErrors());
-  const requests = periods.reduce((sum, p) => sum + p.requests, 0);
-  const codes: Record<string, number> = {};
-  for (const p of periods) for (const [c, n] of Object.entries(p.codes)) codes[c] = (codes[c] ?? 0) + n;
-  const lastActivity = periodEvents.length ? Math.max(...periodEvents.map((e) => e.last)) : loadStart;
-  const durationSeconds = Math.max(0, (lastActivity - loadStart) / 1000);
-  const errorCount = errorTotal(errors);
-  const totals: RunRecord['totals'] = {
-    requests,
-    errors,
-    errorCount,
-    errorRatePct: requests ? (errorCount / requests) * 100 : 0,
-    durationSeconds: Math.round(durationSeconds),
-    requestsPerSecond: requests / Math.max(1, plan.loadSeconds),
-    latency: summarize(mergeSketches(periods.map((p) => p.latency))),
-    maxUsers: Math.max(0, ...periods.map((p) => p.users.active)),
-    crashedUsers: counters['vusers.failed'] ?? 0,
-    codes,
+/** One line per run in reports/history.ndjson, for trends and scheduled runs. */
+function appendHistory(record: RunRecord, reportsDir: string): void {
+  const t = record.totals;
+  const line = {
+    time: record.startedAt,
+    id: record.id,
+    environment: record.environment,
+    profile: record.profile.name,
+    target: record.target,
+    outcome: record.outcome,
+    exitCode: record.exitCode,
+    requests: t.requests,
+    p95Ms: t.latency?.p95 ?? null,
+    p99Ms: t.latency?.p99 ?? null,
+    errorRatePct: Math.round(t.errorRatePct * 100) / 100,
+    requestsPerSecond: Math.round(t.requestsPerSecond * 100) / 100,
+    rateLimited: record.rateLimit.limited,
+    failedGates: record.gates.filter((g) => g.strict && !g.passed).map((g) => g.id),
   };
-  const specs = gateSpecs(plan.budgets, { loadSeconds: plan.loadSeconds, strictBudgets: plan.opts.strict });
-  const verdicts = checks ? new Map(checks.checks.map((c) => [c.expression, c.passed])) : undefined;
-  const gates = evaluateGates(specs, totals, endpoints, verdicts);
-  const health = { start: readHealth(dir, 'health-start.json'), end: readHealth(dir, 'health-end.json') };
-
-  let outcome: Outcome;
-  let reason: string;
-  let exitCode: number;
-  const failedGates = gates.filter((g) => g.strict && !g.passed);
-  if (end.interrupted) {
-    [outcome, exitCode, reason] = ['interrupted', EXIT.interrupted, `Stopped by the user after ${Math.round(durationSeconds)} s of load.`];
-  } else if (!health.start || !health.start.ok) {
-    [outcome, exitCode] = ['unhealthy', EXIT.unhealthyAtStart];
-    reason = health.start
-      ? `The target was not healthy before the load (${health.start.problem}); no load was sent.`
-      : `Artillery ended (exit ${end.code}) before the health check; no load was sent.`;
-  } else if (health.end && !health.end.ok) {
-    [outcome, exitCode, reason] = ['failed', EXIT.unhealthyAtEnd, `/health failed after the load (${health.end.problem}).`];
-  } else if (!checks) {
-    [outcome, exitCode, reason] = ['failed', EXIT.gateFailed, `Artillery ended unexpectedly (exit ${end.code}); see artillery.log.`];
-  } else if (failedGates.length) {
-    [outcome, exitCode] = ['failed', EXIT.gateFailed];
-    reason = `Gate failed: ${failedGates.map((g) => g.title).join(', ')}.`;
-  } else {
-    [outcome, exitCode, reason] = ['passed', EXIT.passed, 'Every gate passed and /health was ok before and after the load.'];
-  }
-
-  const record: RunRecord = {
-    schema: RECORD_SCHEMA,
-    pack: { name: 'voxanne-load-test', version: packVersion() },
-    id,
-    startedAt: end.startedAt.toISOString(),
-    loadStartedAt: phases[0] ? new Date(phases[0].at).toISOString() : null,
-    endedAt: end.endedAt.toISOString(),
-    target: plan.target,
-    environment: plan.environment.name,
-    profile: { name: plan.profile.name, description: plan.profile.description, stages: plan.stages, thinkSeconds: plan.profile.thinkSeconds },
-    timeScale: plan.opts.timeScale,
-    auth: { mode: plan.auth.mode, description: plan.auth.description },
-    outcome,
-    reason,
-    exitCode,
-    gates,
-    health,
-    totals,
-    endpoints,
-    periods,
-    diagnosis: [],
-  };
-  record.diagnosis = diagnose(record);
-  return record;
+  appendFileSync(join(reportsDir, 'history.ndjson'), `${JSON.stringify(line)}\n`);
 }
 
 export async function executeRun(plan: RunPlan): Promise<RunRecord> {
   const id = runId(plan);
   const dir = join(plan.opts.reportsDir, id);
   mkdirSync(dir, { recursive: true });
-  const specs = gateSpecs(plan.budgets, { loadSeconds: plan.loadSeconds, strictBudgets: plan.opts.strict });
   const scriptFile = join(dir, 'script.yml');
-  writeFileSync(scriptFile, stringify(artilleryScript(plan, specs)));
+  writeFileSync(scriptFile, stringify(artilleryScript(plan)));
   console.log(
     `Running profile ${plan.profile.name} (${Math.round(plan.loadSeconds)} s, up to ${maxUsers(plan.stages)} users) ` +
       `against ${plan.target}; auth: ${plan.auth.description}`,
@@ -248,6 +208,7 @@ export async function executeRun(plan: RunPlan): Promise<RunRecord> {
   const end = await runArtillery(plan, dir, scriptFile);
   const record = assembleRecord(plan, id, dir, end);
   writeFileSync(join(dir, 'run.json'), JSON.stringify(record));
+  appendHistory(record, plan.opts.reportsDir);
   let report: string | undefined;
   try {
     writeReports(record, dir, plan.opts.reportsDir);
@@ -266,6 +227,10 @@ export async function executeRun(plan: RunPlan): Promise<RunRecord> {
 export async function main(argv: string[]): Promise<number> {
   try {
     const plan = await resolvePlan(argv);
+    if (plan.opts.dryRun) {
+      console.log(formatDryRun(plan));
+      return EXIT.passed;
+    }
     const record = await executeRun(plan);
     return record.exitCode;
   } catch (err) {

@@ -28,6 +28,7 @@ export function formatSummary(r: RunRecord): string {
   out.push(dots('http_req_failed') + `${t.errorRatePct.toFixed(2)}% (${t.errorCount} of ${t.requests})`);
   out.push(dots('http_reqs') + `${t.requests} (${t.requestsPerSecond.toFixed(1)}/s)`);
   out.push(dots('vus_max') + `${t.maxUsers}`);
+
   out.push('', 'gates:');
   for (const g of r.gates.filter((x) => !x.endpoint)) {
     out.push(`  ${g.passed ? 'PASS' : 'FAIL'}  ${g.title.padEnd(20)} ${gateValue(g).padStart(10)}  ${gateLimit(g)}`);
@@ -38,7 +39,8 @@ export function formatSummary(r: RunRecord): string {
     const mark = !g ? '    ' : g.passed ? 'ok  ' : g.strict ? 'FAIL' : 'WARN';
     const lat = e.latency ? `p50 ${e.latency.p50} / p95 ${e.latency.p95} / p99 ${e.latency.p99} ms` : 'no responses';
     out.push(
-      `  ${mark}  ${`GET ${e.path}`.padEnd(30)} ${String(e.requests).padStart(6)} req ${String(e.errorCount).padStart(5)} err  ${lat}  (p95 < ${e.budgetP95Ms} ms)`,
+      `  ${mark}  ${`GET ${e.path}`.padEnd(30)} ${String(e.requests).padStart(6)} req ${String(e.errorCount).padStart(5)} err` +
+        `${e.errors.rateLimited ? ` ${e.errors.rateLimited} rate-limited` : ''}  ${lat}  (p95 < ${e.budgetP95Ms} ms)`,
     );
   }
   if (r.diagnosis.length) out.push('', 'diagnosis:', ...r.diagnosis.map((d) => `  ${d}`));

@@ -1,0 +1,173 @@
+// Builds the run record from what a run left in its folder: the plugin's events, the preflight and
+// the end health check. Works on whatever is there, so an interrupted or crashed run still has one.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './config';
+import { diagnose } from './diagnosis';
+import { EXIT } from './errors';
+import type { AbortEvent, ChecksEvent, PeriodEvent, PhaseEvent, RunEvent } from './events';
+import { evaluateGates, gateSpecs } from './gates';
+import type { HealthResult } from './health';
+import { planVisits, plannedUsersAt } from './plan';
+import {
+  addErrors, buildPeriods, errorTotal, mergeSketches, noErrors, RECORD_SCHEMA, summarize, summarizeEndpoints, totalCounters,
+  type Outcome, type RunRecord,
+} from './record';
+import type { RunPlan } from './run';
+import { scenarioEndpoints } from './scenario';
+import type { Preflight } from '../processors/preflight';
+
+export interface ArtilleryEnd {
+  code: number | null;
+  interrupted: boolean;
+  startedAt: Date;
+  endedAt: Date;
+}
+
+function readEvents(dir: string): RunEvent[] {
+  const file = join(dir, 'events.ndjson');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as RunEvent];
+      } catch {
+        return []; // a line cut short by a crash
+      }
+    });
+}
+
+function readJson<T>(dir: string, file: string): T | null {
+  try {
+    return JSON.parse(readFileSync(join(dir, file), 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+const packVersion = (): string => JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
+
+/** The verdict, its one-sentence reason and the exit code, in order of precedence. */
+function verdict(
+  end: ArtilleryEnd,
+  preflight: Preflight | null,
+  healthEnd: HealthResult | null,
+  abort: AbortEvent | undefined,
+  checksRan: boolean,
+  failedGates: string[],
+  durationSeconds: number,
+): { outcome: Outcome; reason: string; exitCode: number } {
+  if (end.interrupted) {
+    return { outcome: 'interrupted', exitCode: EXIT.interrupted, reason: `Stopped by the user after ${Math.round(durationSeconds)} s of load.` };
+  }
+  if (!preflight) {
+    return { outcome: 'unhealthy', exitCode: EXIT.unhealthyAtStart, reason: `Artillery ended (exit ${end.code}) before the preflight; no load was sent.` };
+  }
+  switch (preflight.verdict) {
+    case 'unhealthy':
+      return { outcome: 'unhealthy', exitCode: EXIT.unhealthyAtStart, reason: `The target was not healthy before the load (${preflight.health.problem}); no load was sent.` };
+    case 'api-failing':
+      return {
+        outcome: 'unhealthy',
+        exitCode: EXIT.unhealthyAtStart,
+        reason: `API failing while /health is OK (${preflight.api?.path} answered ${preflight.api?.status ?? preflight.api?.detail}); no load was sent.`,
+      };
+    case 'over-limit':
+      return { outcome: 'refused', exitCode: EXIT.badInput, reason: 'The run would exceed what is left of the rate limit; not confirmed, so no load was sent.' };
+    default:
+  }
+  if (abort) return { outcome: 'aborted', exitCode: EXIT.gateFailed, reason: `Stopped early by the breaker: ${abort.reason}` };
+  if (healthEnd && !healthEnd.ok) {
+    return { outcome: 'failed', exitCode: EXIT.unhealthyAtEnd, reason: `/health failed after the load (${healthEnd.problem}).` };
+  }
+  if (!checksRan) return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: `Artillery ended unexpectedly (exit ${end.code}); see artillery.log.` };
+  if (failedGates.length) return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: `Gate failed: ${failedGates.join(', ')}.` };
+  return { outcome: 'passed', exitCode: EXIT.passed, reason: 'Every gate passed and /health was ok before and after the load.' };
+}
+
+export function assembleRecord(plan: RunPlan, id: string, dir: string, end: ArtilleryEnd): RunRecord {
+  const events = readEvents(dir);
+  const periodEvents = events.filter((e): e is PeriodEvent => e.type === 'period');
+  const phases = events.filter((e): e is PhaseEvent => e.type === 'phase');
+  const abort = events.find((e): e is AbortEvent => e.type === 'abort');
+  // After an abort or Ctrl-C, ensure judged an empty report: its verdicts mean nothing then.
+  const checks = end.interrupted || abort ? undefined : events.find((e): e is ChecksEvent => e.type === 'checks');
+  const preflight = readJson<Preflight>(dir, 'preflight.json');
+  const healthEnd = readJson<HealthResult>(dir, 'health-end.json');
+  const count429 = plan.opts.count429;
+
+  const loadStart = phases[0]?.at ?? periodEvents[0]?.period ?? end.startedAt.getTime();
+  const visits = planVisits(plan.stages);
+  const periods = buildPeriods(periodEvents, loadStart, (s) => plannedUsersAt(visits, s));
+  const counters = totalCounters(periodEvents);
+  const endpoints = summarizeEndpoints(
+    periods,
+    scenarioEndpoints(plan.scenario).map(({ name, path }) => ({ name, path, ...plan.budgets.endpoints[name] })),
+    counters,
+    count429,
+  );
+  const errors = periods.reduce((sum, p) => addErrors(sum, p.errors), noErrors());
+  const requests = periods.reduce((sum, p) => sum + p.requests, 0);
+  const codes: Record<string, number> = {};
+  for (const p of periods) for (const [c, n] of Object.entries(p.codes)) codes[c] = (codes[c] ?? 0) + n;
+  const lastActivity = periodEvents.length ? Math.max(...periodEvents.map((e) => e.last)) : loadStart;
+  const durationSeconds = Math.max(0, (lastActivity - loadStart) / 1000);
+  const errorCount = errorTotal(errors, count429);
+  // Without --count-429, rate-limited requests never reached the backend's handlers: they are
+  // left out of the error rate and have a gate of their own.
+  const measured = requests - (count429 ? 0 : errors.rateLimited);
+  const totals: RunRecord['totals'] = {
+    requests,
+    errors,
+    errorCount,
+    errorRatePct: measured > 0 ? (errorCount / measured) * 100 : 0,
+    durationSeconds: Math.round(durationSeconds),
+    requestsPerSecond: requests / Math.max(1, plan.loadSeconds),
+    latency: summarize(mergeSketches(periods.map((p) => p.latency))),
+    maxUsers: Math.max(0, ...periods.map((p) => p.users.active)),
+    crashedUsers: counters['vusers.failed'] ?? 0,
+    codes,
+  };
+  const specs = gateSpecs(plan.budgets, { loadSeconds: plan.loadSeconds, strictBudgets: plan.opts.strict, count429 });
+  const verdicts = checks ? new Map(checks.checks.map((c) => [c.expression, c.passed])) : undefined;
+  const gates = evaluateGates(specs, totals, endpoints, verdicts);
+  const failedGates = gates.filter((g) => g.strict && !g.passed).map((g) => g.title);
+  const { outcome, reason, exitCode } = verdict(end, preflight, healthEnd, abort, Boolean(checks), failedGates, durationSeconds);
+
+  const record: RunRecord = {
+    schema: RECORD_SCHEMA,
+    pack: { name: 'voxanne-load-test', version: packVersion() },
+    id,
+    startedAt: end.startedAt.toISOString(),
+    loadStartedAt: phases[0] ? new Date(phases[0].at).toISOString() : null,
+    endedAt: end.endedAt.toISOString(),
+    target: plan.target,
+    environment: plan.environment.name,
+    profile: { name: plan.profile.name, description: plan.profile.description, stages: plan.stages, thinkSeconds: plan.profile.thinkSeconds },
+    timeScale: plan.opts.timeScale,
+    auth: { mode: plan.auth.mode, description: plan.auth.description },
+    outcome,
+    reason,
+    exitCode,
+    gates,
+    health: { start: preflight?.health ?? null, end: healthEnd },
+    apiCheck: preflight?.api ?? null,
+    rateLimit: {
+      atStart: preflight?.api?.rateLimit ?? null,
+      predictedApiRequests: plan.estimate.api,
+      limited: errors.rateLimited,
+      countedAsErrors: count429,
+      spreadIps: plan.opts.spreadIps,
+      warning: preflight?.rateLimitWarning ?? null,
+    },
+    abort: abort ? { at: new Date(abort.at).toISOString(), reason: abort.reason } : null,
+    totals,
+    endpoints,
+    periods,
+    diagnosis: [],
+  };
+  record.diagnosis = diagnose(record);
+  return record;
+}

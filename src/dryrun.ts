@@ -1,0 +1,52 @@
+// --dry-run: the resolved plan, printed without sending a single request.
+import { gateSpecs } from './gates';
+import { planVisits, plannedUsersAt } from './plan';
+import type { RunPlan } from './run';
+import { scenarioEndpoints } from './scenario';
+
+const clock = (s: number) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`;
+
+export function formatDryRun(plan: RunPlan): string {
+  const { opts, budgets, estimate } = plan;
+  const visits = planVisits(plan.stages);
+  const out: string[] = [];
+  out.push(`Dry run: nothing is sent.`, '');
+  out.push(`target:      ${plan.target} (environment ${plan.environment.name}${plan.environment.production ? ', production' : ''})`);
+  out.push(`profile:     ${plan.profile.name}: ${plan.profile.description}` + (opts.timeScale !== 1 ? ` (time scale ${opts.timeScale})` : ''));
+  out.push(`auth:        ${plan.auth.description}`);
+  out.push(`timeout:     ${opts.timeoutSeconds} s per request; breaker ${plan.breaker ? `on (stops when >${budgets.breaker.errorRatePct} % of the last ${budgets.breaker.windowSeconds} s fail or /health goes bad)` : 'off'}`);
+  out.push('', 'users over time:');
+  let start = 0;
+  let users = 0;
+  for (const stage of plan.stages) {
+    out.push(`  ${clock(start).padStart(6)} - ${clock(start + stage.duration).padEnd(6)} ${users} -> ${stage.target} users`);
+    start += stage.duration;
+    users = stage.target;
+  }
+  const marks = 40;
+  const peak = Math.max(1, ...plan.stages.map((s) => s.target));
+  const bars = ' ▁▂▃▄▅▆▇█';
+  const line = Array.from({ length: marks }, (_, i) => bars[Math.round((plannedUsersAt(visits, ((i + 0.5) * start) / marks) / peak) * 8)]).join('');
+  out.push(`  [${line}] peak ${peak}, ${clock(start)} in all`);
+  out.push('', `estimated requests (one journey = ${scenarioEndpoints(plan.scenario).length} requests + ${plan.profile.thinkSeconds} s pause, at the guide's p50 latencies):`);
+  for (const e of scenarioEndpoints(plan.scenario)) out.push(`  GET ${e.path.padEnd(28)} ~${estimate.perEndpoint[e.name]}`);
+  out.push(`  total ~${estimate.total}`);
+  const limit = budgets.rateLimit;
+  const fits = estimate.api + 1 <= limit.apiRequests;
+  out.push(
+    '',
+    `rate limit:  ~${estimate.api} /api requests (+1 preflight) against the backend's ${limit.apiRequests} per ${limit.windowSeconds / 3600} h per IP: ` +
+      (opts.spreadIps
+        ? 'not a limit here (--spread-ips gives every request its own client address on this loopback target)'
+        : fits
+          ? 'fits, if the window is not already used'
+          : `exceeds it; ${plan.environment.production && !opts.yes ? 'the run will refuse to start unless confirmed with --yes' : 'expect 429s once the window is used up'}`),
+  );
+  out.push('', 'gates:');
+  const specs = gateSpecs(budgets, { loadSeconds: plan.loadSeconds, strictBudgets: opts.strict, count429: opts.count429 });
+  for (const g of specs) {
+    const unit = g.unit === 'count' ? '' : g.unit === 'req/s' ? ' /s' : ` ${g.unit}`;
+    out.push(`  ${g.strict ? 'gate   ' : 'warning'}  ${g.title.padEnd(26)} ${g.comparator} ${g.limit}${unit}`);
+  }
+  return out.join('\n');
+}
