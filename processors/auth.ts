@@ -9,7 +9,8 @@ export function authMode(): AuthMode {
   return (process.env.VOXANNE_AUTH_MODE as AuthMode | undefined) ?? 'probe';
 }
 
-const RENEW_BEFORE_EXPIRY_S = 120; // renew this long before `exp`, so no request carries an expired token
+// Renew this long before `exp` (a quarter of a short token's life), so no request carries an expired token.
+const renewMarginMs = (s: Session) => Math.min(120_000, s.lifetimeMs / 4);
 
 let session: Session | undefined;
 let pending: Promise<Session> | undefined;
@@ -22,7 +23,7 @@ export async function authorizationFor(_endpoint: string): Promise<string | unde
     case 'token':
       return `Bearer ${process.env.API_TOKEN}`;
     default:
-      if (!session || session.expiresAt - RENEW_BEFORE_EXPIRY_S * 1000 < Date.now()) {
+      if (!session || session.expiresAt - renewMarginMs(session) < Date.now()) {
         // One renewal at a time per worker, shared by all its users.
         pending ??= renew(session).finally(() => (pending = undefined));
         session = await pending;
@@ -59,5 +60,5 @@ export function developmentSession(now = Date.now()): Session {
     exp: iat + 3600,
   };
   const accessToken = signJwt(claims, 'voxanne-load-test-development-only');
-  return { accessToken, expiresAt: (decodeJwt(accessToken)?.exp ?? iat) * 1000 };
+  return { accessToken, expiresAt: (decodeJwt(accessToken)?.exp ?? iat) * 1000, lifetimeMs: 3600_000 };
 }

@@ -147,7 +147,7 @@ export function assembleRecord(plan: RunPlan, id: string, dir: string, end: Arti
     environment: plan.environment.name,
     profile: { name: plan.profile.name, description: plan.profile.description, stages: plan.stages, thinkSeconds: plan.profile.thinkSeconds },
     timeScale: plan.opts.timeScale,
-    auth: { mode: plan.auth.mode, description: plan.auth.description },
+    auth: { mode: plan.auth.mode, description: plan.auth.description, ...(plan.auth.warning && { warning: plan.auth.warning }) },
     outcome,
     reason,
     exitCode,

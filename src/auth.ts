@@ -9,12 +9,14 @@ export interface AuthChoice {
   mode: AuthMode;
   /** Secret-free, for the summary and the report. */
   description: string;
+  /** Said before the load, e.g. a token that will expire before the run ends. */
+  warning?: string;
 }
 
 export async function chooseAuth(
   environment: Environment,
   env: NodeJS.ProcessEnv = process.env,
-  { verify = true, now = Date.now() } = {},
+  { verify = true, now = Date.now(), runSeconds = 0 } = {},
 ): Promise<AuthChoice> {
   if (env.API_TOKEN) {
     const claims = decodeJwt(env.API_TOKEN);
@@ -23,7 +25,14 @@ export async function chooseAuth(
       const ago = Math.round((now - claims.exp * 1000) / 60000);
       throw new UsageError(`API_TOKEN expired ${ago} min ago; get a fresh token or use the sign-in variables (README: Auth)`);
     }
-    return { mode: 'token', description: `API_TOKEN (${who(claims.email, claims.app_metadata?.org_id)})` };
+    const left = typeof claims.exp === 'number' ? claims.exp - now / 1000 : Infinity;
+    return {
+      mode: 'token',
+      description: `API_TOKEN (${who(claims.email, claims.app_metadata?.org_id)})`,
+      ...(left < runSeconds && {
+        warning: `API_TOKEN expires in ${left < 120 ? `${Math.round(left)} s` : `${Math.round(left / 60)} min`}, before the run ends; use the sign-in variables for runs this long.`,
+      }),
+    };
   }
   if (signInConfigured(env)) {
     if (verify) await signIn(env); // fails here, with a clear message, rather than as a storm of 401s

@@ -117,7 +117,7 @@ export function loadEnvironment(name: string, dir = join(ROOT, 'environments')):
     const file = resolve(name);
     return { ...validate(Environment, readYaml(file), file), name: basename(name).replace(/\.ya?ml$/, '') };
   }
-  const known = readdirSync(dir).filter((f) => f.endsWith('.yml')).map((f) => f.slice(0, -4));
+  const known = readdirSync(dir).filter((f) => f.endsWith('.yml')).map((f) => f.slice(0, -4)).sort();
   if (!known.includes(name)) {
     throw new UsageError(`unknown environment "${name}"; choose one of: ${known.join(', ')}`);
   }

@@ -62,12 +62,14 @@ export function diagnose(r: RunRecord): string[] {
     );
   }
   if (r.rateLimit.warning) lines.push(r.rateLimit.warning);
+  if (r.auth.warning) lines.push(r.auth.warning);
   const limited = rateLimitLine(r);
   if (limited) lines.push(limited);
   if (r.rateLimit.spreadIps) {
     lines.push('--spread-ips was used: every request claimed its own client address, so the per-IP rate limiter did not cap this run (loopback only).');
   }
   if (r.abort) lines.push(`Aborted by the breaker: ${r.abort.reason}`);
+  if (r.outcome === 'unhealthy' || r.outcome === 'refused') return lines; // no load: nothing else to say
   if (r.health.end && !r.health.end.ok) {
     lines.push('/health failed after the load: the backend did not survive it.', ...healthHints(r.health.end, r.target));
   }

@@ -82,7 +82,10 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = process
       },
     });
   } catch (err) {
-    throw new UsageError(`${(err as Error).message.split('\n')[0].replace(/\.$/, '')}; see --help`);
+    const e = err as Error & { code?: string };
+    const option = /'(-[^']+)'/.exec(e.message)?.[1];
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) throw new UsageError(`unknown option ${option}; see --help for the options`);
+    throw new UsageError(`${e.message.split('. ')[0].replace(/\.$/, '')}; see --help`);
   }
   const v = parsed.values;
   if (v.help) throw Object.assign(new UsageError(USAGE), { exitCode: 0 });

@@ -92,7 +92,7 @@ export interface RunRecord {
   environment: string;
   profile: { name: string; description: string; stages: Stage[]; thinkSeconds: number };
   timeScale: number;
-  auth: { mode: string; description: string };
+  auth: { mode: string; description: string; warning?: string };
   outcome: Outcome;
   /** Why, in one sentence. */
   reason: string;

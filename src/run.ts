@@ -69,7 +69,7 @@ export async function resolvePlan(argv: string[], env: NodeJS.ProcessEnv = proce
   checkGuardrails(opts, environment, profile, target);
   const stages = scaleStages(profile.stages, opts.timeScale);
   // A dry run sends nothing, not even a sign-in.
-  const auth = await chooseAuth(environment, env, { verify: !opts.dryRun });
+  const auth = await chooseAuth(environment, env, { verify: !opts.dryRun, runSeconds: totalSeconds(stages) });
   const profileEstimates = Object.values(loadProfiles())
     .map((p) => `${p.name}:${estimateFor(p.stages, p.thinkSeconds, scenario, budgets).api}`)
     .join(',');
@@ -205,6 +205,7 @@ export async function executeRun(plan: RunPlan): Promise<RunRecord> {
     `Running profile ${plan.profile.name} (${Math.round(plan.loadSeconds)} s, up to ${maxUsers(plan.stages)} users) ` +
       `against ${plan.target}; auth: ${plan.auth.description}`,
   );
+  if (plan.auth.warning) console.log(`warning: ${plan.auth.warning}`);
   const end = await runArtillery(plan, dir, scriptFile);
   const record = assembleRecord(plan, id, dir, end);
   writeFileSync(join(dir, 'run.json'), JSON.stringify(record));

@@ -7,6 +7,8 @@ export interface Session {
   refreshToken?: string;
   /** Epoch ms at which the access token expires. */
   expiresAt: number;
+  /** How long the token was valid when issued, ms. */
+  lifetimeMs: number;
 }
 
 export const SIGN_IN_ENV = ['SUPABASE_URL', 'SUPABASE_ANON_KEY', 'LOAD_TEST_EMAIL', 'LOAD_TEST_PASSWORD'] as const;
@@ -51,5 +53,6 @@ async function tokenRequest(grant: string, body: object, env: NodeJS.ProcessEnv)
     accessToken: answer.access_token,
     refreshToken: typeof answer.refresh_token === 'string' ? answer.refresh_token : undefined,
     expiresAt: Date.now() + expiresIn * 1000,
+    lifetimeMs: expiresIn * 1000,
   };
 }

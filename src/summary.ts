@@ -21,6 +21,11 @@ export function formatSummary(r: RunRecord): string {
   const out: string[] = [];
   out.push('', `Voxanne load test: ${r.environment} (${r.target}), profile ${r.profile.name}` + (r.timeScale !== 1 ? ` x${r.timeScale}` : ''));
   out.push(`auth: ${r.auth.description}`, '');
+  if (r.outcome === 'unhealthy' || r.outcome === 'refused') {
+    // Nothing was sent: no figures to show, only why.
+    out.push('diagnosis:', ...r.diagnosis.map((d) => `  ${d}`), '', `${r.outcome.toUpperCase()}: ${r.reason} (exit ${r.exitCode})`);
+    return out.join('\n');
+  }
   out.push(
     dots('http_req_duration') +
       (l ? `avg=${ms(l.mean)} min=${ms(l.min)} med=${ms(l.p50)} max=${ms(l.max)} p(95)=${ms(l.p95)} p(99)=${ms(l.p99)}` : 'no responses'),

@@ -27,6 +27,8 @@ export interface StandInOptions {
   checkTokenExpiry?: boolean;
   rateLimit?: { limit: number; windowSeconds: number };
   seed?: number;
+  /** The share-based faults (hang, reset, error, garbage) start after this many requests (e.g. past a preflight). */
+  faultsAfterRequests?: number;
 }
 
 export interface StandInLogEntry {
@@ -284,6 +286,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
   };
 
   function drawFault(): Fault {
+    if (stats.requests <= (options.faultsAfterRequests ?? 0)) return 'none';
     // One draw per request, so each rate is exactly its share of requests.
     const u = random();
     let edge = rates.hang;

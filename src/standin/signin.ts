@@ -19,6 +19,8 @@ export interface SignInStandIn {
   url: string;
   close(): Promise<void>;
   stats(): { passwordGrants: number; refreshGrants: number; failures: number };
+  /** Every access and refresh token handed out, so leak tests can look for them. */
+  issuedTokens(): string[];
 }
 
 const MAX_BODY = 64 * 1024;
@@ -51,6 +53,7 @@ export async function startSignInStandIn(o: SignInOptions): Promise<SignInStandI
   const orgId = o.orgId ?? randomUUID();
   const createdAt = new Date().toISOString();
   const refreshTokens = new Set<string>(); // live refresh tokens; each is good for one refresh
+  const issued: string[] = [];
   const counts = { passwordGrants: 0, refreshGrants: 0, failures: 0 };
   let url = '';
 
@@ -79,6 +82,7 @@ export async function startSignInStandIn(o: SignInOptions): Promise<SignInStandI
     );
     const refreshToken = randomBytes(9).toString('base64url'); // GoTrue's are short random strings
     refreshTokens.add(refreshToken);
+    issued.push(accessToken, refreshToken);
     return {
       access_token: accessToken,
       token_type: 'bearer',
@@ -166,5 +170,6 @@ export async function startSignInStandIn(o: SignInOptions): Promise<SignInStandI
         server.closeAllConnections();
       })),
     stats: () => ({ ...counts }),
+    issuedTokens: () => [...issued],
   };
 }
