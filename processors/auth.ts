@@ -1,13 +1,13 @@
-// Bearer tokens for the authenticated endpoints. The runner chooses the mode (VOXANNE_AUTH_MODE);
-// secrets come from the environment and live only in this module's memory, never in VU variables.
+// Bearer tokens for the authenticated endpoints. The runner chooses the mode (the `authMode`
+// variable); secrets come from the environment (on Fargate/Lambda workers: from the runner's secret
+// store) and live only in this module's memory, never in VU variables.
+import type { VUContext } from 'artillery';
 import { decodeJwt, signJwt } from '../src/jwt';
 import { signIn, refresh, type Session } from '../src/signin';
 
 export type AuthMode = 'token' | 'sign-in' | 'dev-token' | 'probe';
 
-export function authMode(): AuthMode {
-  return (process.env.VOXANNE_AUTH_MODE as AuthMode | undefined) ?? 'probe';
-}
+export const authMode = (context: VUContext): AuthMode => (context.vars.authMode as AuthMode | undefined) ?? 'probe';
 
 // Renew this long before `exp` (a quarter of a short token's life), so no request carries an expired token.
 const renewMarginMs = (s: Session) => Math.min(120_000, s.lifetimeMs / 4);
@@ -16,8 +16,9 @@ let session: Session | undefined;
 let pending: Promise<Session> | undefined;
 
 /** The Authorization header for an authenticated request, or undefined in probe mode. */
-export async function authorizationFor(_endpoint: string): Promise<string | undefined> {
-  switch (authMode()) {
+export async function authorizationFor(context: VUContext): Promise<string | undefined> {
+  const mode = authMode(context);
+  switch (mode) {
     case 'probe':
       return undefined;
     case 'token':
@@ -25,15 +26,15 @@ export async function authorizationFor(_endpoint: string): Promise<string | unde
     default:
       if (!session || session.expiresAt - renewMarginMs(session) < Date.now()) {
         // One renewal at a time per worker, shared by all its users.
-        pending ??= renew(session).finally(() => (pending = undefined));
+        pending ??= renew(mode, session, context).finally(() => (pending = undefined));
         session = await pending;
       }
       return `Bearer ${session.accessToken}`;
   }
 }
 
-async function renew(current: Session | undefined): Promise<Session> {
-  if (authMode() === 'dev-token') return developmentSession();
+async function renew(mode: AuthMode, current: Session | undefined, context: VUContext): Promise<Session> {
+  if (mode === 'dev-token') return developmentSession(String(context.vars.devOrgId), String(context.vars.devEmail));
   if (current?.refreshToken) {
     try {
       return await refresh(current.refreshToken);
@@ -48,14 +49,14 @@ async function renew(current: Session | undefined): Promise<Session> {
  * A token with the claims the backend reads (sub, email, app_metadata.org_id). A local backend
  * decodes tokens without checking the signature, so this one is accepted there.
  */
-export function developmentSession(now = Date.now()): Session {
+export function developmentSession(orgId: string, email: string, now = Date.now()): Session {
   const iat = Math.floor(now / 1000);
   const claims = {
     sub: '00000000-0000-4000-8000-00000000load',
-    email: process.env.DEV_EMAIL ?? 'load-test@voxanne.local',
+    email,
     role: 'authenticated',
     aud: 'authenticated',
-    app_metadata: { org_id: process.env.DEV_ORG_ID ?? 'load-test-org' },
+    app_metadata: { org_id: orgId },
     iat,
     exp: iat + 3600,
   };

@@ -20,7 +20,7 @@ export function startUser(context: VUContext, events: VUEvents, done: Done): voi
   visits ??= planVisits(stagesFromText(String(context.vars.stages)));
   const visit = visits[Math.min(arrivals++, visits.length - 1)];
   context.vars.leaveAt = Date.now() + (visit.leave - visit.arrive) * 1000;
-  context.vars.authenticated = authMode() !== 'probe';
+  context.vars.authenticated = authMode(context) !== 'probe';
   reportFailedExpectations(events);
   done();
 }
@@ -37,8 +37,8 @@ export function thinkBetweenJourneys(context: VUContext, _events: VUEvents, done
 }
 
 /** Adds the Bearer token to the authenticated endpoints. The token never enters VU variables. */
-export const authorize: BeforeRequestHookFunction = (req, _context, _events, done) => {
-  authorizationFor(String(req.name)).then(
+export const authorize: BeforeRequestHookFunction = (req, context, _events, done) => {
+  authorizationFor(context).then(
     (header) => {
       if (header) req.headers = { ...req.headers, authorization: header };
       done();

@@ -7,6 +7,9 @@ import type { AuthMode } from '../processors/auth';
 
 export interface AuthChoice {
   mode: AuthMode;
+  /** Claims of the development token (not secret). */
+  devOrgId: string;
+  devEmail: string;
   /** Secret-free, for the summary and the report. */
   description: string;
   /** Said before the load, e.g. a token that will expire before the run ends. */
@@ -18,6 +21,7 @@ export async function chooseAuth(
   env: NodeJS.ProcessEnv = process.env,
   { verify = true, now = Date.now(), runSeconds = 0 } = {},
 ): Promise<AuthChoice> {
+  const dev = { devOrgId: env.DEV_ORG_ID ?? 'load-test-org', devEmail: env.DEV_EMAIL ?? 'load-test@voxanne.local' };
   if (env.API_TOKEN) {
     const claims = decodeJwt(env.API_TOKEN);
     if (!claims) throw new UsageError('API_TOKEN is not a JWT (three base64url parts); copy the access token itself, without "Bearer "');
@@ -27,6 +31,7 @@ export async function chooseAuth(
     }
     const left = typeof claims.exp === 'number' ? claims.exp - now / 1000 : Infinity;
     return {
+      ...dev,
       mode: 'token',
       description: `API_TOKEN (${who(claims.email, claims.app_metadata?.org_id)})`,
       ...(left < runSeconds && {
@@ -36,13 +41,12 @@ export async function chooseAuth(
   }
   if (signInConfigured(env)) {
     if (verify) await signIn(env); // fails here, with a clear message, rather than as a storm of 401s
-    return { mode: 'sign-in', description: `password sign-in as ${env.LOAD_TEST_EMAIL}, renewed before expiry` };
+    return { ...dev, mode: 'sign-in', description: `password sign-in as ${env.LOAD_TEST_EMAIL}, renewed before expiry` };
   }
   if (environment.authFallback === 'dev-token') {
-    const org = env.DEV_ORG_ID ?? 'load-test-org';
-    return { mode: 'dev-token', description: `development token (org ${org}; accepted only by a backend that skips signature checks)` };
+    return { ...dev, mode: 'dev-token', description: `development token (org ${dev.devOrgId}; accepted only by a backend that skips signature checks)` };
   }
-  return { mode: 'probe', description: 'no token: authenticated endpoints probed unauthenticated, expecting 401' };
+  return { ...dev, mode: 'probe', description: 'no token: authenticated endpoints probed unauthenticated, expecting 401' };
 }
 
 function who(email: unknown, org: unknown): string {

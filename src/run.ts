@@ -119,6 +119,9 @@ function artilleryScript(plan: RunPlan): Scenario {
       profileEstimates: plan.profileEstimates,
       timeScale: opts.timeScale,
       refuseOverLimit: plan.environment.production && !opts.yes,
+      authMode: plan.auth.mode,
+      devOrgId: plan.auth.devOrgId,
+      devEmail: plan.auth.devEmail,
     },
     plugins: {
       ...script.config.plugins,
@@ -141,7 +144,6 @@ async function runArtillery(plan: RunPlan, dir: string, scriptFile: string): Pro
     env: {
       ...process.env,
       VOXANNE_RUN_DIR: dir,
-      VOXANNE_AUTH_MODE: plan.auth.mode,
       ARTILLERY_PLUGIN_PATH: join(BUILD_DIR, 'plugins'),
       ARTILLERY_DISABLE_TELEMETRY: '1',
       NO_COLOR: '1',

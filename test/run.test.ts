@@ -163,7 +163,7 @@ describe('auth modes', () => {
   });
 
   test('prod without a token probes the authenticated endpoints and expects 401', async () => {
-    const r = await against({}, ['--env', 'prod', '--yes']);
+    const r = await against({}, ['--env', 'prod', '--allow-http']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /auth: no token: authenticated endpoints probed unauthenticated, expecting 401/);
     const api = r.standIn.stats().log.filter((e) => e.path === '/api/assistants');
