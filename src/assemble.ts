@@ -8,10 +8,11 @@ import { EXIT } from './errors';
 import type { AbortEvent, ChecksEvent, PeriodEvent, PhaseEvent, RunEvent } from './events';
 import { evaluateGates, gateSpecs } from './gates';
 import type { HealthResult } from './health';
+import { artilleryMetric } from './metrics';
 import { planVisits, plannedUsersAt } from './plan';
 import {
-  addErrors, buildPeriods, errorTotal, mergeSketches, noErrors, RECORD_SCHEMA, summarize, summarizeEndpoints, totalCounters,
-  type Outcome, type RunRecord,
+  addErrors, buildPeriods, errorTotal, mergeSketches, noErrors, pickSummary, RECORD_SCHEMA, summarize, summarizeEndpoints, totalCounters,
+  type LatencySummary, type Outcome, type RunRecord,
 } from './record';
 import type { RunPlan } from './run';
 import { scenarioEndpoints } from './scenario';
@@ -58,21 +59,22 @@ function verdict(
   checksRan: boolean,
   failedGates: string[],
   durationSeconds: number,
+  distributed: boolean,
 ): { outcome: Outcome; reason: string; exitCode: number } {
   if (end.interrupted) {
     return { outcome: 'interrupted', exitCode: EXIT.interrupted, reason: `Stopped by the user after ${Math.round(durationSeconds)} s of load.` };
   }
-  if (!preflight) {
+  if (!preflight && !distributed) {
     return { outcome: 'unhealthy', exitCode: EXIT.unhealthyAtStart, reason: `Artillery ended (exit ${end.code}) before the preflight; no load was sent.` };
   }
-  switch (preflight.verdict) {
+  switch (preflight?.verdict) {
     case 'unhealthy':
-      return { outcome: 'unhealthy', exitCode: EXIT.unhealthyAtStart, reason: `The target was not healthy before the load (${preflight.health.problem}); no load was sent.` };
+      return { outcome: 'unhealthy', exitCode: EXIT.unhealthyAtStart, reason: `The target was not healthy before the load (${preflight?.health.problem}); no load was sent.` };
     case 'api-failing':
       return {
         outcome: 'unhealthy',
         exitCode: EXIT.unhealthyAtStart,
-        reason: `API failing while /health is OK (${preflight.api?.path} answered ${preflight.api?.status ?? preflight.api?.detail}); no load was sent.`,
+        reason: `API failing while /health is OK (${preflight?.api?.path} answered ${preflight?.api?.status ?? preflight?.api?.detail}); no load was sent.`,
       };
     case 'over-limit':
       return { outcome: 'refused', exitCode: EXIT.badInput, reason: 'The run would exceed what is left of the rate limit; not confirmed, so no load was sent.' };
@@ -82,13 +84,41 @@ function verdict(
   if (healthEnd && !healthEnd.ok) {
     return { outcome: 'failed', exitCode: EXIT.unhealthyAtEnd, reason: `/health failed after the load (${healthEnd.problem}).` };
   }
-  if (!checksRan) return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: `Artillery ended unexpectedly (exit ${end.code}); see artillery.log.` };
+  if (!checksRan && !distributed) return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: `Artillery ended unexpectedly (exit ${end.code}); see artillery.log.` };
   if (failedGates.length) return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: `Gate failed: ${failedGates.join(', ')}.` };
+  if (distributed) return { outcome: 'passed', exitCode: EXIT.passed, reason: 'Every gate passed (health was checked on each worker).' };
   return { outcome: 'passed', exitCode: EXIT.passed, reason: 'Every gate passed and /health was ok before and after the load.' };
 }
 
-export function assembleRecord(plan: RunPlan, id: string, dir: string, end: ArtilleryEnd): RunRecord {
-  const events = readEvents(dir);
+/** ensure's verdicts as it printed them ("ok: <expression>", "fail: <expression> (optional)"). */
+function checksFromLog(dir: string): ChecksEvent | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, 'artillery.log'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const checks = [...text.matchAll(/^(ok|fail): (.+?)( \(optional\))?$/gm)].map(([, verdict, expression, optional]) => ({
+    expression,
+    passed: verdict === 'ok',
+    strict: !optional,
+  }));
+  return checks.length ? { type: 'checks', checks } : undefined;
+}
+
+/**
+ * The record of a run. `combined` is the output of a distributed run (Fargate/Lambda), where the
+ * plugin and the preflight ran on the workers: periods and verdicts then come from Artillery's output.
+ */
+export function assembleRecord(
+  plan: RunPlan,
+  id: string,
+  dir: string,
+  end: ArtilleryEnd,
+  combined?: { periods: PeriodEvent[]; aggregate: Record<string, LatencySummary> },
+): RunRecord {
+  const distributed = Boolean(combined);
+  const events = combined ? [...combined.periods, ...(checksFromLog(dir) ? [checksFromLog(dir)!] : [])] : readEvents(dir);
   const periodEvents = events.filter((e): e is PeriodEvent => e.type === 'period');
   const phases = events.filter((e): e is PhaseEvent => e.type === 'phase');
   const abort = events.find((e): e is AbortEvent => e.type === 'abort');
@@ -107,6 +137,7 @@ export function assembleRecord(plan: RunPlan, id: string, dir: string, end: Arti
     scenarioEndpoints(plan.scenario).map(({ name, path }) => ({ name, path, ...plan.budgets.endpoints[name] })),
     counters,
     count429,
+    combined?.aggregate,
   );
   const errors = periods.reduce((sum, p) => addErrors(sum, p.errors), noErrors());
   const requests = periods.reduce((sum, p) => sum + p.requests, 0);
@@ -125,7 +156,9 @@ export function assembleRecord(plan: RunPlan, id: string, dir: string, end: Arti
     errorRatePct: measured > 0 ? (errorCount / measured) * 100 : 0,
     durationSeconds: Math.round(durationSeconds),
     requestsPerSecond: requests / Math.max(1, plan.loadSeconds),
-    latency: summarize(mergeSketches(periods.map((p) => p.latency))),
+    latency:
+      summarize(mergeSketches(periods.map((p) => p.latency))) ??
+      (combined?.aggregate[artilleryMetric.responseTime] ? pickSummary(combined.aggregate[artilleryMetric.responseTime]) : null),
     maxUsers: Math.max(0, ...periods.map((p) => p.users.active)),
     crashedUsers: counters['vusers.failed'] ?? 0,
     codes,
@@ -134,7 +167,7 @@ export function assembleRecord(plan: RunPlan, id: string, dir: string, end: Arti
   const verdicts = checks ? new Map(checks.checks.map((c) => [c.expression, c.passed])) : undefined;
   const gates = evaluateGates(specs, totals, endpoints, verdicts);
   const failedGates = gates.filter((g) => g.strict && !g.passed).map((g) => g.title);
-  const { outcome, reason, exitCode } = verdict(end, preflight, healthEnd, abort, Boolean(checks), failedGates, durationSeconds);
+  const { outcome, reason, exitCode } = verdict(end, preflight, healthEnd, abort, Boolean(checks), failedGates, durationSeconds, distributed);
 
   const record: RunRecord = {
     schema: RECORD_SCHEMA,
@@ -147,6 +180,10 @@ export function assembleRecord(plan: RunPlan, id: string, dir: string, end: Arti
     environment: plan.environment.name,
     profile: { name: plan.profile.name, description: plan.profile.description, stages: plan.stages, thinkSeconds: plan.profile.thinkSeconds },
     timeScale: plan.opts.timeScale,
+    platform:
+      plan.opts.platform === 'local'
+        ? { name: 'local', count: 1 }
+        : { name: plan.opts.platform, count: plan.opts.count, region: plan.opts.region },
     auth: { mode: plan.auth.mode, description: plan.auth.description, ...(plan.auth.warning && { warning: plan.auth.warning }) },
     outcome,
     reason,

@@ -1,4 +1,5 @@
 // --dry-run: the resolved plan, printed without sending a single request.
+import { packagedFiles, platformCommand } from './distributed';
 import { gateSpecs } from './gates';
 import { planVisits, plannedUsersAt } from './plan';
 import type { RunPlan } from './run';
@@ -42,6 +43,11 @@ export function formatDryRun(plan: RunPlan): string {
           ? 'fits, if the window is not already used'
           : `exceeds it; ${plan.environment.production && !opts.yes ? 'the run will refuse to start unless confirmed with --yes' : 'expect 429s once the window is used up'}`),
   );
+  if (opts.platform !== 'local') {
+    const command = platformCommand(opts, 'reports/<run id>/script.yml', 'reports/<run id>/artillery.json', true);
+    out.push('', `scale-out (${opts.platform}):`, `  artillery ${command.args.join(' ')}`, ...command.notes.map((n) => `  ${n}`));
+    out.push(`  packaged with the script: ${packagedFiles().join(', ')} (the processor, compiled, and what it requires; no npm packages)`);
+  }
   out.push('', 'gates:');
   const specs = gateSpecs(budgets, { loadSeconds: plan.loadSeconds, strictBudgets: opts.strict, count429: opts.count429 });
   for (const g of specs) {

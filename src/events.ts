@@ -1,3 +1,4 @@
+import type { LatencySummary } from './record';
 // Lines of <run dir>/events.ndjson, written by plugins/artillery-plugin-voxanne during a run.
 export interface PhaseEvent {
   type: 'phase';
@@ -15,6 +16,8 @@ export interface PeriodEvent {
   counters: Record<string, number>;
   /** DDSketch protobuf, base64, per kept histogram name. */
   histograms: Record<string, string>;
+  /** Artillery's own summaries, when no sketches were kept (a combined output from Fargate/Lambda). */
+  summaries?: Record<string, LatencySummary>;
 }
 
 export interface ChecksEvent {

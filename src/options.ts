@@ -21,6 +21,12 @@ export interface RunOptions {
   /** Stop the load early when it is clearly failing; undefined = the environment's default. */
   breaker?: boolean;
   scenarioFile?: string;
+  /** Where the load generators run: this machine, or Artillery's own distributed runners. */
+  platform: 'local' | 'fargate' | 'lambda';
+  count: number;
+  region: string;
+  /** Build the record from a combined Artillery output already made, instead of running. */
+  fromOutput?: string;
 }
 
 export const USAGE = `usage: npm run test:local|test:prod -- [options]
@@ -38,6 +44,10 @@ export const USAGE = `usage: npm run test:local|test:prod -- [options]
   --breaker on|off    stop early when >50 % of the last 30 s failed or /health goes bad (default: on for prod)
   --scenario FILE     another Artillery scenario instead of scenarios/journey.yml
   --env NAME|FILE     local, prod, or an environment YAML file
+  --platform P        local (default), fargate or lambda: run through Artillery's distributed runners
+  --count N           load generators for fargate/lambda (default 1); each runs the whole profile
+  --region R          AWS region for fargate/lambda (default us-east-1)
+  --from-output FILE  with --platform: build the record and report from a combined Artillery output (-o JSON)
   --verbose           also show Artillery's own output`;
 
 function positiveNumber(flag: string, text: string | undefined, fallback: number, max = Infinity): number {
@@ -47,6 +57,16 @@ function positiveNumber(flag: string, text: string | undefined, fallback: number
     throw new UsageError(`${flag} must be a number above 0${max < Infinity ? ` and at most ${max}` : ''} (got "${text}")`);
   }
   return value;
+}
+
+function platformOf(text: string | undefined): RunOptions['platform'] {
+  if (text === undefined || text === 'local' || text === 'fargate' || text === 'lambda') return text ?? 'local';
+  throw new UsageError(`--platform takes local, fargate or lambda (got "${text}")`);
+}
+
+function checkRegion(text: string): string {
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(text)) throw new UsageError(`--region "${text}" is not an AWS region; use e.g. eu-west-1`);
+  return text;
 }
 
 function onOff(flag: string, text: string | undefined): boolean | undefined {
@@ -78,6 +98,10 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = process
         'spread-ips': { type: 'boolean', default: false },
         breaker: { type: 'string' },
         scenario: { type: 'string' },
+        platform: { type: 'string' },
+        count: { type: 'string' },
+        region: { type: 'string' },
+        'from-output': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     });
@@ -105,6 +129,10 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = process
     spreadIps: v['spread-ips'],
     breaker: onOff('--breaker', v.breaker),
     scenarioFile: v.scenario,
+    platform: platformOf(v.platform),
+    count: Math.round(positiveNumber('--count', v.count, 1, 1000)),
+    region: checkRegion(v.region ?? 'us-east-1'),
+    fromOutput: v['from-output'],
   };
 }
 

@@ -40,6 +40,8 @@ export interface EndpointPeriod {
   codes: Record<string, number>;
   errors: ErrorKinds;
   latency?: string;
+  /** Artillery's summary of the period, kept instead when there is no sketch (distributed runs). */
+  latencySummary?: LatencySummary;
 }
 
 export interface Period extends EndpointPeriod {
@@ -92,6 +94,8 @@ export interface RunRecord {
   environment: string;
   profile: { name: string; description: string; stages: Stage[]; thinkSeconds: number };
   timeScale: number;
+  /** Where the load came from: this machine, or N workers of Artillery's distributed runners. */
+  platform: { name: 'local' | 'fargate' | 'lambda'; count: number; region?: string };
   auth: { mode: string; description: string; warning?: string };
   outcome: Outcome;
   /** Why, in one sentence. */
@@ -181,7 +185,12 @@ export function summarize(sketch: DDSketch | undefined): LatencySummary | null {
 const round = (n: number) => Math.round(n * 10) / 10;
 
 /** Sorts an endpoint's counters of one period into requests, codes and error kinds. */
-function endpointPeriod(name: string, c: Record<string, number>, histograms: Record<string, string>): EndpointPeriod {
+function endpointPeriod(
+  name: string,
+  c: Record<string, number>,
+  histograms: Record<string, string>,
+  summaries: Record<string, LatencySummary> | undefined,
+): EndpointPeriod {
   const codes: Record<string, number> = {};
   const codePrefix = artilleryMetric.endpointCodePrefix(name);
   const errors = noErrors();
@@ -204,13 +213,19 @@ function endpointPeriod(name: string, c: Record<string, number>, histograms: Rec
     codes,
     errors,
     latency: histograms[artilleryMetric.endpointResponseTime(name)],
+    ...(summaries?.[artilleryMetric.endpointResponseTime(name)] && { latencySummary: pickSummary(summaries[artilleryMetric.endpointResponseTime(name)]) }),
   };
+}
+
+/** The fields of a LatencySummary from one of Artillery's summaries (which have more). */
+export function pickSummary(s: LatencySummary): LatencySummary {
+  return { count: s.count, min: s.min, mean: s.mean, p50: s.p50, p95: s.p95, p99: s.p99, max: s.max };
 }
 
 /** Endpoint names seen in a period's counters and histograms. */
 function endpointNames(event: PeriodEvent): string[] {
   const names = new Set<string>();
-  for (const key of Object.keys(event.histograms)) {
+  for (const key of [...Object.keys(event.histograms), ...Object.keys(event.summaries ?? {})]) {
     if (key.startsWith(artilleryMetric.endpointHistogramPrefix)) names.add(key.slice(artilleryMetric.endpointHistogramPrefix.length));
   }
   for (const key of Object.keys(event.counters)) {
@@ -230,7 +245,7 @@ export function buildPeriods(events: PeriodEvent[], loadStart: number, plannedUs
     .sort((a, b) => a.period - b.period)
     .map((event) => {
       const c = event.counters;
-      const endpoints = Object.fromEntries(endpointNames(event).map((n) => [n, endpointPeriod(n, c, event.histograms)]));
+      const endpoints = Object.fromEntries(endpointNames(event).map((n) => [n, endpointPeriod(n, c, event.histograms, event.summaries)]));
       const created = c['vusers.created'] ?? 0;
       const completed = c['vusers.completed'] ?? 0;
       const failed = c['vusers.failed'] ?? 0;
@@ -244,6 +259,7 @@ export function buildPeriods(events: PeriodEvent[], loadStart: number, plannedUs
         start: event.period,
         ...overall,
         latency: event.histograms[artilleryMetric.responseTime],
+        ...(event.summaries?.[artilleryMetric.responseTime] && { latencySummary: pickSummary(event.summaries[artilleryMetric.responseTime]) }),
         users: { created, completed, failed, active, planned: plannedUsersAt((periodEnd - loadStart) / 1000) },
         endpoints,
       };
@@ -256,6 +272,8 @@ export function summarizeEndpoints(
   endpoints: Array<{ name: string; path: string; budgetP95Ms: number; baseline: EndpointSummary['baseline'] }>,
   counters: Record<string, number>,
   count429: boolean,
+  /** Artillery's whole-run summaries, for runs without sketches. */
+  aggregate?: Record<string, LatencySummary>,
 ): EndpointSummary[] {
   return endpoints.map(({ name, path, budgetP95Ms, baseline }) => {
     const parts = periods.map((p) => p.endpoints[name]).filter((e): e is EndpointPeriod => Boolean(e));
@@ -267,7 +285,9 @@ export function summarizeEndpoints(
       errors,
       errorCount: errorTotal(errors, count429),
       codes: parts.reduce((sum, e) => addCodes(sum, e.codes), {} as Record<string, number>),
-      latency: summarize(mergeSketches(parts.map((e) => e.latency))),
+      latency:
+        summarize(mergeSketches(parts.map((e) => e.latency))) ??
+        (aggregate?.[artilleryMetric.endpointResponseTime(name)] ? pickSummary(aggregate[artilleryMetric.endpointResponseTime(name)]) : null),
       budgetP95Ms,
       baseline,
       expectationFailures: counters[counter.expectationFailed(name)] ?? 0,

@@ -1,13 +1,14 @@
 // One load-test run: check the input, plan the users, run Artillery on the scenario, then write the
 // run record and print the verdict. `npm run test:local` / `test:prod` start here.
 import { spawn } from 'node:child_process';
-import { appendFileSync, createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
 import { assembleRecord, type ArtilleryEnd } from './assemble';
 import { chooseAuth, type AuthChoice } from './auth';
 import { BUILD_DIR, loadBudgets, loadEnvironment, loadProfile, loadProfiles, ROOT, type Budgets, type Environment, type Profile } from './config';
+import { platformCommand, readCombinedOutput } from './distributed';
 import { formatDryRun } from './dryrun';
 import { EXIT, UsageError } from './errors';
 import { ensureConfig, gateSpecs } from './gates';
@@ -52,6 +53,13 @@ function checkGuardrails(opts: RunOptions, environment: Environment, profile: Pr
   if (environment.production && profile.heavy && !opts.yes) {
     throw new UsageError(
       `profile ${profile.name} is heavy for the shared production backend; add --yes (or VOXANNE_CONFIRM=yes for scheduled jobs) to confirm`,
+    );
+  }
+  if (opts.fromOutput && (opts.platform === 'local' || !existsSync(opts.fromOutput))) {
+    throw new UsageError(
+      opts.platform === 'local'
+        ? '--from-output needs --platform fargate or lambda (the runner that made the output)'
+        : `--from-output ${opts.fromOutput}: no such file; pass the -o JSON of the distributed run`,
     );
   }
   if (opts.spreadIps && !isLoopback(target)) {
@@ -136,9 +144,9 @@ function artilleryScript(plan: RunPlan): Scenario {
 }
 
 /** Runs Artillery; shows the pack's own lines, keeps the rest (secrets redacted) in artillery.log. */
-async function runArtillery(plan: RunPlan, dir: string, scriptFile: string): Promise<ArtilleryEnd> {
+async function runArtillery(plan: RunPlan, dir: string, args: string[]): Promise<ArtilleryEnd> {
   const startedAt = new Date();
-  const child = spawn(process.execPath, [ARTILLERY, 'run', scriptFile, '--output', join(dir, 'artillery.json')], {
+  const child = spawn(process.execPath, [ARTILLERY, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -175,6 +183,22 @@ async function runArtillery(plan: RunPlan, dir: string, scriptFile: string): Pro
   return { code, interrupted, startedAt, endedAt: new Date() };
 }
 
+/** --platform fargate|lambda: Artillery's distributed runner, or a combined output made earlier. */
+async function runDistributed(plan: RunPlan, dir: string, scriptFile: string, output: string): Promise<ArtilleryEnd> {
+  if (plan.opts.fromOutput) {
+    const now = new Date();
+    copyFileSync(plan.opts.fromOutput, output);
+    return { code: 0, interrupted: false, startedAt: now, endedAt: now };
+  }
+  const command = platformCommand(plan.opts, scriptFile, output);
+  command.notes.forEach((note) => console.log(note));
+  try {
+    return await runArtillery(plan, dir, command.args);
+  } finally {
+    command.cleanup();
+  }
+}
+
 /** One line per run in reports/history.ndjson, for trends and scheduled runs. */
 function appendHistory(record: RunRecord, reportsDir: string): void {
   const t = record.totals;
@@ -208,8 +232,13 @@ export async function executeRun(plan: RunPlan): Promise<RunRecord> {
       `against ${plan.target}; auth: ${plan.auth.description}`,
   );
   if (plan.auth.warning) console.log(`warning: ${plan.auth.warning}`);
-  const end = await runArtillery(plan, dir, scriptFile);
-  const record = assembleRecord(plan, id, dir, end);
+  const output = join(dir, 'artillery.json');
+  let record: RunRecord;
+  if (plan.opts.platform === 'local') {
+    record = assembleRecord(plan, id, dir, await runArtillery(plan, dir, ['run', scriptFile, '--output', output]));
+  } else {
+    record = assembleRecord(plan, id, dir, await runDistributed(plan, dir, scriptFile, output), readCombinedOutput(output));
+  }
   writeFileSync(join(dir, 'run.json'), JSON.stringify(record));
   appendHistory(record, plan.opts.reportsDir);
   let report: string | undefined;

@@ -1,6 +1,6 @@
 // Keeps secrets out of everything the pack writes: known secret values from the environment and
 // anything shaped like a JWT are replaced before a line reaches the terminal or a file.
-const SECRET_ENV = ['API_TOKEN', 'LOAD_TEST_PASSWORD', 'SUPABASE_ANON_KEY', 'SUPABASE_SERVICE_ROLE_KEY'];
+export const SECRET_ENV = ['API_TOKEN', 'LOAD_TEST_PASSWORD', 'SUPABASE_ANON_KEY', 'SUPABASE_SERVICE_ROLE_KEY'];
 const JWT_SHAPE = /eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g;
 
 export function redactor(env: NodeJS.ProcessEnv = process.env): (text: string) => string {
