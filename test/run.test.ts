@@ -1,6 +1,8 @@
 // The guide's test end to end: real Artillery, driven by the pack's command line, against the
 // stand-in backend on loopback. Assertions are what a user sees: exit code, summary, run record.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { signJwt } from '../src/jwt';
 import { startStandIn, type StandIn, type StandInOptions } from '../src/standin/server';
@@ -169,5 +171,28 @@ describe('auth modes', () => {
     const api = r.standIn.stats().log.filter((e) => e.path === '/api/assistants');
     assert.ok(api.length > 0 && api.every((e) => e.auth === 'none' && e.status === 401));
     assert.equal(r.record!.totals.errorCount, 0);
+  });
+});
+
+describe('interrupted runs', () => {
+  test('Ctrl-C (SIGINT) stops the load, writes the record so far and an interrupted report: exit 130', async () => {
+    const standIn = await startStandIn({ latencyScale: 0.2 });
+    let pid = 0;
+    const running = runPack(RUN, ['--profile', 'smoke'], { BASE_URL: standIn.url }, { onStart: (p) => (pid = p) });
+    // Interrupt once the load has run for a while (the first period line is printed at ~10 s).
+    const started = Date.now();
+    while (Date.now() - started < 60_000 && standIn.stats().byPath['/api/assistants'] === undefined) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await new Promise((r) => setTimeout(r, 12_000));
+    process.kill(pid, 'SIGINT');
+    const r = await running;
+    await standIn.close();
+    assert.equal(r.code, 130, r.stdout + r.stderr);
+    assert.equal(r.record?.outcome, 'interrupted');
+    assert.match(r.record!.reason, /Stopped by the user after \d+ s of load/);
+    assert.ok(r.record!.totals.requests > 0, 'what was recorded before Ctrl-C is kept');
+    assert.match(r.stdout, /INTERRUPTED: Stopped by the user/);
+    assert.match(readFileSync(join(r.dir!, 'report.html'), 'utf8'), /[Ii]nterrupted/);
   });
 });
