@@ -1,0 +1,476 @@
+// The reports from real runs: two smoke runs (one healthy, one with 15 % server errors) against
+// in-process stand-ins, then report.html, junit.xml and index.html read back and checked against
+// run.json; a day-long record for size and merging; escaping; the previous-run lookup; the report
+// command; and the page in a real browser (Debian's chromium), offline, with no console errors.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { mergeSketches, summarize, type LatencySummary, type RunRecord } from '../src/record';
+import { fmtInt, fmtMs, fmtNum } from '../src/report/format';
+import { renderReport } from '../src/report/html';
+import { findPrevious, readRuns, SUMMARY_CACHE, writeReports } from '../src/report/index';
+import { renderIndex } from '../src/report/index-page';
+import { renderJUnit } from '../src/report/junit';
+import { buildSeries, MAX_POINTS } from '../src/report/series';
+import { startStandIn, type StandIn } from '../src/standin/server';
+
+const ROOT = join(__dirname, '..');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+// ---------------------------------------------------------------------------------------------
+// A tiny XML reader: enough to prove junit.xml is well formed and to read its elements.
+
+interface XmlNode {
+  name: string;
+  attrs: Record<string, string>;
+  children: XmlNode[];
+  text: string;
+}
+
+const unescapeXml = (s: string) =>
+  s.replace(/&(lt|gt|quot|apos|amp|#\d+|#x[0-9a-f]+);/gi, (_, e: string) =>
+    e === 'lt' ? '<' : e === 'gt' ? '>' : e === 'quot' ? '"' : e === 'apos' ? "'" : e === 'amp' ? '&' : String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : Number(e.slice(1))),
+  );
+
+function parseXml(xml: string): XmlNode {
+  const body = xml.replace(/^<\?xml[^?]*\?>\s*/, '');
+  assert.ok(!/&(?!(lt|gt|quot|apos|amp|#\d+|#x[0-9a-f]+);)/i.test(body), 'every & is an entity');
+  const root: XmlNode = { name: '#root', attrs: {}, children: [], text: '' };
+  const stack = [root];
+  const re = /<(\/?)([A-Za-z_][\w.-]*)((?:\s+[\w.-]+="[^"<]*")*)\s*(\/?)>|([^<]+)/g;
+  let m: RegExpExecArray | null;
+  let consumed = 0;
+  while ((m = re.exec(body))) {
+    assert.equal(m.index, consumed, `unparsable XML near: ${body.slice(consumed, consumed + 60)}`);
+    consumed = re.lastIndex;
+    const top = stack[stack.length - 1];
+    if (m[5] !== undefined) {
+      top.text += unescapeXml(m[5]);
+      continue;
+    }
+    const [, close, name, attrText, selfClose] = m;
+    if (close) {
+      assert.equal(top.name, name, `</${name}> closes <${top.name}>`);
+      stack.pop();
+      continue;
+    }
+    const attrs: Record<string, string> = {};
+    for (const a of attrText.matchAll(/([\w.-]+)="([^"]*)"/g)) {
+      assert.ok(!(a[1] in attrs), `duplicate attribute ${a[1]}`);
+      attrs[a[1]] = unescapeXml(a[2]);
+    }
+    const node: XmlNode = { name, attrs, children: [], text: '' };
+    top.children.push(node);
+    if (!selfClose) stack.push(node);
+  }
+  assert.equal(consumed, body.length, 'the whole document parsed');
+  assert.equal(stack.length, 1, 'every element closed');
+  assert.equal(root.children.length, 1, 'one root element');
+  return root.children[0];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real runs
+
+interface Run {
+  code: number | null;
+  out: string;
+  dir: string;
+  record: RunRecord;
+  html: string;
+  junit: string;
+}
+
+function runPack(baseUrl: string, reports: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, BASE_URL: baseUrl };
+    for (const k of ['PROFILE', 'TIME_SCALE', 'REPORTS_DIR', 'API_TOKEN']) delete env[k];
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin', 'pack.js'), 'run', '--profile', 'smoke', '--time-scale', '0.25', '--reports', reports],
+      { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+function readRun(reports: string, before: Set<string>, result: { code: number | null; out: string }): Run {
+  const fresh = readdirSync(reports).filter((n) => !before.has(n) && existsSync(join(reports, n, 'run.json')));
+  assert.equal(fresh.length, 1, `one new run folder (exit ${result.code}, output: ${result.out.slice(-800)})`);
+  const dir = join(reports, fresh[0]);
+  return {
+    ...result,
+    dir,
+    record: JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')),
+    html: readFileSync(join(dir, 'report.html'), 'utf8'),
+    junit: readFileSync(join(dir, 'junit.xml'), 'utf8'),
+  };
+}
+
+/** The text of an element found by an attribute, tags stripped, spaces squeezed. */
+function textOf(html: string, attr: string): string {
+  const at = html.indexOf(attr);
+  assert.ok(at >= 0, `${attr} in the page`);
+  const start = html.lastIndexOf('<', at);
+  const tag = /^<(\w+)/.exec(html.slice(start))?.[1] as string;
+  let depth = 0;
+  const re = new RegExp(`<(/?)${tag}\\b[^>]*>`, 'g');
+  re.lastIndex = start;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(html))) {
+    depth += m[1] ? -1 : 1;
+    if (depth === 0) break;
+  }
+  return html
+    .slice(start, re.lastIndex)
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&amp;/g, '&')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+const reports = mkdtempSync(join(tmpdir(), 'voxanne-report-'));
+const standIns: StandIn[] = [];
+let healthy: Run;
+let failing: Run;
+
+before(
+  async () => {
+    const good = await startStandIn({ latencyScale: 0.2, seed: 1 });
+    const bad = await startStandIn({ latencyScale: 0.2, errorRate: 0.15, seed: 2 });
+    standIns.push(good, bad);
+    let seen = new Set<string>();
+    healthy = readRun(reports, seen, await runPack(good.url, reports));
+    seen = new Set(readdirSync(reports));
+    failing = readRun(reports, seen, await runPack(bad.url, reports));
+  },
+  { timeout: 120_000 },
+);
+
+after(async () => {
+  await Promise.all(standIns.map((s) => s.close()));
+  rmSync(reports, { recursive: true, force: true });
+});
+
+describe('a healthy run', () => {
+  test('passes and prints where its report is', () => {
+    assert.equal(healthy.code, 0, healthy.out.slice(-1500));
+    assert.equal(healthy.record.outcome, 'passed');
+    assert.match(healthy.out, /report: .*report\.html/);
+  });
+
+  test('report.html shows the verdict and the figures of run.json', () => {
+    const { html, record: r } = healthy;
+    assert.match(html, /<div class="verdict v-passed"[^>]*data-outcome="passed"/);
+    assert.match(textOf(html, 'class="verdict'), /^✓ Passed exit 0 Every gate passed/);
+    assert.equal(textOf(html, 'data-kpi="Requests"'), fmtInt(r.totals.requests));
+    const p99 = r.totals.latency?.p99 as number;
+    assert.equal(textOf(html, 'data-kpi="p99"'), `${fmtNum(p99)} ms`);
+    const p99Row = textOf(html, 'data-gate="p99"');
+    assert.ok(p99Row.includes(`${fmtNum(p99, 2)} ms`) && /✓ pass/.test(p99Row), p99Row);
+    for (const e of r.endpoints) {
+      const row = textOf(html, `data-endpoint="${e.name}"`);
+      assert.ok(row.startsWith(`GET ${e.path} ${e.name} ${fmtInt(e.requests)} `), row);
+      assert.ok(row.includes(fmtMs(e.latency?.p95)) && row.includes(`guide ${fmtNum(e.baseline.p95)} ms`), row);
+    }
+    assert.match(html, /data-compare="none"/);
+    assert.match(html, /No earlier run of this environment and profile/);
+    assert.ok(!/eyJ[\w-]+\.[\w-]+\./.test(html), 'no token in the page');
+    assert.ok(html.includes(r.auth.description.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')), 'the auth description');
+  });
+
+  test('junit.xml parses, lists every gate and passes', () => {
+    const suite = parseXml(healthy.junit);
+    assert.equal(suite.name, 'testsuite');
+    const cases = suite.children.filter((c) => c.name === 'testcase');
+    assert.equal(Number(suite.attrs.tests), cases.length);
+    assert.equal(suite.attrs.failures, '0');
+    assert.equal(cases.length, healthy.record.gates.length + 4, 'gates + /health twice + API check + verdict');
+    for (const g of healthy.record.gates) {
+      const c = cases.find((x) => x.attrs.name === (g.endpoint ? `${g.endpoint} p95 within ${g.limit} ms budget` : g.title));
+      assert.ok(c, `a testcase for ${g.id}`);
+    }
+    assert.ok(cases.some((c) => c.attrs.name === 'health before the load'));
+    assert.ok(cases.some((c) => c.attrs.name === 'health after the load'));
+  });
+});
+
+describe('a run with 15 % server errors', () => {
+  test('fails on the error-rate gate', () => {
+    assert.equal(failing.code, 1, failing.out.slice(-1500));
+    assert.equal(failing.record.outcome, 'failed');
+    assert.ok(failing.record.gates.find((g) => g.id === 'error-rate')?.passed === false);
+  });
+
+  test('report.html shows the failure, where it hurt and the diagnosis', () => {
+    const { html, record: r } = failing;
+    assert.match(html, /data-outcome="failed"/);
+    assert.match(textOf(html, 'class="verdict'), /Failed exit 1 Gate failed: HTTP error rate\./);
+    const gateRow = /<tr class="row-fail" data-gate="error-rate">/.exec(html);
+    assert.ok(gateRow, 'the error-rate gate row is marked failed');
+    assert.match(textOf(html, 'data-gate="error-rate"'), /✗ fail/);
+    assert.match(textOf(html, 'data-kpi="Error rate"'), new RegExp(`^${r.totals.errorRatePct.toFixed(2)} %$`));
+    assert.match(html, /What went wrong/);
+    assert.ok(html.includes('High error rate ('), 'the diagnosis');
+    // The errors chart draws the 5xx bars.
+    assert.match(html, /<path class="bar k-5xx" d="M[\d.]+ [\d.]+h/);
+  });
+
+  test('report.html compares with the healthy run before it', () => {
+    const { html } = failing;
+    assert.match(html, new RegExp(`data-compare="${healthy.record.id}"`));
+    assert.ok(html.includes(`href="../${healthy.record.id}/report.html"`));
+    const row = textOf(html, 'data-gate="error-rate"');
+    assert.match(row, /0 % ▲ \+[\d.]+ pts worse$/);
+    assert.match(textOf(html, 'id="compare"'), /Verdicts that changed: HTTP error rate pass → fail ?\./);
+    assert.match(textOf(html, `data-compare="${healthy.record.id}"`), /GET \/api\/assistants [\d.,]+ ms → [\d.,]+ ms/);
+    assert.match(html, /<span class="chg worse">▲ [1-9]\d* worse<\/span>/);
+  });
+
+  test('junit.xml has a failure for the error-rate gate and the verdict', () => {
+    const suite = parseXml(failing.junit);
+    const cases = suite.children.filter((c) => c.name === 'testcase');
+    const failed = cases.filter((c) => c.children.some((x) => x.name === 'failure')).map((c) => c.attrs.name);
+    assert.deepEqual(failed.sort(), ['HTTP error rate', 'run verdict']);
+    assert.equal(suite.attrs.failures, '2');
+    const failure = cases.find((c) => c.attrs.name === 'HTTP error rate')?.children.find((x) => x.name === 'failure');
+    assert.match(failure?.attrs.message ?? '', /^HTTP error rate [\d.]+ %, limit < 5 %$/);
+  });
+
+  test('index.html lists both runs, newest first, with links and a trend', () => {
+    const index = readFileSync(join(reports, 'index.html'), 'utf8');
+    const ids = [...index.matchAll(/<tr data-run="([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(ids, [failing.record.id, healthy.record.id]);
+    for (const id of ids) assert.ok(index.includes(`href="${id}/report.html"`));
+    assert.match(textOf(index, `data-run="${failing.record.id}"`), /✗ Failed/);
+    const row = textOf(index, `data-run="${healthy.record.id}"`);
+    assert.ok(row.includes('✓ Passed') && row.includes(`${fmtMs(healthy.record.totals.latency?.p99)} 0.00 %`), row);
+    assert.match(index, /<svg class="spark"/);
+  });
+
+  test('npm run report rebuilds a run folder; a bad folder is one line and exit 2', async () => {
+    const cli = (args: string[]) =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--require', 'ts-node/register', 'src/report/cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.stderr.on('data', (d) => (err += d));
+        child.on('close', (code) => resolve({ code, out, err }));
+      });
+    rmSync(join(failing.dir, 'report.html'));
+    const ok = await cli([failing.dir]);
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.out, /FAILED: Gate failed: HTTP error rate\./);
+    assert.equal(readFileSync(join(failing.dir, 'report.html'), 'utf8'), failing.html, 'the same page as the run wrote');
+    const bad = await cli([join(reports, 'no-such-run')]);
+    assert.equal(bad.code, 2);
+    assert.equal(bad.out, '');
+    assert.match(bad.err, /^error: .*no-such-run does not exist; pass a run folder[^\n]*\n$/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Without running anything
+
+/** A day of periods made of the healthy run's real ones, repeated. */
+function dayLong(base: RunRecord): RunRecord {
+  const real = base.periods.filter((p) => p.requests > 0);
+  const t0 = base.periods[0].start;
+  const periods = Array.from({ length: 8640 }, (_, i) => ({ ...real[i % real.length], start: t0 + i * 10_000 }));
+  return { ...base, id: 'day', periods, totals: { ...base.totals, durationSeconds: 86_400 } };
+}
+
+describe('reports without a run', () => {
+  test('a 24-hour record: at most 500 points, exact merged percentiles, no raw sketches, < 2 MB', () => {
+    const r = dayLong(healthy.record);
+    const series = buildSeries(r);
+    assert.ok(series.from.length <= MAX_POINTS && series.from.length >= 400, `${series.from.length} points`);
+    // A bucket's percentiles are those of its periods' sketches merged.
+    const w = series.width;
+    const merged = mergeSketches(r.periods.slice(w * 7, w * 8).map((p) => p.latency));
+    assert.equal(series.all.p99[7], Math.round((merged?.getValueAtQuantile(0.99) as number) * 10) / 10);
+    assert.equal(series.all.requests[7], r.periods.slice(w * 7, w * 8).reduce((s, p) => s + p.requests, 0));
+    const t = performance.now();
+    const html = renderReport(r, healthy.record);
+    const ms = performance.now() - t;
+    assert.ok(Buffer.byteLength(html) < 2 * 1024 * 1024, `${Buffer.byteLength(html)} bytes`);
+    assert.ok(ms < 5000, `${Math.round(ms)} ms`);
+    const sketch = r.periods[0].latency as string;
+    assert.ok(!html.includes(sketch.slice(0, 40)), 'no raw sketch in the page');
+    assert.match(html, /elapsed h:mm/);
+  });
+
+  test('periods without sketches (distributed runs) chart from their summaries', () => {
+    const h = healthy.record;
+    const strip = <T extends { latency?: string; latencySummary?: LatencySummary }>(e: T): T => {
+      const { latency, ...rest } = e;
+      return { ...rest, latencySummary: summarize(mergeSketches([latency])) ?? undefined } as T;
+    };
+    const r: RunRecord = {
+      ...h,
+      periods: h.periods.map((p) => ({ ...strip(p), endpoints: Object.fromEntries(Object.entries(p.endpoints).map(([k, e]) => [k, strip(e)])) })),
+    };
+    const series = buildSeries(r);
+    const i = r.periods.findIndex((p) => p.latencySummary);
+    assert.ok(i >= 0);
+    assert.equal(series.all.p99[i], r.periods[i].latencySummary?.p99);
+    assert.ok(series.all.approximate > 0);
+    assert.match(renderReport(r, null), /Latency from Artillery's per-period summaries/);
+  });
+
+  test('text from the record is escaped, in HTML and in JUnit', () => {
+    const evil = '<script>alert("x")</script> & \'q\'';
+    const r: RunRecord = {
+      ...healthy.record,
+      reason: evil,
+      target: 'http://127.0.0.1:1/"><img src=x onerror=alert(1)>',
+      diagnosis: [evil, 'token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl leaked'],
+      profile: { ...healthy.record.profile, description: '</script><script>alert(2)</script>' },
+      endpoints: healthy.record.endpoints.map((e, i) => (i === 0 ? { ...e, path: '/</script>' } : e)),
+      gates: healthy.record.gates.map((g, i) => (i === 0 ? { ...g, title: '<b>p99</b> & "x"' } : g)),
+    };
+    const html = renderReport(r, null);
+    assert.ok(!html.includes('<script>alert'), 'no injected script');
+    assert.ok(!html.includes('<img src=x'), 'no injected element');
+    assert.ok(!html.includes('</script><script>'), 'no script break-out');
+    assert.equal((html.match(/<script\b/g) ?? []).length, 2, 'only the page\'s data and code blocks');
+    assert.ok(html.includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;q&#39;'));
+    assert.ok(!html.includes('eyJhbGciOiJIUzI1NiJ9'), 'a token in the text is redacted');
+    const suite = parseXml(renderJUnit({ ...r, reason: `${evil}\u0001`, exitCode: 1, outcome: 'failed' }));
+    const verdict = suite.children.find((c) => c.attrs.name === 'run verdict');
+    assert.equal(verdict?.children.find((c) => c.name === 'failure')?.attrs.message, evil);
+    assert.ok(suite.children.some((c) => c.attrs.name === '<b>p99</b> & "x"'));
+    const index = renderIndex([r]);
+    assert.ok(!index.includes('<script>alert') && index.includes('&lt;script&gt;alert'));
+  });
+
+  test('a run that sent no load still renders, and JUnit fails its health check', () => {
+    const h = healthy.record;
+    const r: RunRecord = {
+      ...h,
+      outcome: 'unhealthy',
+      exitCode: 3,
+      reason: 'The target was not healthy before the load (refused); no load was sent.',
+      health: { start: { ok: false, at: h.startedAt, problem: 'refused', detail: 'ECONNREFUSED' }, end: null },
+      periods: [],
+      endpoints: h.endpoints.map((e) => ({ ...e, requests: 0, latency: null, codes: {}, errorCount: 0 })),
+      totals: { ...h.totals, requests: 0, latency: null, errorCount: 0, errorRatePct: 0, codes: {} },
+    };
+    const html = renderReport(r, null);
+    assert.match(html, /data-outcome="unhealthy"/);
+    assert.match(html, /No load was measured, so there is nothing to chart/);
+    const suite = parseXml(renderJUnit(r));
+    const start = suite.children.find((c) => c.attrs.name === 'health before the load');
+    assert.ok(start?.children.some((c) => c.name === 'failure'));
+    const end = suite.children.find((c) => c.attrs.name === 'health after the load');
+    assert.ok(end?.children.some((c) => c.name === 'skipped'));
+  });
+
+  test('the previous run is the newest earlier one of the same environment and profile', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'voxanne-prev-'));
+    try {
+      const h = { ...healthy.record, periods: [] };
+      const at = (min: number) => new Date(Date.UTC(2026, 0, 1, 12, min)).toISOString();
+      const runs: Array<[string, Partial<RunRecord>]> = [
+        ['a-old', { environment: 'local', startedAt: at(0) }],
+        ['b-prev', { environment: 'local', startedAt: at(10) }],
+        ['c-other-profile', { environment: 'local', startedAt: at(20), profile: { ...h.profile, name: 'standard' } }],
+        ['d-other-env', { environment: 'prod', startedAt: at(25) }],
+        ['f-later', { environment: 'local', startedAt: at(40) }],
+      ];
+      for (const [name, patch] of runs) {
+        mkdirSync(join(dir, name));
+        writeFileSync(join(dir, name, 'run.json'), JSON.stringify({ ...h, id: name, ...patch }));
+      }
+      mkdirSync(join(dir, 'e-broken'));
+      writeFileSync(join(dir, 'e-broken', 'run.json'), '{"schema": "voxanne-run/1", "id": ');
+      mkdirSync(join(dir, 'g-foreign'));
+      writeFileSync(join(dir, 'g-foreign', 'run.json'), '{"hello": 1}');
+      const current: RunRecord = { ...h, id: 'z-now', environment: 'local', startedAt: at(30) };
+      mkdirSync(join(dir, 'z-now'));
+      writeFileSync(join(dir, 'z-now', 'run.json'), JSON.stringify(current));
+      assert.equal(findPrevious(current, join(dir, 'z-now'), readRuns(dir))?.id, 'b-prev');
+      writeReports(current, join(dir, 'z-now'), dir);
+      assert.match(readFileSync(join(dir, 'z-now', 'report.html'), 'utf8'), /data-compare="b-prev"/);
+      const ids = [...readFileSync(join(dir, 'index.html'), 'utf8').matchAll(/<tr data-run="([^"]+)"/g)].map((m) => m[1]);
+      assert.deepEqual(ids, ['f-later', 'z-now', 'd-other-env', 'c-other-profile', 'b-prev', 'a-old']);
+      // The summary caches follow run.json: a rewritten run.json is read again.
+      assert.ok(existsSync(join(dir, 'b-prev', SUMMARY_CACHE)));
+      writeFileSync(join(dir, 'b-prev', 'run.json'), JSON.stringify({ ...h, id: 'b-prev', environment: 'staging', startedAt: at(10) }));
+      assert.equal(findPrevious(current, join(dir, 'z-now'), readRuns(dir))?.id, 'a-old');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// In a browser
+
+describe('in a browser', () => {
+  const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium): browser checks NOT run`;
+
+  test('report.html draws its charts offline, with no console error and no request', { skip, timeout: 60_000 }, async () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { chromium } = require('playwright-core') as typeof import('playwright-core');
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    });
+    try {
+      for (const file of [join(failing.dir, 'report.html'), join(reports, 'index.html')]) {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        const problems: string[] = [];
+        const requests: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+        });
+        page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+        page.on('request', (req) => requests.push(req.url()));
+        const url = `file://${file}`;
+        await page.goto(url);
+        await page.waitForLoadState('load');
+        if (file.endsWith('report.html')) {
+          // Charts: every visible line and bar path has a drawing.
+          const drawn = await page.$$eval('svg.chart', (svgs) =>
+            svgs
+              .filter((s) => (s as unknown as HTMLElement).getBoundingClientRect().width > 0)
+              .map((s) => Array.from(s.querySelectorAll('path.line, path.bar')).filter((p) => (p.getAttribute('d') ?? '').length > 10).length),
+          );
+          assert.ok(drawn.length >= 4, `${drawn.length} visible charts`);
+          assert.ok(drawn.filter((n) => n > 0).length >= 4, `charts with paths: ${drawn}`);
+          // The endpoint switch shows that endpoint's charts.
+          await page.selectOption('#ep', 'assistants');
+          const shown = await page.$$eval('.variant', (vs) => vs.filter((v) => !(v as HTMLElement).hidden).map((v) => v.getAttribute('data-ep')));
+          assert.deepEqual(shown, ['assistants']);
+          const lat = page.locator('.variant[data-ep="assistants"] svg.chart').nth(1);
+          assert.ok(((await lat.locator('path.line.s-p99').getAttribute('d')) ?? '').startsWith('M'));
+          // Hovering a chart reads out its figures.
+          await lat.scrollIntoViewIfNeeded();
+          const box = await lat.boundingBox();
+          assert.ok(box);
+          await page.mouse.move(box.x + box.width * 0.45, box.y + box.height * 0.5);
+          const tip = page.locator('.tip');
+          assert.equal(await tip.isVisible(), true);
+          assert.match((await tip.textContent()) ?? '', /p99.*ms/);
+        } else {
+          assert.ok((await page.locator('svg.spark path.line').count()) >= 1);
+        }
+        assert.deepEqual(problems, [], 'no console errors or warnings');
+        assert.deepEqual(requests, [url], 'no request but the file itself');
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+});
