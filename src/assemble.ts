@@ -6,7 +6,7 @@ import { ROOT } from './config';
 import { diagnose } from './diagnosis';
 import { EXIT } from './errors';
 import type { AbortEvent, ChecksEvent, PeriodEvent, PhaseEvent, RunEvent } from './events';
-import { evaluateGates, gateSpecs } from './gates';
+import { evaluateGates, gatesForPlan } from './gates';
 import type { HealthResult } from './health';
 import { artilleryMetric } from './metrics';
 import { planVisits, plannedUsersAt } from './plan';
@@ -163,7 +163,7 @@ export function assembleRecord(
     crashedUsers: counters['vusers.failed'] ?? 0,
     codes,
   };
-  const specs = gateSpecs(plan.budgets, { loadSeconds: plan.loadSeconds, strictBudgets: plan.opts.strict, count429 });
+  const specs = gatesForPlan(plan);
   const verdicts = checks ? new Map(checks.checks.map((c) => [c.expression, c.passed])) : undefined;
   const gates = evaluateGates(specs, totals, endpoints, verdicts);
   const failedGates = gates.filter((g) => g.strict && !g.passed).map((g) => g.title);

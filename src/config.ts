@@ -24,6 +24,7 @@ const Profile = z.object({
   description: z.string(),
   heavy: z.boolean().default(false),
   thinkSeconds: z.number().positive().default(1),
+  minRps: z.number().nonnegative().optional(),
   stages: z.array(Stage).min(1),
 });
 

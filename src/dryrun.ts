@@ -1,6 +1,6 @@
 // --dry-run: the resolved plan, printed without sending a single request.
 import { packagedFiles, platformCommand } from './distributed';
-import { gateSpecs } from './gates';
+import { gatesForPlan } from './gates';
 import { planVisits, plannedUsersAt } from './plan';
 import type { RunPlan } from './run';
 import { scenarioEndpoints } from './scenario';
@@ -49,7 +49,7 @@ export function formatDryRun(plan: RunPlan): string {
     out.push(`  packaged with the script: ${packagedFiles().join(', ')} (the processor, compiled, and what it requires; no npm packages)`);
   }
   out.push('', 'gates:');
-  const specs = gateSpecs(budgets, { loadSeconds: plan.loadSeconds, strictBudgets: opts.strict, count429: opts.count429 });
+  const specs = gatesForPlan(plan);
   for (const g of specs) {
     const unit = g.unit === 'count' ? '' : g.unit === 'req/s' ? ' /s' : ` ${g.unit}`;
     out.push(`  ${g.strict ? 'gate   ' : 'warning'}  ${g.title.padEnd(26)} ${g.comparator} ${g.limit}${unit}`);

@@ -11,6 +11,8 @@ export interface GateOptions {
   strictBudgets: boolean;
   /** 429s count as errors (--count-429); otherwise they are left out of the error rate and gated apart. */
   count429: boolean;
+  /** The profile's own request-rate floor, when it has one (soak). */
+  minRps?: number;
 }
 
 type GateSpec = Omit<Gate, 'value' | 'passed'> & {
@@ -46,8 +48,8 @@ export function gateSpecs(budgets: Budgets, opts: GateOptions): GateSpec[] {
     {
       id: 'request-rate',
       title: 'Request rate',
-      expression: `${counter.requests} / ${seconds} >= ${g.minRps}`,
-      limit: g.minRps,
+      expression: `${counter.requests} / ${seconds} >= ${opts.minRps ?? g.minRps}`,
+      limit: opts.minRps ?? g.minRps,
       comparator: '>=',
       unit: 'req/s',
       strict: true,
@@ -100,6 +102,21 @@ export function gateSpecs(budgets: Budgets, opts: GateOptions): GateSpec[] {
     });
   }
   return specs;
+}
+
+/** The gates of a resolved run plan: the budgets, with the run's options and the profile's own floor. */
+export function gatesForPlan(plan: {
+  budgets: Budgets;
+  loadSeconds: number;
+  opts: { strict: boolean; count429: boolean };
+  profile: { minRps?: number };
+}): GateSpec[] {
+  return gateSpecs(plan.budgets, {
+    loadSeconds: plan.loadSeconds,
+    strictBudgets: plan.opts.strict,
+    count429: plan.opts.count429,
+    minRps: plan.profile.minRps,
+  });
 }
 
 /** The ensure plugin's configuration for these gates. */

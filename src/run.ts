@@ -11,7 +11,7 @@ import { BUILD_DIR, loadBudgets, loadEnvironment, loadProfile, loadProfiles, ROO
 import { platformCommand, readCombinedOutput } from './distributed';
 import { formatDryRun } from './dryrun';
 import { EXIT, UsageError } from './errors';
-import { ensureConfig, gateSpecs } from './gates';
+import { ensureConfig, gatesForPlan } from './gates';
 import { USER_LINE_MARK } from './log';
 import { checkBaseUrl, isLoopback, parseRunOptions, type RunOptions } from './options';
 import { estimateRequests, maxUsers, planVisits, scaleStages, stagesToText, toPhases, totalSeconds, type RequestEstimate } from './plan';
@@ -108,7 +108,7 @@ function runId(plan: RunPlan, now = new Date()): string {
 /** The Artillery script of this run: the scenario plus target, phases, gates and processor. */
 function artilleryScript(plan: RunPlan): Scenario {
   const { opts, budgets } = plan;
-  const specs = gateSpecs(budgets, { loadSeconds: plan.loadSeconds, strictBudgets: opts.strict, count429: opts.count429 });
+  const specs = gatesForPlan(plan);
   const script = structuredClone(plan.scenario);
   script.config = {
     ...script.config,
