@@ -66,7 +66,7 @@ describe('record and report from a combined output', () => {
     assert.match(r.stdout, /PASSED: Every gate passed \(health was checked on each worker\)/);
     assert.match(r.stdout, new RegExp(`p\\(99\\)=${output.aggregate.summaries['http.response_time'].p99}ms`));
     const html = readFileSync(join(r.dir!, 'report.html'), 'utf8');
-    assert.match(html, /fargate/);
+    assert.match(html, /AWS Fargate, 3 workers in us-east-1/);
     assert.match(html, /<svg/);
   });
 });
