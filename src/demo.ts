@@ -4,11 +4,11 @@ import { EXIT, UsageError } from './errors';
 import { main as run } from './run';
 import { startStandIn, type StandInOptions } from './standin/server';
 
-/** Faults the demo can switch on to show what a failing backend looks like. */
+/** Faults the demo can switch on to show what a failing backend looks like (once past the preflight's 2 requests). */
 const FAULTS: Record<string, (loadSeconds: number) => StandInOptions> = {
-  errors: () => ({ errorRate: 0.1 }),
+  errors: () => ({ errorRate: 0.1, faultsAfterRequests: 2 }),
   slow: () => ({ slow: { assistants: 1500 } }),
-  timeouts: () => ({ hangRate: 0.02 }),
+  timeouts: () => ({ hangRate: 0.02, faultsAfterRequests: 2 }),
   'degraded-at-end': (s) => ({ healthDegraded: { afterSeconds: s + 4 } }),
   'rate-limit': () => ({ rateLimit: { limit: 150, windowSeconds: 3600 } }),
   'voice-api-down': () => ({ voiceApiDown: true }),

@@ -37,7 +37,7 @@ describe('verdicts', () => {
   });
 
   test('10 % server errors fail the error-rate gate: exit 1', async () => {
-    const r = await against({ errorRate: 0.1 }, []);
+    const r = await against({ errorRate: 0.1, faultsAfterRequests: 2 }, []); // past the preflight
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /FAIL\s+HTTP error rate/);
     assert.match(r.stdout, /Gate failed: HTTP error rate/);
