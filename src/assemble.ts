@@ -11,7 +11,7 @@ import type { HealthResult } from './health';
 import { artilleryMetric } from './metrics';
 import { planVisits, plannedUsersAt } from './plan';
 import {
-  addErrors, buildPeriods, errorTotal, mergeSketches, noErrors, pickSummary, RECORD_SCHEMA, summarize, summarizeEndpoints, totalCounters,
+  buildPeriods, computeTotals, pickSummary, RECORD_SCHEMA, summarizeEndpoints, totalCounters,
   type LatencySummary, type Outcome, type RunRecord,
 } from './record';
 import type { RunPlan } from './run';
@@ -139,30 +139,16 @@ export function assembleRecord(
     count429,
     combined?.aggregate,
   );
-  const errors = periods.reduce((sum, p) => addErrors(sum, p.errors), noErrors());
-  const requests = periods.reduce((sum, p) => sum + p.requests, 0);
-  const codes: Record<string, number> = {};
-  for (const p of periods) for (const [c, n] of Object.entries(p.codes)) codes[c] = (codes[c] ?? 0) + n;
   const lastActivity = periodEvents.length ? Math.max(...periodEvents.map((e) => e.last)) : loadStart;
   const durationSeconds = Math.max(0, (lastActivity - loadStart) / 1000);
-  const errorCount = errorTotal(errors, count429);
-  // Without --count-429, rate-limited requests never reached the backend's handlers: they are
-  // left out of the error rate and have a gate of their own.
-  const measured = requests - (count429 ? 0 : errors.rateLimited);
-  const totals: RunRecord['totals'] = {
-    requests,
-    errors,
-    errorCount,
-    errorRatePct: measured > 0 ? (errorCount / measured) * 100 : 0,
-    durationSeconds: Math.round(durationSeconds),
-    requestsPerSecond: requests / Math.max(1, plan.loadSeconds),
-    latency:
-      summarize(mergeSketches(periods.map((p) => p.latency))) ??
-      (combined?.aggregate[artilleryMetric.responseTime] ? pickSummary(combined.aggregate[artilleryMetric.responseTime]) : null),
-    maxUsers: Math.max(0, ...periods.map((p) => p.users.active)),
+  const aggregateLatency = combined?.aggregate[artilleryMetric.responseTime];
+  const totals = computeTotals(periods, {
+    count429,
+    loadSeconds: plan.loadSeconds,
+    durationSeconds,
     crashedUsers: counters['vusers.failed'] ?? 0,
-    codes,
-  };
+    fallbackLatency: aggregateLatency ? pickSummary(aggregateLatency) : null,
+  });
   const specs = gatesForPlan(plan);
   const verdicts = checks ? new Map(checks.checks.map((c) => [c.expression, c.passed])) : undefined;
   const gates = evaluateGates(specs, totals, endpoints, verdicts);
@@ -194,7 +180,7 @@ export function assembleRecord(
     rateLimit: {
       atStart: preflight?.api?.rateLimit ?? null,
       predictedApiRequests: plan.estimate.api,
-      limited: errors.rateLimited,
+      limited: totals.errors.rateLimited,
       countedAsErrors: count429,
       spreadIps: plan.opts.spreadIps,
       warning: preflight?.rateLimitWarning ?? null,

@@ -302,3 +302,30 @@ export function totalCounters(events: PeriodEvent[]): Record<string, number> {
   for (const e of events) addCodes(totals, e.counters);
   return totals;
 }
+
+/**
+ * Whole-run figures from the periods. Without --count-429, rate-limited requests never reached the
+ * backend's handlers: they are left out of the error rate (and have a gate of their own).
+ */
+export function computeTotals(
+  periods: Period[],
+  o: { count429: boolean; loadSeconds: number; durationSeconds: number; crashedUsers: number; fallbackLatency?: LatencySummary | null },
+): RunRecord['totals'] {
+  const errors = periods.reduce((sum, p) => addErrors(sum, p.errors), noErrors());
+  const requests = periods.reduce((sum, p) => sum + p.requests, 0);
+  const codes = periods.reduce((sum, p) => addCodes(sum, p.codes), {} as Record<string, number>);
+  const errorCount = errorTotal(errors, o.count429);
+  const measured = requests - (o.count429 ? 0 : errors.rateLimited);
+  return {
+    requests,
+    errors,
+    errorCount,
+    errorRatePct: measured > 0 ? (errorCount / measured) * 100 : 0,
+    durationSeconds: Math.round(o.durationSeconds),
+    requestsPerSecond: requests / Math.max(1, o.loadSeconds),
+    latency: summarize(mergeSketches(periods.map((p) => p.latency))) ?? o.fallbackLatency ?? null,
+    maxUsers: Math.max(0, ...periods.map((p) => p.users.active)),
+    crashedUsers: o.crashedUsers,
+    codes,
+  };
+}

@@ -4,11 +4,12 @@
 // has something to draw. Gates, totals and the diagnosis come from the pack's own functions.
 import { DDSketch } from '@artilleryio/sketches-js';
 import { loadBudgets, type Stage } from '../config';
+import { mulberry32 } from '../standin/server';
 import { diagnose } from '../diagnosis';
 import { evaluateGates, gateSpecs } from '../gates';
 import { plannedUsersAt, planVisits, totalSeconds } from '../plan';
 import {
-  addErrors, errorTotal, mergeSketches, noErrors, RECORD_SCHEMA, summarize, summarizeEndpoints,
+  addErrors, computeTotals, noErrors, RECORD_SCHEMA, summarizeEndpoints,
   type EndpointPeriod, type ErrorKinds, type Period, type RunRecord,
 } from '../record';
 
@@ -43,22 +44,11 @@ export interface SyntheticOptions {
   thinkSeconds?: number;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const b64 = (s: DDSketch) => Buffer.from(s.toProto()).toString('base64');
 
 export function syntheticRecord(opts: SyntheticOptions): RunRecord {
   const budgets = loadBudgets();
-  const random = rng(opts.seed ?? 7);
+  const random = mulberry32(opts.seed ?? 7);
   const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const poisson = (mean: number) => Math.max(0, Math.round(mean + Math.sqrt(mean) * normal()));
   const loadSeconds = totalSeconds(opts.stages);
@@ -116,24 +106,7 @@ export function syntheticRecord(opts: SyntheticOptions): RunRecord {
   }
 
   const endpointSummaries = summarizeEndpoints(periods, ENDPOINTS.map((e) => ({ ...e, ...budgets.endpoints[e.name] })), {}, false);
-  const errors = periods.reduce((s, p) => addErrors(s, p.errors), noErrors());
-  const requests = periods.reduce((s, p) => s + p.requests, 0);
-  const codes: Record<string, number> = {};
-  for (const p of periods) for (const [c, n] of Object.entries(p.codes)) codes[c] = (codes[c] ?? 0) + n;
-  const errorCount = errorTotal(errors, false);
-  const measured = requests - errors.rateLimited;
-  const totals: RunRecord['totals'] = {
-    requests,
-    errors,
-    errorCount,
-    errorRatePct: measured > 0 ? (errorCount / measured) * 100 : 0,
-    durationSeconds: Math.round(loadSeconds),
-    requestsPerSecond: requests / Math.max(1, loadSeconds),
-    latency: summarize(mergeSketches(periods.map((p) => p.latency))),
-    maxUsers: Math.max(0, ...periods.map((p) => p.users.active)),
-    crashedUsers: 0,
-    codes,
-  };
+  const totals = computeTotals(periods, { count429: false, loadSeconds, durationSeconds: loadSeconds, crashedUsers: 0 });
   const gates = evaluateGates(gateSpecs(budgets, { loadSeconds, strictBudgets: false, count429: false }), totals, endpointSummaries, undefined);
   const failed = gates.filter((g) => g.strict && !g.passed);
   const environment = opts.environment ?? 'local';
@@ -162,7 +135,7 @@ export function syntheticRecord(opts: SyntheticOptions): RunRecord {
     rateLimit: {
       atStart: { policy: '1000;w=3600', limit: 1000, windowSeconds: 3600, remaining: 1000, resetSeconds: 3600 },
       predictedApiRequests: periods.reduce((s, p) => s + ['calls_dashboard', 'webhook_health', 'assistants'].reduce((a, n) => a + (p.endpoints[n]?.requests ?? 0), 0), 0),
-      limited: errors.rateLimited,
+      limited: totals.errors.rateLimited,
       countedAsErrors: false,
       spreadIps: true,
       warning: null,

