@@ -80,9 +80,9 @@ describe('rate limits', () => {
 describe('production guardrails and dry run', () => {
   // All with --dry-run: even if a guardrail failed, nothing would be sent.
   test('prod refuses plain http://', async () => {
-    const r = await runPack('run', ['--env', 'prod', '--dry-run'], { BASE_URL: 'http://voxanne-backend.onrender.com' });
+    const r = await runPack('run', ['--env', 'prod', '--dry-run'], { BASE_URL: 'http://backend.example.com' });
     assert.equal(r.code, 2);
-    assert.equal(r.stderr.trim(), 'error: prod needs an https:// URL (got http://voxanne-backend.onrender.com); pass --allow-http if plain http is really meant');
+    assert.equal(r.stderr.trim(), 'error: prod needs an https:// URL (got http://backend.example.com); pass --allow-http if plain http is really meant');
   });
 
   test('heavy profiles against prod need --yes or VOXANNE_CONFIRM=yes', async () => {
