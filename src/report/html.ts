@@ -12,7 +12,7 @@ import {
 } from './format';
 import { describePolicy } from '../ratelimit';
 import { buildSeries, type Series, type SeriesSet } from './series';
-import { CSS } from './style';
+import { pageHead } from './style';
 
 const ICON: Record<RunRecord['outcome'], string> = { passed: '✓', failed: '✗', unhealthy: '✗', aborted: '!', interrupted: '■', refused: '⊘' };
 
@@ -599,15 +599,7 @@ export function renderReport(record: RunRecord, previous: RunRecord | null): str
   const data = { t0: series?.t0 ?? 0, long: (series?.span ?? 0) >= 3600, charts };
   return `<!doctype html>
 <html lang="en" class="no-js">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
-<meta name="color-scheme" content="light dark">
-<link rel="icon" href="data:,">
-<title>${esc(title)}</title>
-<style>${CSS}</style>
-</head>
+${pageHead(esc(title), { scripts: true })}
 <body>
 <a class="skip-link" href="#main">Skip to the report</a>
 <div class="wrap">

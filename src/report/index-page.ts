@@ -4,7 +4,7 @@
 import type { RunRecord } from '../record';
 import { sparkline } from './charts';
 import { esc, fmtDuration, fmtInt, fmtMs, fmtNum, fmtTime, OUTCOME_WORD, outcomeClass } from './format';
-import { CSS } from './style';
+import { pageHead } from './style';
 
 const TREND_RUNS = 30;
 
@@ -49,15 +49,7 @@ export function renderIndex(records: RunRecord[]): string {
   const passed = runs.filter((r) => r.outcome === 'passed').length;
   return `<!doctype html>
 <html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="color-scheme" content="light dark">
-<link rel="icon" href="data:,">
-<title>Voxanne load test runs</title>
-<style>${CSS}</style>
-</head>
+${pageHead('Voxanne load test runs', { scripts: false })}
 <body><div class="wrap">
 <header class="top"><span class="brand">Voxanne load test</span><h1>Runs</h1><span class="meta">${fmtInt(runs.length)} run${runs.length === 1 ? '' : 's'}, ${fmtInt(passed)} passed${runs[0] ? `; newest ${esc(fmtTime(runs[0].startedAt))}` : ''}</span></header>
 <main>

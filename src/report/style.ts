@@ -185,3 +185,20 @@ table.runs a.mono{white-space:nowrap}
 @media (max-width:900px){.grid-dh{grid-template-columns:1fr}}
 @media (max-width:560px){.wrap{padding:12px}.verdict{grid-template-columns:1fr}.verdict .icon{display:none}.verdict .chips{grid-column:1}.grid2,.charts{grid-template-columns:1fr}}
 `;
+
+/**
+ * The <head> shared by the report and the index: offline by construction (the Content-Security-Policy
+ * forbids every request; inline scripts only where the page has one).
+ */
+export function pageHead(title: string, { scripts }: { scripts: boolean }): string {
+  const csp = `default-src 'none'; style-src 'unsafe-inline';${scripts ? " script-src 'unsafe-inline';" : ''} img-src data:`;
+  return `<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="color-scheme" content="light dark">
+<link rel="icon" href="data:,">
+<title>${title}</title>
+<style>${CSS}</style>
+</head>`;
+}
