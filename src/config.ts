@@ -70,7 +70,8 @@ export function parseDurationSeconds(value: number | string): number {
   return Number(match[1]) * scale;
 }
 
-function readYaml(file: string): unknown {
+/** A YAML file's data; unreadable or malformed files become one clear line. */
+export function readYaml(file: string): unknown {
   const shown = relative(process.cwd(), file) || file;
   let text: string;
   try {
@@ -81,7 +82,7 @@ function readYaml(file: string): unknown {
   try {
     return parse(text);
   } catch (err) {
-    const reason = (err as Error).message.split('\n')[0];
+    const reason = (err as Error).message.split('\n')[0].replace(/:\s*$/, '');
     throw new UsageError(`${shown} is not valid YAML (${reason}); fix the file`);
   }
 }

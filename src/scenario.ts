@@ -1,8 +1,6 @@
 // The Artillery scenario in scenarios/, read as data: the runner completes it for each run.
 import { join, relative } from 'node:path';
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
-import { ROOT } from './config';
+import { readYaml, ROOT } from './config';
 import { UsageError } from './errors';
 
 export interface Scenario {
@@ -15,19 +13,7 @@ export interface Scenario {
 export const SCENARIO_FILE = join(ROOT, 'scenarios', 'journey.yml');
 
 export function loadScenario(file = SCENARIO_FILE): Scenario {
-  let data: unknown;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new UsageError(`cannot read the scenario ${relative(process.cwd(), file)}; check the path`);
-  }
-  try {
-    data = parse(text);
-  } catch (err) {
-    const reason = (err as Error).message.split('\n')[0];
-    throw new UsageError(`${relative(process.cwd(), file)} is not valid YAML (${reason}); fix the file`);
-  }
+  const data = readYaml(file);
   const s = data as Partial<Scenario> | null;
   if (!s || typeof s !== 'object' || typeof s.config !== 'object' || !Array.isArray(s.scenarios) || !s.scenarios.length) {
     throw new UsageError(`${relative(process.cwd(), file)} needs a config section and at least one scenario; fix the file`);
