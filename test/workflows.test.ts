@@ -109,7 +109,7 @@ describe('scheduled production run', () => {
     assert.match(comment, /#.*change/i, 'a comment above the cron says how to change it');
     const profile = wf.on.workflow_dispatch?.inputs?.profile;
     assert.ok(profile, 'workflow_dispatch has a profile input');
-    assert.equal(profile.default, 'standard');
+    assert.equal(profile.default, 'smoke');
   });
 
   test('never overlaps another run, and queues rather than cancels', () => {
