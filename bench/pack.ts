@@ -578,7 +578,6 @@ async function overhead(server: Server, packArgs: string[]): Promise<OverheadRow
         await measure(server, async () => {
           const { ran } = await runArtilleryScript('pack-max', stringify(packScript), 150, {
             VOXANNE_RUN_DIR: runDir,
-            VOXANNE_AUTH_MODE: 'dev-token',
             ARTILLERY_PLUGIN_PATH: join(ROOT, '.build', 'plugins'),
           });
           return { tool: "the pack's Artillery script, think 0", load: `${USERS} users for ${holdS + 1} s, no think`, ran };

@@ -11,10 +11,19 @@ interface ExpectResult {
   got: unknown;
 }
 
+// Per expect list of the scenario (Artillery passes the same list with every request): parsed once.
+const parsed = new WeakMap<object, number[]>();
+const TEMPLATE = /\{\{\s*(\w+)\s*\}\}/g;
+
 export function expectedStatuses(req: Record<string, any>, context: VUContext): number[] {
   const checks: Array<Record<string, unknown>> = Array.isArray(req.expect) ? req.expect : [];
-  const spec = checks.find((c) => 'statusCode' in c)?.statusCode ?? 200;
-  return [spec].flat().map((s) => Number(String(s).replace(/\{\{\s*(\w+)\s*\}\}/g, (_, v) => context.vars[v])));
+  const known = parsed.get(checks);
+  if (known) return known;
+  const specs = [checks.find((c) => 'statusCode' in c)?.statusCode ?? 200].flat().map(String);
+  const statuses = specs.map((s) => Number(s.replace(TEMPLATE, (_, v) => context.vars[v])));
+  // A status taken from the user's variables can differ between users: only literal lists are kept.
+  if (!specs.some((s) => s.includes('{{'))) parsed.set(checks, statuses);
+  return statuses;
 }
 
 const printed = new Map<string, number>();

@@ -4,7 +4,6 @@ export const counter = {
   errors: 'voxanne.errors',
   timeouts: 'voxanne.timeouts',
   rateLimited: 'voxanne.rate_limited',
-  authRejected: 'voxanne.auth_rejected',
   assistantsFallback: 'voxanne.assistants_fallback',
   /** Per endpoint: a status outside the expected set, by code. */
   unexpected: (endpoint: string, status: number) => `voxanne.unexpected.${endpoint}.${status}`,
