@@ -564,20 +564,20 @@ async function overhead(server: Server, packArgs: string[]): Promise<OverheadRow
   const holdS = Math.max(3, Math.round(12 * SCALE));
   if (packScript?.config?.variables) {
     log(`overhead: the pack's script flat out (${USERS} users for ${holdS + 1} s, think 0)`);
-    const { stagesToText, toPhases } = await import('../src/plan');
+    const { toPhases } = await import('../src/plan');
     const stages = [
       { duration: 1, target: USERS },
       { duration: holdS, target: USERS },
       { duration: 0.1, target: 0 },
     ];
     packScript.config.phases = toPhases(stages);
-    packScript.config.variables = { ...packScript.config.variables, stages: stagesToText(stages), thinkMs: 0 };
     const runDir = mkdtempSync(join(TMP, 'packmax-'));
+    const voxanne = packScript.config.variables.voxanne;
+    packScript.config.variables = { ...packScript.config.variables, voxanne: { ...voxanne, stages, thinkMs: 0, runDir } };
     rows.push(
       row(
         await measure(server, async () => {
           const { ran } = await runArtilleryScript('pack-max', stringify(packScript), 150, {
-            VOXANNE_RUN_DIR: runDir,
             ARTILLERY_PLUGIN_PATH: join(ROOT, '.build', 'plugins'),
           });
           return { tool: "the pack's Artillery script, think 0", load: `${USERS} users for ${holdS + 1} s, no think`, ran };

@@ -1,13 +1,11 @@
-// Bearer tokens for the authenticated endpoints. The runner chooses the mode (the `authMode`
-// variable); secrets come from the environment (on Fargate/Lambda workers: from the runner's secret
+// Bearer tokens for the authenticated endpoints. The runner chooses the mode (the run's
+// configuration, src/channel.ts); secrets come from the environment (on Fargate/Lambda workers: from the runner's secret
 // store) and live only in this module's memory, never in VU variables.
-import type { VUContext } from 'artillery';
+import type { RunConfig } from '../src/channel';
 import { decodeJwt, signJwt } from '../src/jwt';
 import { signIn, refresh, type Session } from '../src/signin';
 
-export type AuthMode = 'token' | 'sign-in' | 'dev-token' | 'probe';
-
-export const authMode = (context: VUContext): AuthMode => (context.vars.authMode as AuthMode | undefined) ?? 'probe';
+export type AuthMode = RunConfig['auth']['mode'];
 
 // Renew this long before `exp` (a quarter of a short token's life), so no request carries an expired token.
 const renewMarginMs = (s: Session) => Math.min(120_000, s.lifetimeMs / 4);
@@ -16,8 +14,8 @@ let session: Session | undefined;
 let pending: Promise<Session> | undefined;
 
 /** The Authorization header for an authenticated request, or undefined in probe mode. */
-export async function authorizationFor(context: VUContext): Promise<string | undefined> {
-  const mode = authMode(context);
+export async function authorizationFor(auth: RunConfig['auth']): Promise<string | undefined> {
+  const mode = auth.mode;
   switch (mode) {
     case 'probe':
       return undefined;
@@ -26,15 +24,15 @@ export async function authorizationFor(context: VUContext): Promise<string | und
     default:
       if (!session || session.expiresAt - renewMarginMs(session) < Date.now()) {
         // One renewal at a time per worker, shared by all its users.
-        pending ??= renew(mode, session, context).finally(() => (pending = undefined));
+        pending ??= renew(auth, session).finally(() => (pending = undefined));
         session = await pending;
       }
       return `Bearer ${session.accessToken}`;
   }
 }
 
-async function renew(mode: AuthMode, current: Session | undefined, context: VUContext): Promise<Session> {
-  if (mode === 'dev-token') return developmentSession(String(context.vars.devOrgId), String(context.vars.devEmail));
+async function renew(auth: RunConfig['auth'], current: Session | undefined): Promise<Session> {
+  if (auth.mode === 'dev-token') return developmentSession(auth.devOrgId, auth.devEmail);
   if (current?.refreshToken) {
     try {
       return await refresh(current.refreshToken);

@@ -1,5 +1,7 @@
-// Reads the expected statuses from the request's own `expect` list (one place: the scenario), and
-// prints expectation failures briefly, without the VU variables that the expect plugin would dump.
+// Reads the expected statuses from the request's own `expect` list (one place: the scenario), turns
+// failed body checks into errors, and prints expectation failures briefly, without the VU variables
+// that the expect plugin would dump. The expect plugin parses each body once; its results arrive
+// here as an event, so no body is parsed twice.
 import type { VUContext, VUEvents } from 'artillery';
 import { logLine } from '../src/log';
 import { counter } from '../src/metrics';
@@ -10,6 +12,15 @@ interface ExpectResult {
   expected: unknown;
   got: unknown;
 }
+
+/** What countResponse decided about a response, for the body checks that come after it. */
+export interface Counted {
+  /** The status was outside the expected set (already an error, or a 429). */
+  unexpected: boolean;
+  /** Not JSON by its content type (already an error). */
+  notJson: boolean;
+}
+export const COUNTED = Symbol('voxanne.counted');
 
 // Per expect list of the scenario (Artillery passes the same list with every request): parsed once.
 const parsed = new WeakMap<object, number[]>();
@@ -28,13 +39,26 @@ export function expectedStatuses(req: Record<string, any>, context: VUContext): 
 
 const printed = new Map<string, number>();
 const PRINT_LIMIT = 3; // per endpoint and check, per worker: enough to see what is wrong
+const listening = new WeakSet<object>();
 
-export function reportFailedExpectations(events: VUEvents): void {
+/**
+ * Once per worker (its users share one event emitter): a response whose status was expected but
+ * whose body failed a check is an error of kind "bad body"; each failing response counts once.
+ */
+export function checkBodies(events: VUEvents): void {
   const ee = events as unknown as NodeJS.EventEmitter;
-  ee.on('plugin:expect:expectations', (outcome: { name: string; results: ExpectResult[] }) => {
-    for (const r of outcome.results) {
-      if (r.ok) continue;
-      events.emit('counter', counter.expectationFailed(outcome.name), 1);
+  if (listening.has(ee)) return;
+  listening.add(ee);
+  ee.on('plugin:expect:expectations', (outcome: { name: string; results: ExpectResult[] }, _req: unknown, res: { [COUNTED]?: Counted }) => {
+    const failed = outcome.results.filter((r) => !r.ok);
+    if (!failed.length) return;
+    events.emit('counter', counter.expectationFailed(outcome.name), 1);
+    const counted = res?.[COUNTED];
+    if (counted && !counted.unexpected && !counted.notJson) {
+      events.emit('counter', counter.errors, 1);
+      events.emit('counter', counter.badBody(outcome.name), 1);
+    }
+    for (const r of failed) {
       const key = `${outcome.name} ${r.type}`;
       const count = (printed.get(key) ?? 0) + 1;
       printed.set(key, count);

@@ -1,9 +1,11 @@
 // The processor of scenarios/journey.yml. Artillery loads it in every worker (users) and in the main
 // thread (the before/after health checks). Keep per-request work small: it runs on the hot path.
 import type { AfterResponseHookFunction, BeforeRequestHookFunction, VUContext, VUEvents } from 'artillery';
-import { planVisits, stagesFromText, type Visit } from '../src/plan';
-import { authorizationFor, authMode } from './auth';
-import { expectedStatuses, reportFailedExpectations } from './expectations';
+import { readRunConfig, type RunConfig } from '../src/channel';
+import { planVisits, type Visit } from '../src/plan';
+import { authorizationFor } from './auth';
+import { checkBodies, COUNTED, expectedStatuses, type Counted } from './expectations';
+import { attachRecorder, noteRedirect, record, runIsStopping } from './recorder';
 import { counter } from '../src/metrics';
 
 export { preflight, checkHealthAfterLoad } from './preflight';
@@ -14,34 +16,48 @@ type Done = (err?: Error | null) => void;
 // arrivalCount phases on the first worker), so a module counter numbers them.
 let arrivals = 0;
 let visits: Visit[] | undefined;
+let config: RunConfig | undefined;
+
+/** The run's configuration (checked once per worker). */
+export const runConfig = (context: VUContext): RunConfig => (config ??= readRunConfig(context.vars));
 
 /** beforeScenario: look up this user's planned stay and auth mode. */
 export function startUser(context: VUContext, events: VUEvents, done: Done): void {
-  visits ??= planVisits(stagesFromText(String(context.vars.stages)));
+  const c = runConfig(context);
+  visits ??= planVisits(c.stages);
   const visit = visits[Math.min(arrivals++, visits.length - 1)];
   context.vars.leaveAt = Date.now() + (visit.leave - visit.arrive) * 1000;
-  context.vars.authenticated = authMode(context) !== 'probe';
-  reportFailedExpectations(events);
+  context.vars.authenticated = c.auth.mode !== 'probe';
+  attachRecorder(events as unknown as NodeJS.EventEmitter);
+  record('vusers.created');
+  checkBodies(events);
   // The gates' counters exist even when nothing fails (ensure fails a check on a missing metric):
   // a 0 once per user is enough, and keeps the per-response work small.
   for (const name of [counter.requests, counter.errors, counter.rateLimited, counter.timeouts]) events.emit('counter', name, 0);
   done();
 }
 
-/** Loop condition: the user journeys again until the planned stay is over. */
+/** afterScenario: the user left as planned (Artillery counts it too; the recorder keeps its own copy). */
+export function endUser(_context: VUContext, _events: VUEvents, done: Done): void {
+  record('vusers.completed');
+  done();
+}
+
+/** Loop condition: the user journeys again until the planned stay is over, or the run is ending. */
 export function stillVisiting(context: VUContext, next: (again: boolean) => void): void {
-  next(Date.now() < context.vars.leaveAt);
+  next(Date.now() < context.vars.leaveAt && !runIsStopping());
 }
 
 /** The pause between journeys (about 1 s), cut short when the stay ends so users leave on time. */
 export function thinkBetweenJourneys(context: VUContext, _events: VUEvents, done: Done): void {
-  const pauseMs = Math.min(Number(context.vars.thinkMs), context.vars.leaveAt - Date.now());
+  if (runIsStopping()) return done();
+  const pauseMs = Math.min(runConfig(context).thinkMs, context.vars.leaveAt - Date.now());
   setTimeout(done, Math.max(0, pauseMs));
 }
 
 /** Adds the Bearer token to the authenticated endpoints. The token never enters VU variables. */
 export const authorize: BeforeRequestHookFunction = (req, context, _events, done) => {
-  authorizationFor(context).then(
+  authorizationFor(runConfig(context).auth).then(
     (header) => {
       if (header) req.headers = { ...req.headers, authorization: header };
       done();
@@ -52,8 +68,9 @@ export const authorize: BeforeRequestHookFunction = (req, context, _events, done
 
 /**
  * Counts every response for the error-rate gate. An error is a status outside the request's
- * expected set, or a body that is not JSON. 429s are counted apart (the rate limiter, not overload)
- * and count as errors only with --count-429. This runs on every response: keep it small.
+ * expected set (a redirect too: redirects are not followed), or a body that is not JSON; a body
+ * that fails its checks is counted next, by checkBodies. 429s are counted apart (the rate limiter,
+ * not overload) and count as errors only with --count-429. This runs on every response: keep it small.
  */
 export const countResponse: AfterResponseHookFunction = (req, res, context, events, done) => {
   const name = String(req.name);
@@ -61,12 +78,14 @@ export const countResponse: AfterResponseHookFunction = (req, res, context, even
   const limited = status === 429 ? 1 : 0;
   const unexpected = expectedStatuses(req, context).includes(status) ? 0 : 1;
   const notJson = !unexpected && !/json/i.test(String(res.headers?.['content-type'] ?? '')) ? 1 : 0;
-  const isError = unexpected && (!limited || context.vars.count429) ? 1 : 0;
+  const isError = unexpected && (!limited || runConfig(context).count429) ? 1 : 0;
+  (res as unknown as { [COUNTED]: Counted })[COUNTED] = { unexpected: Boolean(unexpected), notJson: Boolean(notJson) };
   events.emit('counter', counter.requests, 1);
   if (isError || notJson) events.emit('counter', counter.errors, 1);
   if (limited) events.emit('counter', counter.rateLimited, 1);
   if (unexpected) events.emit('counter', counter.unexpected(name, status), 1);
   if (notJson) events.emit('counter', counter.notJson(name), 1);
+  if (status >= 300 && status < 400) noteRedirect(name, status, String(res.headers?.location ?? ''));
   if (name === 'assistants' && status === 200 && /^\s*\{/.test(String(res.body))) {
     // {"assistants": []}: the backend's voice API call failed; it still answers 200.
     events.emit('counter', counter.assistantsFallback, 1);
@@ -93,5 +112,6 @@ export function countError(err: Error & { code?: string }, req: Record<string, u
   if (timeout) events.emit('counter', counter.timeouts, 1);
   const name = String(req.name);
   events.emit('counter', timeout ? counter.timeoutOf(name) : counter.transportOf(name, err.code ?? err.name), 1);
+  record('vusers.failed'); // the user stops here
   done();
 }

@@ -1,72 +1,90 @@
 // The checks before and after the load, run once in Artillery's main thread (its before/after hooks).
-// Artillery keeps no metrics of these hooks, so the results go to files in the run folder.
-//  - before: /health must be ok; one cheap /api request must work too (the backend can answer
-//    /health 200 while every /api request fails) and tells how much of the rate limit is left.
+// Artillery keeps no metrics of these hooks, so the results go on the event channel.
+//  - before: /health must be ok; one /api request must work too (the backend can answer /health
+//    200 while every /api request fails), with the run's token when it has one (a rejected token
+//    stops the run here, not after a load of 401s), and tells how much of the rate limit is left.
 //  - after: /health again.
 import type { VUContext, VUEvents } from 'artillery';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { checkApi, checkHealth, type ApiCheck, type HealthResult } from '../src/health';
+import { readRunConfig, writeEvent, type ApiCheck, type PreflightEvent, type RunConfig } from '../src/channel';
+import { EXIT } from '../src/errors';
+import { checkApi, checkHealth } from '../src/health';
+import { decodeJwt } from '../src/jwt';
 import { logLine } from '../src/log';
 import { rateLimitAdvice } from '../src/ratelimit';
+import { authorizationFor } from './auth';
 
 type Done = (err?: Error | null) => void;
 type ArtilleryShutdown = { shutdown?: (opts: { exitCode: number }) => Promise<void> };
 
-export type PreflightVerdict = 'go' | 'unhealthy' | 'api-failing' | 'over-limit';
-
-export interface Preflight {
-  verdict: PreflightVerdict;
-  health: HealthResult;
-  api?: ApiCheck;
-  /** The advice printed when the run would not fit in what is left of the rate limit. */
-  rateLimitWarning?: string;
-}
-
-const timeoutMs = () => Number(process.env.VOXANNE_HEALTH_TIMEOUT_MS ?? 5000);
-
-function save(file: string, data: object): void {
-  const dir = process.env.VOXANNE_RUN_DIR;
-  if (dir) writeFileSync(join(dir, file), JSON.stringify(data));
-}
-
 let stopped = false;
 
-async function stopBeforeLoad(exitCode: number): Promise<void> {
-  stopped = true;
-  await (globalThis.artillery as unknown as ArtilleryShutdown).shutdown?.({ exitCode });
+/** Why the backend refused the run's token, from what the token says of itself. */
+export function tokenProblem(authorization: string | undefined): string {
+  const claims = decodeJwt((authorization ?? '').replace(/^Bearer /, ''));
+  if (!claims) return 'the token is not a JWT';
+  if (typeof claims.exp === 'number' && claims.exp * 1000 <= Date.now()) return 'the token has expired';
+  if (!claims.email) return 'the token has no email claim';
+  const org = claims.app_metadata?.org_id;
+  if (!org) return 'the token has no app_metadata.org_id claim';
+  if (org === 'default') return 'the token\'s org_id is "default", which the backend refuses';
+  return 'the backend rejected the token (revoked, or signed for another project)';
+}
+
+/** The preflight's verdict: go, or why no load is sent. */
+function judge(config: RunConfig, api: ApiCheck, authorization: string | undefined): Omit<PreflightEvent, 'type' | 'health' | 'api'> {
+  if (api.status === 431 || api.status === 413) {
+    const size = Math.round((authorization?.length ?? 0) / 1024);
+    return {
+      verdict: 'headers-rejected',
+      message: `the target answered ${api.status} to the pack's request headers (Authorization header ${size} KB): use a shorter token`,
+    };
+  }
+  if (api.status === 401 && api.authenticated) {
+    return { verdict: 'auth-rejected', message: `${api.path} answered 401 to the run's token: ${tokenProblem(authorization)}; fix API_TOKEN or the sign-in account` };
+  }
+  if (!api.ok) return { verdict: 'api-failing' };
+  if (config.spreadIps) return { verdict: 'go' };
+  const left = api.rateLimit?.remaining;
+  const warning = rateLimitAdvice(api.rateLimit, config.rateLimit.apiEstimate, config.rateLimit.profiles, config.rateLimit.timeScale, config.rateLimit.loopback);
+  if (!warning || config.rateLimit.confirmed) return { verdict: 'go', ...(warning && { rateLimitWarning: warning }) };
+  // Against production any overrun needs a confirmation; locally, only one that leaves most of the run rate limited.
+  const production = config.rateLimit.refuseAnyOverrun;
+  if (production || (left !== undefined && left < config.rateLimit.apiEstimate / 2)) {
+    return { verdict: 'over-limit', rateLimitWarning: warning, message: 'add --yes to run anyway' };
+  }
+  return { verdict: 'go', rateLimitWarning: warning };
 }
 
 export function preflight(context: VUContext, _events: VUEvents, done: Done): void {
-  const v = context.vars;
-  const target = String(v.target);
+  const config = readRunConfig(context.vars);
+  const target = String(context.vars.target);
+  const stopBeforeLoad = async (event: PreflightEvent, exitCode: number) => {
+    writeEvent(config.runDir, event);
+    stopped = true;
+    await (globalThis.artillery as unknown as ArtilleryShutdown).shutdown?.({ exitCode });
+  };
   (async () => {
-    const health = await checkHealth(target, timeoutMs());
-    if (!health.ok) {
-      save('preflight.json', { verdict: 'unhealthy', health } satisfies Preflight);
-      return stopBeforeLoad(3);
+    const health = await checkHealth(target, config.healthTimeoutMs);
+    if (!health.ok) return stopBeforeLoad({ type: 'preflight', verdict: 'unhealthy', health }, EXIT.unhealthyAtStart);
+    const authorization = config.auth.mode === 'probe' ? undefined : await authorizationFor(config.auth);
+    const api = await checkApi(target, config.healthTimeoutMs, authorization);
+    const verdict = judge(config, api, authorization);
+    const event: PreflightEvent = { type: 'preflight', health, api, ...verdict };
+    if (verdict.rateLimitWarning) logLine(verdict.rateLimitWarning);
+    if (verdict.verdict === 'go') {
+      writeEvent(config.runDir, event);
+      return done();
     }
-    const api = await checkApi(target, timeoutMs());
-    if (!api.ok) {
-      save('preflight.json', { verdict: 'api-failing', health, api } satisfies Preflight);
-      return stopBeforeLoad(3);
-    }
-    const warning = v.spreadIps ? undefined : rateLimitAdvice(api.rateLimit, Number(v.apiEstimate), String(v.profileEstimates), Number(v.timeScale));
-    if (warning) logLine(warning);
-    if (warning && v.refuseOverLimit) {
-      logLine('Refusing to start against production: add --yes (or VOXANNE_CONFIRM=yes) to run anyway.');
-      save('preflight.json', { verdict: 'over-limit', health, api, rateLimitWarning: warning } satisfies Preflight);
-      return stopBeforeLoad(2);
-    }
-    save('preflight.json', { verdict: 'go', health, api, rateLimitWarning: warning } satisfies Preflight);
-    done();
+    if (verdict.message) logLine(`Not starting the load: ${verdict.message}.`);
+    return stopBeforeLoad(event, verdict.verdict === 'api-failing' ? EXIT.unhealthyAtStart : EXIT.badInput);
   })().catch(done);
 }
 
 export function checkHealthAfterLoad(context: VUContext, _events: VUEvents, done: Done): void {
   if (stopped) return done();
-  checkHealth(String(context.vars.target), timeoutMs()).then((result) => {
-    save('health-end.json', result);
+  const config = readRunConfig(context.vars);
+  checkHealth(String(context.vars.target), config.healthTimeoutMs).then((result) => {
+    writeEvent(config.runDir, { type: 'health-end', result });
     done();
   }, done);
 }

@@ -1,13 +1,10 @@
-// Builds the run record from what a run left in its folder: the plugin's events, the preflight and
-// the end health check. Works on whatever is there, so an interrupted or crashed run still has one.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ROOT } from './config';
+// Builds the run record from the plan and what came back on the event channel (src/channel.ts):
+// a pure function, so every way a run can end (finished, interrupted, aborted, killed, never
+// started) is decided here, once, from data.
 import { diagnose } from './diagnosis';
 import { EXIT } from './errors';
-import type { AbortEvent, ChecksEvent, PeriodEvent, PhaseEvent, RunEvent } from './events';
+import type { EventOf, PeriodEvent, RunEvent, TailSnapshot } from './channel';
 import { evaluateGates, gatesForPlan } from './gates';
-import type { HealthResult } from './health';
 import { artilleryMetric } from './metrics';
 import { planVisits, plannedUsersAt } from './plan';
 import {
@@ -16,119 +13,118 @@ import {
 } from './record';
 import type { RunPlan } from './run';
 import { scenarioEndpoints } from './scenario';
-import type { Preflight } from '../processors/preflight';
 
+/** How the Artillery process ended, as the pack saw it. */
 export interface ArtilleryEnd {
   code: number | null;
-  interrupted: boolean;
+  /** The signal that ended the Artillery process itself (e.g. SIGKILL), if one did. */
+  killedBy: NodeJS.Signals | null;
+  /** The signal the pack was stopped with (SIGINT, SIGTERM, SIGHUP), if any. */
+  stoppedBy: NodeJS.Signals | null;
   startedAt: Date;
   endedAt: Date;
+  /** Artillery's own last error line, when it failed to start. */
+  startError?: string;
+  /** What the workers had measured that Artillery never reported (tail.json), for a killed run. */
+  tail?: TailSnapshot;
 }
 
-function readEvents(dir: string): RunEvent[] {
-  const file = join(dir, 'events.ndjson');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line) as RunEvent];
-      } catch {
-        return []; // a line cut short by a crash
-      }
-    });
-}
+/** Exit codes of a run stopped by a signal: 128 + its number, as shells and CI runners expect. */
+export const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
-function readJson<T>(dir: string, file: string): T | null {
-  try {
-    return JSON.parse(readFileSync(join(dir, file), 'utf8')) as T;
-  } catch {
-    return null;
-  }
-}
+const first = <T extends RunEvent['type']>(events: RunEvent[], type: T) => events.find((e): e is EventOf<T> => e.type === type);
 
-const packVersion = (): string => JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
+const secondsText = (s: number) => `${Math.round(s)} s`;
 
 /** The verdict, its one-sentence reason and the exit code, in order of precedence. */
 function verdict(
+  plan: RunPlan,
   end: ArtilleryEnd,
-  preflight: Preflight | null,
-  healthEnd: HealthResult | null,
-  abort: AbortEvent | undefined,
-  checksRan: boolean,
-  failedGates: string[],
-  durationSeconds: number,
-  distributed: boolean,
+  events: RunEvent[],
+  o: { failedGates: string[]; loadSeconds: number; requests: number; tooShort: string | undefined; distributed: boolean },
 ): { outcome: Outcome; reason: string; exitCode: number } {
-  if (end.interrupted) {
-    return { outcome: 'interrupted', exitCode: EXIT.interrupted, reason: `Stopped by the user after ${Math.round(durationSeconds)} s of load.` };
+  const preflight = first(events, 'preflight');
+  const abort = first(events, 'abort');
+  const ended = first(events, 'end');
+  const healthEnd = first(events, 'health-end')?.result;
+  if (end.stoppedBy) {
+    const during = ended && !ended.earlyStop ? 'during the check after the load' : `after ${secondsText(o.loadSeconds)} of load`;
+    return { outcome: 'interrupted', exitCode: SIGNAL_EXIT[end.stoppedBy] ?? EXIT.interrupted, reason: `Stopped by ${end.stoppedBy} ${during}.` };
   }
-  if (!preflight && !distributed) {
-    return { outcome: 'unhealthy', exitCode: EXIT.unhealthyAtStart, reason: `Artillery ended (exit ${end.code}) before the preflight; no load was sent.` };
+  if (!preflight && !o.distributed) {
+    if (end.killedBy) return { outcome: 'crashed', exitCode: EXIT.crashed, reason: `Artillery was killed (${end.killedBy}) before the preflight; no load was sent.` };
+    return {
+      outcome: 'crashed',
+      exitCode: EXIT.badInput,
+      reason: `Artillery did not start (exit ${end.code})${end.startError ? `: ${end.startError}` : ''}; this is a local problem, no load was sent.`,
+    };
   }
   switch (preflight?.verdict) {
     case 'unhealthy':
-      return { outcome: 'unhealthy', exitCode: EXIT.unhealthyAtStart, reason: `The target was not healthy before the load (${preflight?.health.problem}); no load was sent.` };
+      return { outcome: 'unhealthy', exitCode: EXIT.unhealthyAtStart, reason: `The target was not healthy before the load (${preflight.health.problem}); no load was sent.` };
     case 'api-failing':
       return {
         outcome: 'unhealthy',
         exitCode: EXIT.unhealthyAtStart,
-        reason: `API failing while /health is OK (${preflight?.api?.path} answered ${preflight?.api?.status ?? preflight?.api?.detail}); no load was sent.`,
+        reason: `API failing while /health is OK (${preflight.api?.path} answered ${preflight.api?.status ?? preflight.api?.detail}); no load was sent.`,
       };
+    case 'auth-rejected':
+    case 'headers-rejected':
+      return { outcome: 'refused', exitCode: EXIT.badInput, reason: `Not started: ${preflight.message}; no load was sent.` };
     case 'over-limit':
-      return { outcome: 'refused', exitCode: EXIT.badInput, reason: 'The run would exceed what is left of the rate limit; not confirmed, so no load was sent.' };
+      return { outcome: 'refused', exitCode: EXIT.badInput, reason: 'The run would exceed what is left of the rate limit; not confirmed (--yes), so no load was sent.' };
     default:
   }
   if (abort) return { outcome: 'aborted', exitCode: EXIT.gateFailed, reason: `Stopped early by the breaker: ${abort.reason}` };
+  if (!ended && !o.distributed) {
+    const how = end.killedBy ? `was killed (${end.killedBy})` : `ended unexpectedly (exit ${end.code})`;
+    return { outcome: 'crashed', exitCode: EXIT.crashed, reason: `Artillery ${how} after ${secondsText(o.loadSeconds)} of load; the record keeps what was measured until then.` };
+  }
   if (healthEnd && !healthEnd.ok) {
     return { outcome: 'failed', exitCode: EXIT.unhealthyAtEnd, reason: `/health failed after the load (${healthEnd.problem}).` };
   }
-  if (!checksRan && !distributed) return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: `Artillery ended unexpectedly (exit ${end.code}); see artillery.log.` };
-  if (failedGates.length) return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: `Gate failed: ${failedGates.join(', ')}.` };
-  if (distributed) return { outcome: 'passed', exitCode: EXIT.passed, reason: 'Every gate passed (health was checked on each worker).' };
+  if (o.tooShort) return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: o.tooShort };
+  if (o.failedGates.length) return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: `Gate failed: ${o.failedGates.join(', ')}.` };
+  if (o.distributed) return { outcome: 'passed', exitCode: EXIT.passed, reason: 'Every gate passed (health was checked on each worker).' };
   return { outcome: 'passed', exitCode: EXIT.passed, reason: 'Every gate passed and /health was ok before and after the load.' };
 }
 
-/** ensure's verdicts as it printed them ("ok: <expression>", "fail: <expression> (optional)"). */
-function checksFromLog(dir: string): ChecksEvent | undefined {
-  let text: string;
-  try {
-    text = readFileSync(join(dir, 'artillery.log'), 'utf8');
-  } catch {
-    return undefined;
-  }
-  const checks = [...text.matchAll(/^(ok|fail): (.+?)( \(optional\))?$/gm)].map(([, verdict, expression, optional]) => ({
-    expression,
-    passed: verdict === 'ok',
-    strict: !optional,
-  }));
-  return checks.length ? { type: 'checks', checks } : undefined;
+/** Periods Artillery reported, plus the workers' own record of those it never did. */
+function allPeriods(events: RunEvent[], tail: TailSnapshot | undefined): PeriodEvent[] {
+  const reported = events.filter((e): e is PeriodEvent => e.type === 'period');
+  const seen = new Set(reported.filter((p) => !p.unreported).map((p) => p.period));
+  const extra = [...reported.filter((p) => p.unreported), ...(tail?.periods ?? [])];
+  const byPeriod = new Map<number, PeriodEvent>();
+  for (const p of extra) if (!seen.has(p.period) && !byPeriod.has(p.period)) byPeriod.set(p.period, { ...p, unreported: true });
+  return [...reported.filter((p) => !p.unreported), ...byPeriod.values()].sort((a, b) => a.period - b.period);
 }
 
 /**
  * The record of a run. `combined` is the output of a distributed run (Fargate/Lambda), where the
- * plugin and the preflight ran on the workers: periods and verdicts then come from Artillery's output.
+ * plugin and the preflight ran on the workers: periods then come from Artillery's output.
  */
 export function assembleRecord(
   plan: RunPlan,
   id: string,
-  dir: string,
+  events: RunEvent[],
   end: ArtilleryEnd,
   combined?: { periods: PeriodEvent[]; aggregate: Record<string, LatencySummary> },
 ): RunRecord {
   const distributed = Boolean(combined);
-  const events = combined ? [...combined.periods, ...(checksFromLog(dir) ? [checksFromLog(dir)!] : [])] : readEvents(dir);
-  const periodEvents = events.filter((e): e is PeriodEvent => e.type === 'period');
-  const phases = events.filter((e): e is PhaseEvent => e.type === 'phase');
-  const abort = events.find((e): e is AbortEvent => e.type === 'abort');
-  // After an abort or Ctrl-C, ensure judged an empty report: its verdicts mean nothing then.
-  const checks = end.interrupted || abort ? undefined : events.find((e): e is ChecksEvent => e.type === 'checks');
-  const preflight = readJson<Preflight>(dir, 'preflight.json');
-  const healthEnd = readJson<HealthResult>(dir, 'health-end.json');
+  const ended = first(events, 'end');
+  // A killed Artillery wrote no end: the workers' last snapshot (tail.json) stands in for it.
+  const tail = ended ? undefined : end.tail;
+  const periodEvents = combined ? combined.periods : allPeriods(events, tail);
+  const phase = first(events, 'phase');
+  const abort = first(events, 'abort');
+  const preflight = first(events, 'preflight');
+  const healthEnd = first(events, 'health-end')?.result ?? null;
+  // After an abort or a signal, ensure judged an incomplete run: its verdicts mean nothing then.
+  const incomplete = !distributed && (!ended || ended.earlyStop);
+  const verdicts = end.stoppedBy || abort || incomplete ? undefined : first(events, 'verdicts')?.gates;
   const count429 = plan.opts.count429;
 
-  const loadStart = phases[0]?.at ?? periodEvents[0]?.period ?? end.startedAt.getTime();
+  const loadStart = phase?.at ?? periodEvents[0]?.period ?? end.startedAt.getTime();
   const visits = planVisits(plan.stages);
   const periods = buildPeriods(periodEvents, loadStart, (s) => plannedUsersAt(visits, s));
   const counters = totalCounters(periodEvents);
@@ -140,27 +136,31 @@ export function assembleRecord(
     combined?.aggregate,
   );
   const lastActivity = periodEvents.length ? Math.max(...periodEvents.map((e) => e.last)) : loadStart;
-  const durationSeconds = Math.max(0, (lastActivity - loadStart) / 1000);
+  const loadSeconds = phase || periodEvents.length ? Math.max(0, (lastActivity - loadStart) / 1000) : 0;
   const aggregateLatency = combined?.aggregate[artilleryMetric.responseTime];
   const totals = computeTotals(periods, {
     count429,
     loadSeconds: plan.loadSeconds,
-    durationSeconds,
+    durationSeconds: loadSeconds,
     crashedUsers: counters['vusers.failed'] ?? 0,
     fallbackLatency: aggregateLatency ? pickSummary(aggregateLatency) : null,
   });
-  const specs = gatesForPlan(plan);
-  const verdicts = checks ? new Map(checks.checks.map((c) => [c.expression, c.passed])) : undefined;
-  const gates = evaluateGates(specs, totals, endpoints, verdicts);
+  const gates = evaluateGates(gatesForPlan(plan), totals, endpoints, verdicts);
+  const enough = gates.find((g) => g.id === 'enough-load');
+  const tooShort =
+    enough && !enough.passed
+      ? `Too short to judge: ${totals.requests} requests in ${secondsText(loadSeconds)} of load, against ~${plan.estimate.total} planned over ${secondsText(plan.loadSeconds)} (at least ${enough.limit} needed).`
+      : undefined;
   const failedGates = gates.filter((g) => g.strict && !g.passed).map((g) => g.title);
-  const { outcome, reason, exitCode } = verdict(end, preflight, healthEnd, abort, Boolean(checks), failedGates, durationSeconds, distributed);
+  const { outcome, reason, exitCode } = verdict(plan, end, events, { failedGates, loadSeconds, requests: totals.requests, tooShort, distributed });
+  const unknownSeconds = !ended && !distributed && end.tail ? Math.max(0, (end.endedAt.getTime() - end.tail.at) / 1000) : 0;
 
   const record: RunRecord = {
     schema: RECORD_SCHEMA,
-    pack: { name: 'voxanne-load-test', version: packVersion() },
+    pack: { name: 'voxanne-load-test', version: plan.packVersion },
     id,
     startedAt: end.startedAt.toISOString(),
-    loadStartedAt: phases[0] ? new Date(phases[0].at).toISOString() : null,
+    loadStartedAt: phase ? new Date(phase.at).toISOString() : null,
     endedAt: end.endedAt.toISOString(),
     target: plan.target,
     environment: plan.environment.name,
@@ -186,6 +186,13 @@ export function assembleRecord(
       warning: preflight?.rateLimitWarning ?? null,
     },
     abort: abort ? { at: new Date(abort.at).toISOString(), reason: abort.reason } : null,
+    ending: {
+      signal: end.stoppedBy ?? end.killedBy,
+      inFlight: ended?.inFlight ?? end.tail?.inFlight ?? 0,
+      unknownSeconds: Math.round(unknownSeconds * 10) / 10,
+      unreportedPeriods: periodEvents.filter((p) => p.unreported).length,
+    },
+    redirects: events.filter((e): e is EventOf<'redirect'> => e.type === 'redirect').map(({ endpoint, status, location }) => ({ endpoint, status, location })),
     totals,
     endpoints,
     periods,

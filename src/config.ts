@@ -38,6 +38,8 @@ const Budgets = z.object({
     maxTimeouts: z.number().int().min(0),
     maxCrashedUsers: z.number().int().min(0),
     maxRateLimitedPct: z.number().min(0),
+    minLoadSharePct: z.number().min(0).max(100),
+    minLoadSeconds: z.number().nonnegative(),
   }),
   breaker: z.object({
     errorRatePct: z.number().positive(),

@@ -70,22 +70,25 @@ export function diagnose(r: RunRecord): string[] {
   }
   if (r.abort) lines.push(`Aborted by the breaker: ${r.abort.reason}`);
   if (r.outcome === 'unhealthy' || r.outcome === 'refused') return lines; // no load: nothing else to say
+  lines.push(...endingLines(r));
   if (r.health.end && !r.health.end.ok) {
     lines.push('/health failed after the load: the backend did not survive it.', ...healthHints(r.health.end, r.target));
   }
-  const gate = (id: string) => r.gates.find((g) => g.id === id);
   const t = r.totals;
+  if (t.requests === 0) return [...lines, noResponses(r)]; // no figures: no percentages of nothing
+  const gate = (id: string) => r.gates.find((g) => g.id === id);
   if (gate('error-rate')?.passed === false) {
     const e = t.errors;
     const worst = [...r.endpoints].sort((a, b) => b.errorCount - a.errorCount)[0];
     lines.push(
       `High error rate (${t.errorRatePct.toFixed(1)} %): ${e.http5xx} server errors, ${e.http4xx} client errors, ` +
-        `${e.rateLimited} rate limited, ${e.timeout} timeouts, ${e.transport} connection errors` +
+        `${e.rateLimited} rate limited, ${e.timeout} timeouts, ${e.transport} connection errors, ` +
+        `${e.otherStatus} other unexpected statuses, ${e.notJson + e.badBody} bodies that failed their checks` +
         (worst?.errorCount ? `; most on ${worst.path}.` : '.'),
       'Check backend logs for exceptions, verify database connectivity, check if the server is memory/CPU constrained.',
     );
   }
-  if (gate('p99')?.passed === false) {
+  if (gate('p99')?.passed === false && t.latency) {
     const slow = r.endpoints.filter((e) => e.latency && e.latency.p99 >= (gate('p99')?.limit ?? Infinity)).map((e) => e.path);
     lines.push(
       `High response times (p99 ${t.latency?.p99} ms)${slow.length ? `, slowest: ${slow.join(', ')}` : ''}.`,
@@ -99,6 +102,17 @@ export function diagnose(r: RunRecord): string[] {
   if (t.errors.notJson > 0) {
     const where = r.endpoints.filter((e) => e.errors.notJson).map((e) => `${e.path} (${e.errors.notJson})`);
     lines.push(`Bodies that are not JSON: ${where.join(', ')}; a proxy or error page answered instead of the backend.`);
+  }
+  if (t.errors.badBody > 0) {
+    const where = r.endpoints.filter((e) => e.errors.badBody).map((e) => `${e.path} (${e.errors.badBody})`);
+    lines.push(`Bodies that failed their checks (the expected status, but the wrong shape or broken JSON): ${where.join(', ')}.`);
+  }
+  for (const redirect of r.redirects) {
+    const path = r.endpoints.find((e) => e.name === redirect.endpoint)?.path ?? redirect.endpoint;
+    lines.push(
+      `${path} answered ${redirect.status} redirecting to ${redirect.location || '(no Location header)'}; redirects are not followed ` +
+        '(that would measure another server): is BASE_URL the backend itself?',
+    );
   }
   if (t.errors.transport > 0) {
     lines.push(`${t.errors.transport} connection errors (reset or refused mid-run): the backend or its proxy dropped connections, or the backend went down.`);
@@ -120,8 +134,31 @@ export function diagnose(r: RunRecord): string[] {
       `/api/assistants answered {"assistants": []} ${fallback.fallbackAnswers} times: the backend's call to the voice API (Vapi) failed.`,
     );
   }
-  for (const g of r.gates.filter((x) => x.endpoint && !x.passed)) {
+  for (const g of r.gates.filter((x) => x.endpoint && !x.passed && x.value !== null)) {
     lines.push(`${g.endpoint} p95 ${g.value} ms is over its ${g.limit} ms budget${g.strict ? '' : ' (warning)'}.`);
   }
   return lines;
+}
+
+/** How the run ended, when that limits what the record can say. */
+function endingLines(r: RunRecord): string[] {
+  const lines: string[] = [];
+  const e = r.ending;
+  if (e.unknownSeconds > 0) {
+    lines.push(`Artillery was killed: the last ${e.unknownSeconds} s of load are unknown (the record keeps what the workers had measured until then).`);
+  }
+  if (e.inFlight > 0) lines.push(`${e.inFlight} requests were still in flight when the users were stopped: sent, never answered, not counted.`);
+  if (e.unreportedPeriods > 0 && r.outcome !== 'passed') {
+    lines.push(`${e.unreportedPeriods} period(s) at the end come from the workers' own record: Artillery stopped before reporting them.`);
+  }
+  return lines;
+}
+
+/** What to say when no response was recorded at all, and why. */
+function noResponses(r: RunRecord): string {
+  if (r.outcome === 'interrupted' && !r.loadStartedAt) return 'No responses were recorded: the run was stopped before the load started.';
+  if (r.outcome === 'interrupted') return 'No responses were recorded: the run was stopped before the first answer came back.';
+  if (r.outcome === 'crashed') return `No responses were recorded: ${r.reason}`;
+  if (r.outcome === 'aborted') return 'No responses were recorded before the breaker stopped the load.';
+  return 'No responses were recorded: the target answered nothing during the load (check that it is up and that BASE_URL is right).';
 }

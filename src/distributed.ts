@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { BUILD_DIR, ROOT } from './config';
 import { UsageError } from './errors';
-import type { PeriodEvent } from './events';
+import type { EventOf, PeriodEvent } from './channel';
 import type { LatencySummary } from './record';
 import type { RunOptions } from './options';
 import { SECRET_ENV } from './secrets';
@@ -110,4 +110,24 @@ export function readCombinedOutput(file: string): { periods: PeriodEvent[]; aggr
     summaries: p.summaries ?? {},
   }));
   return { periods, aggregate: json.aggregate.summaries ?? {} };
+}
+
+/**
+ * ensure's verdicts as it printed them ("ok: <expression>", "fail: <expression> (optional)"), by
+ * gate id: a distributed run has no plugin on this machine to send them on the channel.
+ */
+export function verdictsFromLog(gates: Array<{ id: string; expression: string }>, dir: string): Array<EventOf<'verdicts'>> {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, 'artillery.log'), 'utf8');
+  } catch {
+    return [];
+  }
+  const idOf = new Map(gates.map((g) => [g.expression, g.id]));
+  const verdicts: Record<string, boolean> = {};
+  for (const [, verdict, expression] of text.matchAll(/^(ok|fail): (.+?)(?: \(optional\))?$/gm)) {
+    const id = idOf.get(expression);
+    if (id) verdicts[id] = verdict === 'ok';
+  }
+  return Object.keys(verdicts).length ? [{ type: 'verdicts', gates: verdicts }] : [];
 }

@@ -5,6 +5,9 @@ export const EXIT = {
   badInput: 2,
   unhealthyAtStart: 3,
   unhealthyAtEnd: 4,
+  /** Artillery died part-way (killed, or crashed): the record keeps what was measured. */
+  crashed: 5,
+  /** Ctrl-C; SIGTERM and SIGHUP give 143 and 129 (128 + the signal's number). */
   interrupted: 130,
 } as const;
 

@@ -13,6 +13,8 @@ export interface GateOptions {
   count429: boolean;
   /** The profile's own request-rate floor, when it has one (soak). */
   minRps?: number;
+  /** Requests the plan expects to send: a run that sent far fewer is too short to judge. */
+  plannedRequests: number;
 }
 
 type GateSpec = Omit<Gate, 'value' | 'passed'> & {
@@ -22,7 +24,18 @@ type GateSpec = Omit<Gate, 'value' | 'passed'> & {
 export function gateSpecs(budgets: Budgets, opts: GateOptions): GateSpec[] {
   const g = budgets.gates;
   const seconds = Math.max(1, Math.round(opts.loadSeconds));
+  const enough = Math.max(1, Math.ceil((opts.plannedRequests * g.minLoadSharePct) / 100));
   const specs: GateSpec[] = [
+    {
+      id: 'enough-load',
+      title: 'Enough load to judge',
+      expression: `${counter.requests} >= ${enough}`,
+      limit: enough,
+      comparator: '>=',
+      unit: 'count',
+      strict: true,
+      read: (t) => t.requests,
+    },
     {
       id: 'p99',
       title: 'p99 response time',
@@ -110,8 +123,10 @@ export function gatesForPlan(plan: {
   loadSeconds: number;
   opts: { strict: boolean; count429: boolean };
   profile: { minRps?: number };
+  estimate: { total: number };
 }): GateSpec[] {
   return gateSpecs(plan.budgets, {
+    plannedRequests: plan.estimate.total,
     loadSeconds: plan.loadSeconds,
     strictBudgets: plan.opts.strict,
     count429: plan.opts.count429,
@@ -128,18 +143,18 @@ const holds = (value: number, cmp: Gate['comparator'], limit: number) =>
   cmp === '<' ? value < limit : cmp === '<=' ? value <= limit : value >= limit;
 
 /**
- * Gates with their values. Verdicts come from ensure when it ran (`verdicts`, by expression);
+ * Gates with their values. Verdicts come from ensure when it ran (`verdicts`, by gate id);
  * otherwise (an interrupted or aborted run) from the same comparison on the record's figures.
  */
 export function evaluateGates(
   specs: GateSpec[],
   totals: RunRecord['totals'],
   endpoints: EndpointSummary[],
-  verdicts: Map<string, boolean> | undefined,
+  verdicts: Record<string, boolean> | undefined,
 ): Gate[] {
   return specs.map(({ read, ...spec }) => {
     const value = read(totals, endpoints);
-    const passed = verdicts?.get(spec.expression) ?? (value !== null && holds(value, spec.comparator, spec.limit));
+    const passed = verdicts?.[spec.id] ?? (value !== null && holds(value, spec.comparator, spec.limit));
     return { ...spec, value: value === null ? null : Math.round(value * 100) / 100, passed };
   });
 }

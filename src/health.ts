@@ -1,18 +1,10 @@
 // GET /health as the guide's pass criteria read it: 200 with status "ok", within a few seconds.
-import { readRateLimit, type RateLimitState } from './ratelimit';
-export type HealthProblem = 'refused' | 'timeout' | 'unreachable' | 'degraded' | 'http-error' | 'wrong-body';
+import type { ApiCheck, HealthResult } from './channel';
+import { readRateLimit } from './ratelimit';
 
-export interface HealthResult {
-  ok: boolean;
-  at: string;
-  status?: number;
-  latencyMs?: number;
-  problem?: HealthProblem;
-  /** Services that /health reports as false (e.g. database). */
-  failingServices?: string[];
-  /** A short, secret-free description of what came back. */
-  detail?: string;
-}
+// The shapes (src/channel.ts) travel on the event channel and into the run record.
+export type { ApiCheck, HealthResult };
+export type HealthProblem = NonNullable<HealthResult['problem']>;
 
 export async function checkHealth(baseUrl: string, timeoutMs = 5000): Promise<HealthResult> {
   const at = new Date().toISOString();
@@ -52,33 +44,37 @@ function snippet(text: string): string {
   return flat.length > 120 ? `${flat.slice(0, 117)}...` : flat || '(empty body)';
 }
 
-export interface ApiCheck {
-  ok: boolean;
-  path: string;
-  status?: number;
-  latencyMs?: number;
-  /** What came back when it failed, shortened (the contract's Redis-down body is short). */
-  detail?: string;
-  rateLimit?: RateLimitState;
-}
 
 /** The path of the preflight's /api request: no auth needed, no data read, rate limited like the rest. */
 export const API_PROBE_PATH = '/api/vapi/webhook/health';
 
-/** One /api request: proves the API works, not just /health, and reads the rate-limit headers. */
-export async function checkApi(baseUrl: string, timeoutMs = 5000): Promise<ApiCheck> {
+/** The preflight's /api request with a token: one small page of the dashboard, the cheapest authenticated read. */
+export const AUTHENTICATED_PROBE_PATH = '/api/calls-dashboard?limit=1';
+
+/**
+ * One /api request: proves the API works, not just /health, and reads the rate-limit headers. With
+ * an Authorization header it also proves the token is accepted (a 401 is then not ok).
+ */
+export async function checkApi(baseUrl: string, timeoutMs = 5000, authorization?: string): Promise<ApiCheck> {
+  const path = authorization ? AUTHENTICATED_PROBE_PATH : API_PROBE_PATH;
   const started = performance.now();
   let res: Response;
   try {
-    res = await fetch(new URL(API_PROBE_PATH, baseUrl), { signal: AbortSignal.timeout(timeoutMs) });
+    res = await fetch(new URL(path, baseUrl), {
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'manual',
+      ...(authorization && { headers: { authorization } }),
+    });
   } catch (err) {
     const e = err as Error & { cause?: { code?: string } };
-    return { ok: false, path: API_PROBE_PATH, detail: e.cause?.code ?? e.name };
+    return { ok: false, path, authenticated: Boolean(authorization), detail: e.cause?.code ?? e.name };
   }
   const text = await res.text().catch(() => '');
   const latencyMs = Math.round(performance.now() - started);
   const rateLimit = readRateLimit(res.headers);
   // A 429 means the API works but this client has used up its window: the rate-limit advice says so.
   const ok = res.status === 200 || res.status === 429;
-  return { ok, path: API_PROBE_PATH, status: res.status, latencyMs, rateLimit, ...(ok ? {} : { detail: snippet(text) }) };
+  const location = res.headers.get('location');
+  const detail = location ? `redirect to ${location}` : snippet(text);
+  return { ok, path, authenticated: Boolean(authorization), status: res.status, latencyMs, rateLimit, ...(ok ? {} : { detail }) };
 }

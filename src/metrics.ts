@@ -10,6 +10,9 @@ export const counter = {
   timeoutOf: (endpoint: string) => `voxanne.timeout.${endpoint}`,
   transportOf: (endpoint: string, code: string) => `voxanne.transport.${endpoint}.${code}`,
   notJson: (endpoint: string) => `voxanne.not_json.${endpoint}`,
+  /** The expected status, but the body failed its checks (wrong shape, or JSON that does not parse). */
+  badBody: (endpoint: string) => `voxanne.bad_body.${endpoint}`,
+  /** Responses whose checks failed (once per response, however many of its checks failed). */
   expectationFailed: (endpoint: string) => `voxanne.expectation_failed.${endpoint}`,
 } as const;
 
@@ -21,3 +24,7 @@ export const artilleryMetric = {
   endpointErrorPrefix: (endpoint: string) => `plugins.metrics-by-endpoint.${endpoint}.errors.`,
   endpointHistogramPrefix: 'plugins.metrics-by-endpoint.response_time.',
 } as const;
+
+/** Change in active users over one period, from Artillery's user counters. */
+export const userChange = (c: Record<string, number>): number =>
+  (c['vusers.created'] ?? 0) - (c['vusers.completed'] ?? 0) - (c['vusers.failed'] ?? 0);

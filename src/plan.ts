@@ -16,18 +16,6 @@ export interface ArtilleryPhase {
   pause?: string;
 }
 
-/** Stages as compact text ("60:5,120:10"), for passing through Artillery variables. */
-export function stagesToText(stages: Stage[]): string {
-  return stages.map((s) => `${round(s.duration)}:${s.target}`).join(',');
-}
-
-export function stagesFromText(text: string): Stage[] {
-  return text.split(',').map((part) => {
-    const [duration, target] = part.split(':').map(Number);
-    return { duration, target };
-  });
-}
-
 export function scaleStages(stages: Stage[], timeScale: number): Stage[] {
   return stages.map((s) => ({ duration: s.duration * timeScale, target: s.target }));
 }

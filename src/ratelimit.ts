@@ -1,16 +1,9 @@
 // The backend's rate limiter (express-rate-limit, 1000 /api requests per hour per IP, fixed window
 // shared by every client behind the same address): reading its headers, and whether a run fits.
 
-export interface RateLimitState {
-  /** As sent, e.g. "1000;w=3600". */
-  policy?: string;
-  limit?: number;
-  windowSeconds?: number;
-  remaining?: number;
-  /** Seconds until the window resets, and the moment that is. */
-  resetSeconds?: number;
-  resetAt?: string;
-}
+import type { RateLimitState } from './channel';
+
+export type { RateLimitState };
 
 const num = (v: string | null | undefined) => (v === null || v === undefined || v === '' || isNaN(Number(v)) ? undefined : Number(v));
 
@@ -44,20 +37,23 @@ export function describePolicy(s: RateLimitState | undefined): string {
 }
 
 /**
- * A warning when the run's /api requests would not fit in what is left of the window, with
- * profiles or a time scale that would. `profileEstimates` is "name:requests,..." at time scale 1.
+ * A warning when the run's /api requests would not fit in what is left of the window, with the ways
+ * out: profiles or a time scale that would fit, the window's reset, and --spread-ips on loopback.
+ * `profiles` gives each profile's /api requests at time scale 1.
  */
-export function rateLimitAdvice(s: RateLimitState | undefined, estimate: number, profileEstimates: string, timeScale: number): string | undefined {
+export function rateLimitAdvice(
+  s: RateLimitState | undefined,
+  estimate: number,
+  profiles: Array<{ name: string; api: number }>,
+  timeScale: number,
+  loopback = false,
+): string | undefined {
   if (!s || s.remaining === undefined || estimate <= s.remaining) return undefined;
   const left = s.remaining;
   const resets = s.resetAt ? ` (the window resets at ${s.resetAt.slice(11, 16)} UTC)` : '';
-  const fitting = profileEstimates
-    .split(',')
-    .map((p) => p.split(':'))
-    .filter(([, n]) => Number(n) <= left)
-    .map(([name, n]) => `--profile ${name} (~${n})`);
+  const fitting = profiles.filter((p) => p.api <= left).map((p) => `--profile ${p.name} (~${p.api})`);
   const scale = Math.floor((timeScale * left * 100) / estimate) / 100;
-  const fits = [...fitting, ...(scale >= 0.01 ? [`--time-scale ${scale}`] : [])];
+  const fits = [...fitting, ...(scale >= 0.01 ? [`--time-scale ${scale}`] : []), ...(loopback ? ['--spread-ips (a backend on this machine)'] : [])];
   return (
     `Rate limit: this run would send about ${estimate} /api requests, but only ${left} of ${describePolicy(s)} are left${resets}. ` +
     `The limiter would answer 429 once they are used (that is the limiter, not overload). ` +

@@ -1,148 +1,206 @@
 // The run record (run.json): everything a run found, in one file that the summary, the HTML report,
-// JUnit and the history are all built from. Its format is this file's types (schema "voxanne-run/1").
+// JUnit and the history are all built from. Its format is this file's schema ("voxanne-run/2"), and
+// records are read back through it (older versions migrated).
 import { DDSketch } from '@artilleryio/sketches-js';
-import type { Stage } from './config';
-import type { ApiCheck, HealthResult } from './health';
-import type { RateLimitState } from './ratelimit';
-import { artilleryMetric, counter } from './metrics';
-import type { PeriodEvent } from './events';
+import { z } from 'zod';
+import { ApiCheck, HealthResult, RateLimitState, type PeriodEvent } from './channel';
+import { artilleryMetric, counter, userChange } from './metrics';
 
-export const RECORD_SCHEMA = 'voxanne-run/1';
+export const RECORD_SCHEMA = 'voxanne-run/2';
+const OLDER_SCHEMAS = ['voxanne-run/1'];
 
-export type Outcome = 'passed' | 'failed' | 'aborted' | 'interrupted' | 'unhealthy' | 'refused';
+const Outcome = z.enum(['passed', 'failed', 'aborted', 'interrupted', 'unhealthy', 'refused', 'crashed']);
+export type Outcome = z.infer<typeof Outcome>;
 
 /** Errors by kind. Statuses count only when outside the request's expected set. */
-export interface ErrorKinds {
-  transport: number;
-  timeout: number;
-  http4xx: number;
-  rateLimited: number;
-  http5xx: number;
-  /** Unexpected statuses below 400, e.g. a 200 where a 401 was expected. */
-  otherStatus: number;
+const ErrorKinds = z.object({
+  transport: z.number(),
+  timeout: z.number(),
+  http4xx: z.number(),
+  rateLimited: z.number(),
+  http5xx: z.number(),
+  /** Unexpected statuses below 400: a redirect, or a 200 where a 401 was expected. */
+  otherStatus: z.number(),
   /** The expected status, but a body that is not JSON (e.g. a proxy's HTML error page). */
-  notJson: number;
-}
+  notJson: z.number(),
+  /** The expected status, but a body that failed its checks (wrong shape, or JSON that does not parse). */
+  badBody: z.number(),
+});
+export type ErrorKinds = z.infer<typeof ErrorKinds>;
 
-export interface LatencySummary {
-  count: number;
-  min: number;
-  mean: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
+const LatencySummary = z.object({ count: z.number(), min: z.number(), mean: z.number(), p50: z.number(), p95: z.number(), p99: z.number(), max: z.number() });
+export type LatencySummary = z.infer<typeof LatencySummary>;
 
 /** One endpoint's share of a period. `latency` is a DDSketch (1 % relative accuracy), protobuf in base64. */
-export interface EndpointPeriod {
-  requests: number;
-  codes: Record<string, number>;
-  errors: ErrorKinds;
-  latency?: string;
+const EndpointPeriod = z.object({
+  requests: z.number(),
+  codes: z.record(z.string(), z.number()),
+  errors: ErrorKinds,
+  latency: z.string().optional(),
   /** Artillery's summary of the period, kept instead when there is no sketch (distributed runs). */
-  latencySummary?: LatencySummary;
-}
+  latencySummary: LatencySummary.optional(),
+});
+export type EndpointPeriod = z.infer<typeof EndpointPeriod>;
 
-export interface Period extends EndpointPeriod {
+const Period = EndpointPeriod.extend({
   /** Start of the 10 s period, epoch ms. */
-  start: number;
+  start: z.number(),
   /** Users active at the end of the period: measured (Artillery) and planned (profile). */
-  users: { created: number; completed: number; failed: number; active: number; planned: number };
-  endpoints: Record<string, EndpointPeriod>;
-}
+  users: z.object({ created: z.number(), completed: z.number(), failed: z.number(), active: z.number(), planned: z.number() }),
+  endpoints: z.record(z.string(), EndpointPeriod),
+  /** Measured by the workers but never reported by Artillery: the run ended before the period closed. */
+  unreported: z.boolean().optional(),
+});
+export type Period = z.infer<typeof Period>;
 
-export interface Gate {
-  id: string;
-  title: string;
+const Gate = z.object({
+  id: z.string(),
+  title: z.string(),
   /** The ensure expression that enforces it. */
-  expression: string;
-  value: number | null;
-  limit: number;
-  comparator: '<' | '<=' | '>=';
-  unit: 'ms' | '%' | 'req/s' | 'count';
+  expression: z.string(),
+  value: z.number().nullable(),
+  limit: z.number(),
+  comparator: z.enum(['<', '<=', '>=']),
+  unit: z.enum(['ms', '%', 'req/s', 'count']),
   /** A strict gate fails the run; others are warnings. */
-  strict: boolean;
-  passed: boolean;
-  endpoint?: string;
-}
+  strict: z.boolean(),
+  passed: z.boolean(),
+  endpoint: z.string().optional(),
+});
+export type Gate = z.infer<typeof Gate>;
 
-export interface EndpointSummary {
-  name: string;
-  path: string;
-  requests: number;
-  errors: ErrorKinds;
-  errorCount: number;
-  codes: Record<string, number>;
-  latency: LatencySummary | null;
-  budgetP95Ms: number;
-  baseline: { p50: number; p95: number; p99: number };
-  expectationFailures: number;
+const Baseline = z.object({ p50: z.number(), p95: z.number(), p99: z.number() });
+
+const EndpointSummary = z.object({
+  name: z.string(),
+  path: z.string(),
+  requests: z.number(),
+  errors: ErrorKinds,
+  errorCount: z.number(),
+  codes: z.record(z.string(), z.number()),
+  latency: LatencySummary.nullable(),
+  budgetP95Ms: z.number(),
+  baseline: Baseline,
+  /** Responses whose body checks failed (once per response). */
+  expectationFailures: z.number(),
   /** /api/assistants answered {"assistants": []}: the backend's voice API failed. */
-  fallbackAnswers: number;
-}
+  fallbackAnswers: z.number(),
+});
+export type EndpointSummary = z.infer<typeof EndpointSummary>;
 
-export interface RunRecord {
-  schema: typeof RECORD_SCHEMA;
-  pack: { name: string; version: string };
-  id: string;
-  startedAt: string;
+const Stage = z.object({ duration: z.number(), target: z.number() });
+
+const Totals = z.object({
+  requests: z.number(),
+  errors: ErrorKinds,
+  errorCount: z.number(),
+  errorRatePct: z.number(),
+  durationSeconds: z.number(),
+  requestsPerSecond: z.number(),
+  latency: LatencySummary.nullable(),
+  maxUsers: z.number(),
+  crashedUsers: z.number(),
+  codes: z.record(z.string(), z.number()),
+});
+
+export const RunRecordSchema = z.object({
+  schema: z.literal(RECORD_SCHEMA),
+  pack: z.object({ name: z.string(), version: z.string() }),
+  id: z.string(),
+  startedAt: z.string(),
   /** When Artillery started the first phase (the load's time zero), or null if it never did. */
-  loadStartedAt: string | null;
-  endedAt: string;
-  target: string;
-  environment: string;
-  profile: { name: string; description: string; stages: Stage[]; thinkSeconds: number };
-  timeScale: number;
+  loadStartedAt: z.string().nullable(),
+  endedAt: z.string(),
+  target: z.string(),
+  environment: z.string(),
+  profile: z.object({ name: z.string(), description: z.string(), stages: z.array(Stage), thinkSeconds: z.number() }),
+  timeScale: z.number(),
   /** Where the load came from: this machine, or N workers of Artillery's distributed runners. */
-  platform: { name: 'local' | 'fargate' | 'lambda'; count: number; region?: string };
-  auth: { mode: string; description: string; warning?: string };
-  outcome: Outcome;
+  platform: z.object({ name: z.enum(['local', 'fargate', 'lambda']), count: z.number(), region: z.string().optional() }),
+  auth: z.object({ mode: z.string(), description: z.string(), warning: z.string().optional() }),
+  outcome: Outcome,
   /** Why, in one sentence. */
-  reason: string;
-  exitCode: number;
-  gates: Gate[];
-  health: { start: HealthResult | null; end: HealthResult | null };
+  reason: z.string(),
+  exitCode: z.number(),
+  gates: z.array(Gate),
+  health: z.object({ start: HealthResult.nullable(), end: HealthResult.nullable() }),
   /** The preflight's /api request (it proves the API works, not just /health). */
-  apiCheck: ApiCheck | null;
-  rateLimit: {
+  apiCheck: ApiCheck.nullable(),
+  rateLimit: z.object({
     /** What the target's headers said before the load. */
-    atStart: RateLimitState | null;
+    atStart: RateLimitState.nullable(),
     /** /api requests the run was expected to send. */
-    predictedApiRequests: number;
+    predictedApiRequests: z.number(),
     /** 429 answers during the run. */
-    limited: number;
+    limited: z.number(),
     /** 429s count in the error rate (--count-429). */
-    countedAsErrors: boolean;
+    countedAsErrors: z.boolean(),
     /** --spread-ips: each request claimed its own client address (loopback targets only). */
-    spreadIps: boolean;
+    spreadIps: z.boolean(),
     /** Printed before the load when the run would not fit in what was left. */
-    warning: string | null;
-  };
+    warning: z.string().nullable(),
+  }),
   /** Set when the breaker stopped the load early. */
-  abort: { at: string; reason: string } | null;
-  totals: {
-    requests: number;
-    errors: ErrorKinds;
-    errorCount: number;
-    errorRatePct: number;
-    durationSeconds: number;
-    requestsPerSecond: number;
-    latency: LatencySummary | null;
-    maxUsers: number;
-    crashedUsers: number;
-    codes: Record<string, number>;
+  abort: z.object({ at: z.string(), reason: z.string() }).nullable(),
+  /** How the run ended, and what the record could not see. */
+  ending: z.object({
+    /** The signal that stopped the run (SIGINT, SIGTERM, SIGHUP), or the one that killed Artillery. */
+    signal: z.string().nullable(),
+    /** Requests sent but not answered when the users were stopped. */
+    inFlight: z.number(),
+    /** Seconds of load at the end whose responses are unknown (Artillery was killed), else 0. */
+    unknownSeconds: z.number(),
+    /** Periods kept from the workers' own record because Artillery never reported them. */
+    unreportedPeriods: z.number(),
+  }),
+  /** Where redirects pointed (they are not followed), first per endpoint. */
+  redirects: z.array(z.object({ endpoint: z.string(), status: z.number(), location: z.string() })),
+  totals: Totals,
+  endpoints: z.array(EndpointSummary),
+  periods: z.array(Period),
+  diagnosis: z.array(z.string()),
+});
+export type RunRecord = z.infer<typeof RunRecordSchema>;
+
+/** A version-1 record as version 2: the fields added since, with what version 1 implied. */
+function migrate(data: Record<string, any>): Record<string, any> {
+  if (data.schema !== 'voxanne-run/1') return data;
+  const addKind = (e: Record<string, number> | undefined) => e && { ...e, badBody: e.badBody ?? 0 };
+  const period = (p: Record<string, any>) => ({
+    ...p,
+    errors: addKind(p.errors),
+    endpoints: Object.fromEntries(Object.entries(p.endpoints ?? {}).map(([k, e]: [string, any]) => [k, { ...e, errors: addKind(e.errors) }])),
+  });
+  return {
+    ...data,
+    schema: RECORD_SCHEMA,
+    ending: { signal: data.outcome === 'interrupted' ? 'SIGINT' : null, inFlight: 0, unknownSeconds: 0, unreportedPeriods: 0 },
+    redirects: [],
+    totals: { ...data.totals, errors: addKind(data.totals?.errors) },
+    endpoints: (data.endpoints ?? []).map((e: Record<string, any>) => ({ ...e, errors: addKind(e.errors) })),
+    periods: (data.periods ?? []).map(period),
   };
-  endpoints: EndpointSummary[];
-  periods: Period[];
-  diagnosis: string[];
 }
 
-export const noErrors = (): ErrorKinds => ({ transport: 0, timeout: 0, http4xx: 0, rateLimited: 0, http5xx: 0, otherStatus: 0, notJson: 0 });
+/** A run.json's data as a record of this version (older versions migrated), or an error naming what is wrong. */
+export function parseRecord(data: unknown): RunRecord {
+  const schema = (data as { schema?: unknown } | null)?.schema;
+  if (schema !== RECORD_SCHEMA && !OLDER_SCHEMAS.includes(String(schema))) {
+    throw new Error(`run.json is not a "${RECORD_SCHEMA}" record (schema ${JSON.stringify(schema ?? null)})`);
+  }
+  const parsed = RunRecordSchema.safeParse(migrate(data as Record<string, any>));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`run.json: ${issue.path.join('.') || 'top level'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+export const noErrors = (): ErrorKinds => ({ transport: 0, timeout: 0, http4xx: 0, rateLimited: 0, http5xx: 0, otherStatus: 0, notJson: 0, badBody: 0 });
 
 /** Errors for the error rate: 429s only when they are counted as errors (--count-429). */
 export const errorTotal = (e: ErrorKinds, count429 = false): number =>
-  e.transport + e.timeout + e.http4xx + e.http5xx + e.otherStatus + e.notJson + (count429 ? e.rateLimited : 0);
+  e.transport + e.timeout + e.http4xx + e.http5xx + e.otherStatus + e.notJson + e.badBody + (count429 ? e.rateLimited : 0);
 
 export function addErrors(into: ErrorKinds, from: ErrorKinds): ErrorKinds {
   for (const key of Object.keys(into) as Array<keyof ErrorKinds>) into[key] += from[key];
@@ -207,6 +265,7 @@ function endpointPeriod(
   }
   errors.timeout = c[counter.timeoutOf(name)] ?? 0;
   errors.notJson = c[counter.notJson(name)] ?? 0;
+  errors.badBody = c[counter.badBody(name)] ?? 0;
   const responses = Object.values(codes).reduce((a, b) => a + b, 0);
   return {
     requests: responses + errors.timeout + errors.transport,
@@ -229,7 +288,7 @@ function endpointNames(event: PeriodEvent): string[] {
     if (key.startsWith(artilleryMetric.endpointHistogramPrefix)) names.add(key.slice(artilleryMetric.endpointHistogramPrefix.length));
   }
   for (const key of Object.keys(event.counters)) {
-    const m = /^voxanne\.(?:timeout|transport|unexpected)\.([^.]+)/.exec(key);
+    const m = /^voxanne\.(?:timeout|transport|unexpected|not_json|bad_body)\.([^.]+)/.exec(key);
     if (m) names.add(m[1]);
   }
   return [...names];
@@ -249,7 +308,7 @@ export function buildPeriods(events: PeriodEvent[], loadStart: number, plannedUs
       const created = c['vusers.created'] ?? 0;
       const completed = c['vusers.completed'] ?? 0;
       const failed = c['vusers.failed'] ?? 0;
-      active += created - completed - failed;
+      active += userChange(c);
       const overall = Object.values(endpoints).reduce(
         (sum, e) => ({ requests: sum.requests + e.requests, codes: addCodes(sum.codes, e.codes), errors: addErrors(sum.errors, e.errors) }),
         { requests: 0, codes: {} as Record<string, number>, errors: noErrors() },
@@ -262,6 +321,7 @@ export function buildPeriods(events: PeriodEvent[], loadStart: number, plannedUs
         ...(event.summaries?.[artilleryMetric.responseTime] && { latencySummary: pickSummary(event.summaries[artilleryMetric.responseTime]) }),
         users: { created, completed, failed, active, planned: plannedUsersAt((periodEnd - loadStart) / 1000) },
         endpoints,
+        ...(event.unreported && { unreported: true }),
       };
     });
 }

@@ -1,20 +1,21 @@
 // One load-test run: check the input, plan the users, run Artillery on the scenario, then write the
 // run record and print the verdict. `npm run test:local` / `test:prod` start here.
 import { spawn } from 'node:child_process';
-import { appendFileSync, copyFileSync, createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
 import { assembleRecord, type ArtilleryEnd } from './assemble';
+import { readEvents, readTail, RunConfig } from './channel';
 import { chooseAuth, type AuthChoice } from './auth';
 import { BUILD_DIR, loadBudgets, loadEnvironment, loadProfile, loadProfiles, ROOT, type Budgets, type Environment, type Profile } from './config';
-import { platformCommand, readCombinedOutput } from './distributed';
+import { platformCommand, readCombinedOutput, verdictsFromLog } from './distributed';
 import { formatDryRun } from './dryrun';
 import { EXIT, UsageError } from './errors';
 import { ensureConfig, gatesForPlan } from './gates';
 import { USER_LINE_MARK } from './log';
 import { checkBaseUrl, isLoopback, parseRunOptions, type RunOptions } from './options';
-import { estimateRequests, maxUsers, planVisits, scaleStages, stagesToText, toPhases, totalSeconds, type RequestEstimate } from './plan';
+import { estimateRequests, maxUsers, planVisits, scaleStages, toPhases, totalSeconds, type RequestEstimate } from './plan';
 import type { RunRecord } from './record';
 import { writeReports } from './report';
 import { loadScenario, scenarioEndpoints, SCENARIO_FILE, type Scenario } from './scenario';
@@ -35,9 +36,10 @@ export interface RunPlan {
   stages: ReturnType<typeof scaleStages>;
   loadSeconds: number;
   estimate: RequestEstimate;
-  /** "name:apiRequests,..." for every profile at time scale 1, for rate-limit advice. */
-  profileEstimates: string;
+  /** Every profile's /api requests at time scale 1, for rate-limit advice. */
+  profileEstimates: Array<{ name: string; api: number }>;
   breaker: boolean;
+  packVersion: string;
 }
 
 function estimateFor(stages: Profile['stages'], thinkSeconds: number, scenario: Scenario, budgets: Budgets): RequestEstimate {
@@ -67,6 +69,16 @@ function checkGuardrails(opts: RunOptions, environment: Environment, profile: Pr
   }
 }
 
+/** A load shorter than one reporting period gives the gates nothing to judge: refused before anything is sent. */
+function checkLoadLength(stages: Profile['stages'], profile: Profile, timeScale: number, budgets: Budgets): void {
+  const seconds = totalSeconds(stages);
+  const min = budgets.gates.minLoadSeconds;
+  if (seconds >= min) return;
+  const unscaled = totalSeconds(profile.stages);
+  const fix = unscaled >= min ? `use --time-scale ${Math.ceil((min / unscaled) * 1000) / 1000} or more` : 'give the profile longer stages';
+  throw new UsageError(`the load would last ${Math.round(seconds * 1000) / 1000} s, too short to judge (at least ${min} s); ${fix}`);
+}
+
 export async function resolvePlan(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunPlan> {
   const opts = parseRunOptions(argv, env);
   const environment = loadEnvironment(opts.env);
@@ -76,11 +88,10 @@ export async function resolvePlan(argv: string[], env: NodeJS.ProcessEnv = proce
   const target = checkBaseUrl(opts.baseUrl ?? environment.baseUrl);
   checkGuardrails(opts, environment, profile, target);
   const stages = scaleStages(profile.stages, opts.timeScale);
+  checkLoadLength(stages, profile, opts.timeScale, budgets);
   // A dry run sends nothing, not even a sign-in.
   const auth = await chooseAuth(environment, env, { verify: !opts.dryRun, runSeconds: totalSeconds(stages) });
-  const profileEstimates = Object.values(loadProfiles())
-    .map((p) => `${p.name}:${estimateFor(p.stages, p.thinkSeconds, scenario, budgets).api}`)
-    .join(',');
+  const profileEstimates = Object.values(loadProfiles()).map((p) => ({ name: p.name, api: estimateFor(p.stages, p.thinkSeconds, scenario, budgets).api }));
   return {
     opts,
     environment,
@@ -94,6 +105,7 @@ export async function resolvePlan(argv: string[], env: NodeJS.ProcessEnv = proce
     estimate: estimateFor(stages, profile.thinkSeconds, scenario, budgets),
     profileEstimates,
     breaker: opts.breaker ?? environment.production,
+    packVersion: JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
   };
 }
 
@@ -105,10 +117,33 @@ function runId(plan: RunPlan, now = new Date()): string {
   return id;
 }
 
+/** The one configuration value the Artillery side reads (checked by the same schema there). */
+function runConfig(plan: RunPlan, dir: string): RunConfig {
+  const { opts } = plan;
+  return RunConfig.parse({
+    runDir: dir,
+    stages: plan.stages,
+    thinkMs: plan.profile.thinkSeconds * 1000,
+    count429: opts.count429,
+    spreadIps: opts.spreadIps,
+    auth: { mode: plan.auth.mode, devOrgId: plan.auth.devOrgId, devEmail: plan.auth.devEmail },
+    rateLimit: {
+      apiEstimate: plan.estimate.api,
+      profiles: plan.profileEstimates,
+      timeScale: opts.timeScale,
+      confirmed: opts.yes,
+      refuseAnyOverrun: plan.environment.production,
+      loopback: isLoopback(plan.target),
+    },
+    gates: gatesForPlan(plan).map(({ id, expression, strict }) => ({ id, expression, strict })),
+    breaker: plan.breaker ? plan.budgets.breaker : null,
+    healthTimeoutMs: Number(process.env.VOXANNE_HEALTH_TIMEOUT_MS ?? 5000),
+  } satisfies RunConfig);
+}
+
 /** The Artillery script of this run: the scenario plus target, phases, gates and processor. */
-function artilleryScript(plan: RunPlan): Scenario {
-  const { opts, budgets } = plan;
-  const specs = gatesForPlan(plan);
+function artilleryScript(plan: RunPlan, dir: string): Scenario {
+  const { opts } = plan;
   const script = structuredClone(plan.scenario);
   script.config = {
     ...script.config,
@@ -116,26 +151,8 @@ function artilleryScript(plan: RunPlan): Scenario {
     phases: toPhases(plan.stages),
     processor: join(BUILD_DIR, 'processors', 'journey.js'), // compiled by bin/pack.js
     http: { ...(script.config.http ?? {}), timeout: opts.timeoutSeconds },
-    // Read by the processor (users' stays, pause, 429s) and the preflight (rate-limit advice).
-    variables: {
-      ...(script.config.variables ?? {}),
-      stages: stagesToText(plan.stages),
-      thinkMs: plan.profile.thinkSeconds * 1000,
-      count429: opts.count429,
-      spreadIps: opts.spreadIps,
-      apiEstimate: plan.estimate.api,
-      profileEstimates: plan.profileEstimates,
-      timeScale: opts.timeScale,
-      refuseOverLimit: plan.environment.production && !opts.yes,
-      authMode: plan.auth.mode,
-      devOrgId: plan.auth.devOrgId,
-      devEmail: plan.auth.devEmail,
-    },
-    plugins: {
-      ...script.config.plugins,
-      ensure: ensureConfig(specs),
-      voxanne: { ...(script.config.plugins?.voxanne ?? {}), breaker: plan.breaker ? budgets.breaker : null },
-    },
+    variables: { ...(script.config.variables ?? {}), voxanne: runConfig(plan, dir) },
+    plugins: { ...script.config.plugins, ensure: ensureConfig(gatesForPlan(plan)) },
   };
   if (opts.spreadIps) {
     for (const s of script.scenarios) s.beforeRequest = [...[s.beforeRequest ?? []].flat(), 'spreadClientIp'];
@@ -143,7 +160,18 @@ function artilleryScript(plan: RunPlan): Scenario {
   return script;
 }
 
-/** Runs Artillery; shows the pack's own lines, keeps the rest (secrets redacted) in artillery.log. */
+const lastErrorLine = (text: string): string | undefined =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /error|not a artillery command|cannot find|not found/i.test(l))
+    .pop();
+
+/**
+ * Runs Artillery; shows the pack's own lines, keeps the rest (secrets redacted) in artillery.log.
+ * SIGINT, SIGTERM and SIGHUP stop the load gracefully (Artillery reports everything it measured);
+ * a second one ends Artillery at once, and the record is built from what the channel holds.
+ */
 async function runArtillery(plan: RunPlan, dir: string, args: string[]): Promise<ArtilleryEnd> {
   const startedAt = new Date();
   const child = spawn(process.execPath, [ARTILLERY, ...args], {
@@ -151,7 +179,6 @@ async function runArtillery(plan: RunPlan, dir: string, args: string[]): Promise
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
-      VOXANNE_RUN_DIR: dir,
       ARTILLERY_PLUGIN_PATH: join(BUILD_DIR, 'plugins'),
       ARTILLERY_DISABLE_TELEMETRY: '1',
       NO_COLOR: '1',
@@ -159,28 +186,45 @@ async function runArtillery(plan: RunPlan, dir: string, args: string[]): Promise
   });
   const log = createWriteStream(join(dir, 'artillery.log'));
   const redact = redactor();
+  let output = '';
   const forward = (stream: NodeJS.ReadableStream) =>
     createInterface({ input: stream }).on('line', (raw) => {
       const line = redact(raw);
       log.write(`${line}\n`);
+      if (output.length < 20_000) output += `${line}\n`;
       if (line.startsWith(USER_LINE_MARK)) console.log(line.slice(USER_LINE_MARK.length));
       else if (plan.opts.verbose) console.log(line);
     });
   forward(child.stdout);
   forward(child.stderr);
 
-  let interrupted = false;
-  const onSignal = () => {
-    interrupted = true;
-    child.kill('SIGINT'); // Artillery stops its users; the record is written from what it reported
+  let stoppedBy: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stoppedBy) {
+      console.log(`${signal} again: ending at once; the record keeps what was measured.`);
+      child.kill('SIGKILL');
+      return;
+    }
+    stoppedBy = signal;
+    console.log(`${signal}: stopping the load and keeping what was measured (again to end at once).`);
+    child.kill(signal === 'SIGHUP' ? 'SIGHUP' : signal);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+  const [code, killedBy] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('close', (c, sig) => resolve([c, sig])),
+  );
+  for (const s of signals) process.off(s, onSignal);
   await new Promise((resolve) => log.end(resolve));
-  return { code, interrupted, startedAt, endedAt: new Date() };
+  return {
+    code,
+    killedBy: killedBy === 'SIGKILL' && stoppedBy ? null : killedBy,
+    stoppedBy,
+    startedAt,
+    endedAt: new Date(),
+    startError: lastErrorLine(output),
+    tail: readTail(dir),
+  };
 }
 
 /** --platform fargate|lambda: Artillery's distributed runner, or a combined output made earlier. */
@@ -188,7 +232,7 @@ async function runDistributed(plan: RunPlan, dir: string, scriptFile: string, ou
   if (plan.opts.fromOutput) {
     const now = new Date();
     copyFileSync(plan.opts.fromOutput, output);
-    return { code: 0, interrupted: false, startedAt: now, endedAt: now };
+    return { code: 0, killedBy: null, stoppedBy: null, startedAt: now, endedAt: now };
   }
   const command = platformCommand(plan.opts, scriptFile, output);
   command.notes.forEach((note) => console.log(note));
@@ -226,7 +270,7 @@ export async function executeRun(plan: RunPlan): Promise<RunRecord> {
   const dir = join(plan.opts.reportsDir, id);
   mkdirSync(dir, { recursive: true });
   const scriptFile = join(dir, 'script.yml');
-  writeFileSync(scriptFile, stringify(artilleryScript(plan)));
+  writeFileSync(scriptFile, stringify(artilleryScript(plan, dir)));
   console.log(
     `Running profile ${plan.profile.name} (${Math.round(plan.loadSeconds)} s, up to ${maxUsers(plan.stages)} users) ` +
       `against ${plan.target}; auth: ${plan.auth.description}`,
@@ -235,9 +279,11 @@ export async function executeRun(plan: RunPlan): Promise<RunRecord> {
   const output = join(dir, 'artillery.json');
   let record: RunRecord;
   if (plan.opts.platform === 'local') {
-    record = assembleRecord(plan, id, dir, await runArtillery(plan, dir, ['run', scriptFile, '--output', output]));
+    const end = await runArtillery(plan, dir, ['run', scriptFile, '--output', output]);
+    record = assembleRecord(plan, id, readEvents(dir), end);
   } else {
-    record = assembleRecord(plan, id, dir, await runDistributed(plan, dir, scriptFile, output), readCombinedOutput(output));
+    const end = await runDistributed(plan, dir, scriptFile, output);
+    record = assembleRecord(plan, id, [...readEvents(dir), ...verdictsFromLog(gatesForPlan(plan), dir)], end, readCombinedOutput(output));
   }
   writeFileSync(join(dir, 'run.json'), JSON.stringify(record));
   appendHistory(record, plan.opts.reportsDir);

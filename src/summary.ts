@@ -30,7 +30,7 @@ export function formatSummary(r: RunRecord): string {
     dots('http_req_duration') +
       (l ? `avg=${ms(l.mean)} min=${ms(l.min)} med=${ms(l.p50)} max=${ms(l.max)} p(95)=${ms(l.p95)} p(99)=${ms(l.p99)}` : 'no responses'),
   );
-  out.push(dots('http_req_failed') + `${t.errorRatePct.toFixed(2)}% (${t.errorCount} of ${t.requests})`);
+  out.push(dots('http_req_failed') + (t.requests ? `${t.errorRatePct.toFixed(2)}% (${t.errorCount} of ${t.requests})` : 'no responses'));
   out.push(dots('http_reqs') + `${t.requests} (${t.requestsPerSecond.toFixed(1)}/s)`);
   out.push(dots('vus_max') + `${t.maxUsers}`);
 

@@ -22,6 +22,11 @@ export interface PackResult {
 /** Variables a developer may have set that would change what a test means. */
 const CLEARED = ['API_TOKEN', 'BASE_URL', 'PROFILE', 'TIME_SCALE', 'REPORTS_DIR', 'SUPABASE_URL', 'SUPABASE_ANON_KEY', 'LOAD_TEST_EMAIL', 'LOAD_TEST_PASSWORD', 'VOXANNE_CONFIRM'];
 
+/** The environment without the variables a developer may have set, plus `extra`. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !CLEARED.includes(k))), ...extra };
+}
+
 /** Runs `node bin/pack.js <command> ...args`, as the npm scripts do. */
 export function runPack(
   command: 'run' | 'demo' | 'report',
@@ -30,10 +35,9 @@ export function runPack(
   opts: { reportsDir?: string; onStart?: (pid: number) => void } = {},
 ): Promise<PackResult> {
   const reportsDir = opts.reportsDir ?? mkdtempSync(join(tmpdir(), 'voxanne-test-'));
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !CLEARED.includes(k)));
   const child = spawn(process.execPath, ['bin/pack.js', command, ...args, '--reports', reportsDir], {
     cwd: ROOT,
-    env: { ...base, ...env },
+    env: cleanEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   opts.onStart?.(child.pid ?? 0);

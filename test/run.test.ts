@@ -194,9 +194,9 @@ describe('interrupted runs', () => {
     await standIn.close();
     assert.equal(r.code, 130, r.stdout + r.stderr);
     assert.equal(r.record?.outcome, 'interrupted');
-    assert.match(r.record!.reason, /Stopped by the user after \d+ s of load/);
+    assert.match(r.record!.reason, /Stopped by SIGINT after \d+ s of load/);
     assert.ok(r.record!.totals.requests > 0, 'what was recorded before Ctrl-C is kept');
-    assert.match(r.stdout, /INTERRUPTED: Stopped by the user/);
+    assert.match(r.stdout, /INTERRUPTED: Stopped by SIGINT/);
     assert.match(readFileSync(join(r.dir!, 'report.html'), 'utf8'), /[Ii]nterrupted/);
   });
 });

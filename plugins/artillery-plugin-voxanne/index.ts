@@ -1,113 +1,199 @@
-// Artillery plugin (main thread): appends every 10 s period with its raw histograms, the phase
-// starts and ensure's verdicts to <run dir>/events.ndjson, and prints one progress line a period.
-// Artillery's -o JSON drops histograms and is not written on Ctrl-C; this file survives both.
-// With a `breaker` in its config it also stops the load early when the run is clearly failing.
-import { appendFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { DDSketch } from '@artilleryio/sketches-js';
-import { logLine } from '../../src/log';
-import { artilleryMetric, counter } from '../../src/metrics';
-import type { RunEvent } from '../../src/events';
+// Artillery plugin (main thread): the child's side of the event channel (src/channel.ts).
+//  - every 10 s period Artillery reports, with its raw histograms (Artillery's -o JSON drops them
+//    and is not written on Ctrl-C), and the phase starts;
+//  - what the workers measured that Artillery has not reported yet (processors/recorder.ts):
+//    kept in tail.json while the run goes, and written as periods when the run ends early, so
+//    Ctrl-C, SIGTERM, SIGHUP and the breaker lose nothing that was answered;
+//  - ensure's verdicts, by gate id; how the run ended and what was still in flight;
+//  - the breaker, which stops the load early when the run is clearly failing.
+import { DDSketch } from '@artilleryio/sketches-js';
+import { BroadcastChannel } from 'node:worker_threads';
+import { readRunConfig, writeEvent, writeTail, type PeriodEvent, type RunConfig } from '../../src/channel';
 import { checkHealth } from '../../src/health';
+import { logLine } from '../../src/log';
+import { counter, userChange } from '../../src/metrics';
+import { keepHistogram, PERIOD_MS, RECORDER_CHANNEL, type RecorderRequest, type RedirectNote, type WorkerReport } from '../../processors/recorder';
 
 export const LEGACY_METRICS_FORMAT = false;
 
 interface PeriodStats {
-  period: number;
+  period: number | string;
   firstMetricAt: number;
   lastMetricAt: number;
   counters?: Record<string, number>;
   histograms?: Record<string, DDSketch>;
 }
 
-const keepHistogram = (name: string) =>
-  name === artilleryMetric.responseTime || name.startsWith(artilleryMetric.endpointHistogramPrefix);
-
-interface BreakerConfig {
-  errorRatePct: number;
-  windowSeconds: number;
-  healthEverySeconds: number;
-}
-
 interface Script {
-  config: { target?: string; plugins?: { voxanne?: { breaker?: BreakerConfig | null } } };
+  config: { target?: string; variables?: Record<string, unknown> };
 }
 
+type Shutdown = (opts: { earlyStop: boolean; exitCode: number }) => Promise<void>;
 type ArtilleryGlobal = {
   globalEvents?: NodeJS.EventEmitter;
-  shutdown?: (opts: { earlyStop: boolean; exitCode: number }) => Promise<void>;
+  shutdown?: Shutdown;
+  ext?: (e: { ext: string; method: (data: { earlyStop?: boolean; exitCode?: number }) => Promise<void> }) => void;
 };
 const artillery = () => (globalThis as { artillery?: ArtilleryGlobal }).artillery;
 
+const toBase64 = (s: DDSketch) => Buffer.from(s.toProto()).toString('base64');
+const fromBase64 = (b64: string) => DDSketch.fromProto(Buffer.from(b64, 'base64'));
+
+/** One period from the same period of several workers: counters add up, sketches merge exactly. */
+function mergePeriods(parts: PeriodEvent[]): PeriodEvent {
+  const counters: Record<string, number> = {};
+  const sketches: Record<string, DDSketch> = {};
+  for (const p of parts) {
+    for (const [name, n] of Object.entries(p.counters)) counters[name] = (counters[name] ?? 0) + n;
+    for (const [name, b64] of Object.entries(p.histograms)) {
+      const s = fromBase64(b64);
+      if (sketches[name]) sketches[name].merge(s);
+      else sketches[name] = s;
+    }
+  }
+  return {
+    type: 'period',
+    period: parts[0].period,
+    first: Math.min(...parts.map((p) => p.first)),
+    last: Math.max(...parts.map((p) => p.last)),
+    counters,
+    histograms: Object.fromEntries(Object.entries(sketches).map(([n, s]) => [n, toBase64(s)])),
+    unreported: true,
+  };
+}
+
+/** The breaker's view: the last window's requests and failures, from the periods as they come. */
+function breakerCheck(breaker: NonNullable<RunConfig['breaker']>) {
+  const recent: Array<{ requests: number; failing: number }> = [];
+  return (counters: Record<string, number>): string | undefined => {
+    // Errors and 429s both mean the load is no longer measuring anything useful.
+    recent.push({ requests: counters[counter.requests] ?? 0, failing: (counters[counter.errors] ?? 0) + (counters[counter.rateLimited] ?? 0) });
+    const window = recent.slice(-Math.max(1, Math.round((breaker.windowSeconds * 1000) / PERIOD_MS)));
+    const requests = window.reduce((sum, p) => sum + p.requests, 0);
+    const failing = window.reduce((sum, p) => sum + p.failing, 0);
+    if ((window.length * PERIOD_MS) / 1000 >= breaker.windowSeconds && requests > 0 && (failing / requests) * 100 > breaker.errorRatePct) {
+      return `${Math.round((failing / requests) * 100)} % of requests failed or were rate limited over the last ${breaker.windowSeconds} s (limit ${breaker.errorRatePct} %).`;
+    }
+    return undefined;
+  };
+}
+
 export class Plugin {
   constructor(script: Script, events: NodeJS.EventEmitter) {
-    const dir = process.env.VOXANNE_RUN_DIR;
-    if (process.env.LOCAL_WORKER_ID !== undefined || !dir) return;
-    const file = join(dir, 'events.ndjson');
-    const write = (event: RunEvent) => appendFileSync(file, `${JSON.stringify(event)}\n`);
-    let activeUsers = 0;
-    const breaker = script.config.plugins?.voxanne?.breaker ?? null;
-    const recent: Array<{ requests: number; failing: number }> = [];
+    if (process.env.LOCAL_WORKER_ID !== undefined) return; // workers record through processors/recorder.ts
+    let config: RunConfig;
+    try {
+      config = readRunConfig(script.config.variables);
+    } catch {
+      return; // a script without the pack's configuration (plain Artillery): nothing to record
+    }
+    const dir = config.runDir;
+    const delivered = new Set<number>();
+    const workers = new Map<number, WorkerReport>();
+    let users = 0;
     let stopping = false;
     let healthTimer: NodeJS.Timeout | undefined;
+
+    const unreported = (): PeriodEvent[] => {
+      const byPeriod = new Map<number, PeriodEvent[]>();
+      for (const w of workers.values()) {
+        for (const p of w.periods) if (!delivered.has(p.period)) byPeriod.set(p.period, [...(byPeriod.get(p.period) ?? []), p]);
+      }
+      return [...byPeriod.values()].map(mergePeriods).sort((a, b) => a.period - b.period);
+    };
+    const inFlight = () => [...workers.values()].reduce((n, w) => n + w.inFlight, 0);
+    const saveTail = () => writeTail(dir, { at: Date.now(), periods: unreported(), inFlight: inFlight() });
+
+    const recorder = new BroadcastChannel(RECORDER_CHANNEL);
+    recorder.unref();
+    const redirects = new Set<string>();
+    recorder.onmessage = (message) => {
+      const data = (message as { data: WorkerReport | RedirectNote }).data;
+      if ('redirect' in data) {
+        if (!redirects.has(data.redirect.endpoint)) writeEvent(dir, { type: 'redirect', ...data.redirect });
+        redirects.add(data.redirect.endpoint);
+        return;
+      }
+      workers.set(data.worker, data);
+      saveTail();
+    };
+    /** Asks every worker for its report now; resolves after `ms` (replies arrive within a few ms). */
+    const collect = (stop: boolean, ms: number) => {
+      recorder.postMessage({ stop } satisfies RecorderRequest);
+      return new Promise((resolve) => setTimeout(resolve, ms));
+    };
 
     const abort = (reason: string) => {
       if (stopping) return;
       stopping = true;
       clearInterval(healthTimer);
-      write({ type: 'abort', at: Date.now(), reason });
+      writeEvent(dir, { type: 'abort', at: Date.now(), reason });
       logLine(`Breaker: ${reason} Stopping the load.`);
       void artillery()?.shutdown?.({ earlyStop: true, exitCode: 1 });
     };
 
+    // Artillery handles SIGINT and SIGTERM itself; SIGHUP (a closed terminal) would end it unrecorded.
+    process.on('SIGHUP', () => void artillery()?.shutdown?.({ earlyStop: true, exitCode: 129 }));
+
+    // Every ending goes through here, before Artillery stops its workers.
+    artillery()?.ext?.({
+      ext: 'beforeExit',
+      method: async (data) => {
+        stopping = true;
+        clearInterval(healthTimer);
+        if (data.earlyStop) await collect(true, 300);
+        for (const period of unreported()) writeEvent(dir, period);
+        writeEvent(dir, { type: 'end', at: Date.now(), exitCode: data.exitCode ?? 0, earlyStop: Boolean(data.earlyStop), inFlight: inFlight() });
+        saveTail();
+      },
+    });
+
+    const breaker = config.breaker;
+    const tripped = breaker ? breakerCheck(breaker) : undefined;
     if (breaker && script.config.target) {
       const target = script.config.target;
       // /health mid-run: cheap, not rate limited, and the first sign that the backend went down.
       events.once('phaseStarted', () => {
         healthTimer = setInterval(() => {
-          void checkHealth(target, 5000).then((h) => {
+          void checkHealth(target, config.healthTimeoutMs).then((h) => {
             if (!h.ok && !stopping) abort(`/health went bad mid-run (${h.problem}${h.failingServices?.length ? `: ${h.failingServices.join(', ')} down` : ''}).`);
           });
         }, breaker.healthEverySeconds * 1000);
         healthTimer.unref();
       });
-      events.on('done', () => clearInterval(healthTimer));
     }
 
     events.on('phaseStarted', (phase: { index?: number; name?: string; startTime?: number }) => {
-      write({ type: 'phase', index: phase.index ?? 0, name: phase.name ?? '', at: phase.startTime ?? Date.now() });
+      writeEvent(dir, { type: 'phase', index: phase.index ?? 0, name: phase.name ?? '', at: phase.startTime ?? Date.now() });
     });
 
     events.on('stats', (stats: PeriodStats) => {
+      const period = Number(stats.period);
       const counters = stats.counters ?? {};
       const histograms: Record<string, string> = {};
-      for (const [name, sketch] of Object.entries(stats.histograms ?? {})) {
-        if (keepHistogram(name)) histograms[name] = Buffer.from(sketch.toProto()).toString('base64');
-      }
-      activeUsers += (counters['vusers.created'] ?? 0) - (counters['vusers.completed'] ?? 0) - (counters['vusers.failed'] ?? 0);
-      write({ type: 'period', period: Number(stats.period), first: stats.firstMetricAt, last: stats.lastMetricAt, counters, histograms });
-      if (breaker) {
-        // Errors and 429s both mean the load is no longer measuring anything useful.
-        recent.push({ requests: counters[counter.requests] ?? 0, failing: (counters[counter.errors] ?? 0) + (counters[counter.rateLimited] ?? 0) });
-        const window = recent.slice(-Math.max(1, Math.round(breaker.windowSeconds / 10)));
-        const requests = window.reduce((sum, p) => sum + p.requests, 0);
-        const failing = window.reduce((sum, p) => sum + p.failing, 0);
-        if (window.length * 10 >= breaker.windowSeconds && requests > 0 && (failing / requests) * 100 > breaker.errorRatePct) {
-          abort(`${Math.round((failing / requests) * 100)} % of requests failed or were rate limited over the last ${breaker.windowSeconds} s (limit ${breaker.errorRatePct} %).`);
-        }
-      }
-      const requests = counters[counter.requests] ?? 0;
-      const errors = counters[counter.errors] ?? 0;
-      const p95 = stats.histograms?.[artilleryMetric.responseTime]?.getValueAtQuantile(0.95);
-      const time = new Date(Number(stats.period)).toISOString().slice(11, 19);
+      for (const [name, sketch] of Object.entries(stats.histograms ?? {})) if (keepHistogram(name)) histograms[name] = toBase64(sketch);
+      delivered.add(period);
+      writeEvent(dir, { type: 'period', period, first: stats.firstMetricAt, last: stats.lastMetricAt, counters, histograms });
+      saveTail();
+      const reason = tripped?.(counters);
+      if (reason) abort(reason);
+      users += userChange(counters);
+      const p95 = stats.histograms?.['http.response_time']?.getValueAtQuantile(0.95);
       logLine(
-        `${time}  users ${activeUsers}  requests ${requests}  errors ${errors}` +
+        `${new Date(period).toISOString().slice(11, 19)}  users ${users}  requests ${counters[counter.requests] ?? 0}  errors ${counters[counter.errors] ?? 0}` +
           (p95 === undefined ? '' : `  p95 ${Math.round(p95)} ms`),
       );
     });
 
-    artillery()?.globalEvents?.on('checks', (checks: Array<{ original: string; result: number; strict: boolean }>) => {
-      write({ type: 'checks', checks: checks.map((c) => ({ expression: c.original, passed: c.result === 1, strict: c.strict })) });
+    // ensure's verdicts come back by expression: the configuration says which gate each one is.
+    const gateOf = new Map(config.gates.map((g) => [g.expression, g.id]));
+    artillery()?.globalEvents?.on('checks', (checks: Array<{ original: string; result: number }>) => {
+      const gates: Record<string, boolean> = {};
+      for (const c of checks) {
+        const id = gateOf.get(c.original);
+        if (id) gates[id] = c.result === 1;
+      }
+      writeEvent(dir, { type: 'verdicts', gates });
     });
   }
 }

@@ -72,6 +72,7 @@ export const OUTCOME_WORD: Record<Outcome, string> = {
   interrupted: 'Interrupted',
   unhealthy: 'Unhealthy',
   refused: 'Refused',
+  crashed: 'Crashed',
 };
 
 /** Pill class of an outcome: pass, fail, or warn (stopped or refused before a verdict on the load). */

@@ -14,7 +14,7 @@ import { describePolicy } from '../ratelimit';
 import { buildSeries, type Series, type SeriesSet } from './series';
 import { pageHead } from './style';
 
-const ICON: Record<RunRecord['outcome'], string> = { passed: '✓', failed: '✗', unhealthy: '✗', aborted: '!', interrupted: '■', refused: '⊘' };
+const ICON: Record<RunRecord['outcome'], string> = { passed: '✓', failed: '✗', unhealthy: '✗', aborted: '!', interrupted: '■', refused: '⊘', crashed: '✗' };
 
 /** Parts of the record added after its first version: older run.json files lack them. */
 const rateLimitOf = (r: RunRecord) => (r as Partial<RunRecord>).rateLimit ?? null;

@@ -3,7 +3,7 @@
 // other run of the same environment and profile that started earlier.
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { RECORD_SCHEMA, type RunRecord } from '../record';
+import { parseRecord, RECORD_SCHEMA, type RunRecord } from '../record';
 import { renderReport } from './html';
 import { renderIndex } from './index-page';
 import { renderJUnit } from './junit';
@@ -21,12 +21,7 @@ export function readRecord(file: string): RunRecord {
   } catch (err) {
     throw new Error((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no run.json' : `unreadable run.json (${(err as Error).message.split('\n')[0]})`);
   }
-  const r = data as Partial<RunRecord> | null;
-  if (!r || typeof r !== 'object' || r.schema !== RECORD_SCHEMA) throw new Error(`run.json is not a "${RECORD_SCHEMA}" record`);
-  if (typeof r.id !== 'string' || typeof r.startedAt !== 'string' || typeof r.environment !== 'string' || !r.profile?.name || !r.totals || !Array.isArray(r.gates) || !Array.isArray(r.endpoints)) {
-    throw new Error('run.json lacks id, startedAt, environment, profile, totals, gates or endpoints');
-  }
-  return r as RunRecord;
+  return parseRecord(data);
 }
 
 /**

@@ -107,7 +107,7 @@ export function syntheticRecord(opts: SyntheticOptions): RunRecord {
 
   const endpointSummaries = summarizeEndpoints(periods, ENDPOINTS.map((e) => ({ ...e, ...budgets.endpoints[e.name] })), {}, false);
   const totals = computeTotals(periods, { count429: false, loadSeconds, durationSeconds: loadSeconds, crashedUsers: 0 });
-  const gates = evaluateGates(gateSpecs(budgets, { loadSeconds, strictBudgets: false, count429: false }), totals, endpointSummaries, undefined);
+  const gates = evaluateGates(gateSpecs(budgets, { loadSeconds, strictBudgets: false, count429: false, plannedRequests: totals.requests }), totals, endpointSummaries, undefined);
   const failed = gates.filter((g) => g.strict && !g.passed);
   const environment = opts.environment ?? 'local';
   const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -141,6 +141,8 @@ export function syntheticRecord(opts: SyntheticOptions): RunRecord {
       warning: null,
     },
     abort: null,
+    ending: { signal: null, inFlight: 0, unknownSeconds: 0, unreportedPeriods: 0 },
+    redirects: [],
     totals,
     endpoints: endpointSummaries,
     periods,

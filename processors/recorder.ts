@@ -1,0 +1,129 @@
+// The workers' flight recorder. Artillery sends a worker's metrics to its main thread only when a
+// 10 s period closes, so a run that ends early (Ctrl-C, SIGTERM, the breaker, a killed process)
+// would lose the open period. Every worker therefore keeps its own copy of the counters and
+// latency histograms of its recent periods, exactly as Artillery buckets them, and posts them to
+// the main thread (plugins/artillery-plugin-voxanne) every second and whenever it is asked.
+import { DDSketch } from '@artilleryio/sketches-js';
+import { BroadcastChannel, threadId } from 'node:worker_threads';
+import type { PeriodEvent } from '../src/channel';
+import { artilleryMetric, counter } from '../src/metrics';
+
+export const RECORDER_CHANNEL = 'voxanne-recorder';
+export const PERIOD_MS = 10_000; // Artillery's reporting period
+const KEEP_MS = 40_000; // Artillery reports a period within ~10 s of its end: keep a generous margin
+const POST_EVERY_MS = 1000;
+
+/** A worker's report: its recent periods, and requests sent but not answered yet. */
+export interface WorkerReport {
+  worker: number;
+  at: number;
+  inFlight: number;
+  periods: PeriodEvent[];
+}
+
+/** A request answered with a redirect (the first per endpoint and worker): where it pointed. */
+export interface RedirectNote {
+  redirect: { endpoint: string; status: number; location: string };
+}
+
+/** The main thread asks for a report now, and tells the users to stop when the run is ending early. */
+export interface RecorderRequest {
+  stop: boolean;
+}
+
+export const keepHistogram = (name: string): boolean =>
+  name === artilleryMetric.responseTime || name.startsWith(artilleryMetric.endpointHistogramPrefix);
+
+interface Bucket {
+  period: number;
+  first: number;
+  last: number;
+  counters: Record<string, number>;
+  histograms: Record<string, DDSketch>;
+}
+
+const buckets = new Map<number, Bucket>();
+const attached = new WeakSet<object>();
+let sent = 0;
+let settled = 0;
+let changed = false;
+let channel: BroadcastChannel | undefined;
+let stopping = false;
+
+/** True once the main thread said the run is ending: users leave instead of starting new journeys. */
+export const runIsStopping = (): boolean => stopping;
+
+function bucketAt(now: number): Bucket {
+  const period = now - (now % PERIOD_MS);
+  let b = buckets.get(period);
+  if (!b) {
+    b = { period, first: now, last: now, counters: {}, histograms: {} };
+    buckets.set(period, b);
+    for (const old of buckets.keys()) if (old < now - KEEP_MS) buckets.delete(old);
+  }
+  b.last = now;
+  changed = true;
+  return b;
+}
+
+/** Counts something Artillery counts outside the users' events (users created, completed, failed). */
+export function record(name: string, value = 1): void {
+  const b = bucketAt(Date.now());
+  b.counters[name] = (b.counters[name] ?? 0) + value;
+}
+
+function report(): WorkerReport {
+  const periods = [...buckets.values()].map(
+    (b): PeriodEvent => ({
+      type: 'period',
+      period: b.period,
+      first: b.first,
+      last: b.last,
+      counters: { ...b.counters },
+      histograms: Object.fromEntries(Object.entries(b.histograms).map(([n, s]) => [n, Buffer.from(s.toProto()).toString('base64')])),
+    }),
+  );
+  return { worker: threadId, at: Date.now(), inFlight: Math.max(0, sent - settled), periods };
+}
+
+const redirected = new Set<string>();
+
+export function noteRedirect(endpoint: string, status: number, location: string): void {
+  if (redirected.has(endpoint)) return;
+  redirected.add(endpoint);
+  channel?.postMessage({ redirect: { endpoint, status, location } } satisfies RedirectNote);
+}
+
+function post(): void {
+  changed = false;
+  channel?.postMessage(report());
+}
+
+/**
+ * Listens to a worker's user events (one emitter, shared by all its users): every counter and kept
+ * histogram goes into the current period, as Artillery's own metrics do. Once per emitter.
+ */
+export function attachRecorder(events: NodeJS.EventEmitter): void {
+  if (attached.has(events)) return;
+  attached.add(events);
+  events.on('counter', (name: string, value: number) => {
+    const b = bucketAt(Date.now());
+    b.counters[name] = (b.counters[name] ?? 0) + value;
+    if (name === 'http.requests') sent += value;
+    else if (name === counter.requests) settled += value;
+  });
+  events.on('histogram', (name: string, value: number) => {
+    if (!keepHistogram(name)) return;
+    const b = bucketAt(Date.now());
+    (b.histograms[name] ??= new DDSketch({ relativeAccuracy: 0.01 })).accept(value);
+  });
+  if (!channel) {
+    channel = new BroadcastChannel(RECORDER_CHANNEL);
+    channel.unref();
+    channel.onmessage = (message) => {
+      if ((message as { data: RecorderRequest }).data.stop) stopping = true;
+      post();
+    };
+    setInterval(() => changed && post(), POST_EVERY_MS).unref();
+  }
+}
