@@ -75,15 +75,6 @@ export function maxUsers(stages: Stage[]): number {
   return Math.max(0, ...stages.map((s) => s.target));
 }
 
-/** Sum of every user's stay, in seconds: the run's "user-seconds". */
-export function userSeconds(visits: Visit[]): number {
-  return visits.reduce((sum, v) => sum + (v.leave - v.arrive), 0);
-}
-
-function round(n: number): number {
-  return Math.round(n * 1000) / 1000;
-}
-
 /** Requests a run will send, estimated from the users' stays and the length of one journey. */
 export interface RequestEstimate {
   journeys: number;
