@@ -117,4 +117,16 @@ describe('credentials in publishMetrics', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr.trim(), /^error: \S*ci\.yml: publishMetrics\[0\]\.apiKey refers to VOXANNE_TEST_UNSET_KEY, which is not set; export VOXANNE_TEST_UNSET_KEY or remove the entry$/);
   });
+
+  test('distributed workers get the referenced variables as secrets, by name only (and never the alert webhook)', async () => {
+    const secret = 'dd-secret-value-1234';
+    const env = environmentFile([{ type: 'datadog', apiKey: '{{ $env.DD_API_KEY }}' }]);
+    const r = await runPack('run', ['--env', env, '--platform', 'fargate', '--count', '2', '--region', 'eu-west-1', '--dry-run'], {
+      DD_API_KEY: secret,
+      ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/services/T1/B1/hook',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /artillery run-fargate .+ --count 2 --region eu-west-1 --output .+ --secret DD_API_KEY\n/);
+    assert.ok(!(r.stdout + r.stderr).includes(secret));
+  });
 });
