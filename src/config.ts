@@ -5,6 +5,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from './errors';
+import { checkPublishMetrics } from './publish';
 
 /** The pack's folder: the nearest one with a package.json (this file also runs from .build/). */
 export const ROOT = (() => {
@@ -56,6 +57,8 @@ const Environment = z.object({
   /** What the authenticated endpoints do without API_TOKEN or a sign-in: a development token, or 401 probes. */
   authFallback: z.enum(['dev-token', 'probe']),
   production: z.boolean().default(false),
+  /** Artillery's `config.plugins.publish-metrics` list; credentials only as "{{ $env.NAME }}". */
+  publishMetrics: z.array(z.looseObject({ type: z.string() })).optional(),
 });
 
 export type Stage = z.infer<typeof Stage>;
@@ -119,12 +122,18 @@ export function loadBudgets(file = join(ROOT, 'config', 'budgets.yml')): Budgets
 export function loadEnvironment(name: string, dir = join(ROOT, 'environments')): Environment {
   if (/\.ya?ml$/.test(name)) {
     const file = resolve(name);
-    return { ...validate(Environment, readYaml(file), file), name: basename(name).replace(/\.ya?ml$/, '') };
+    return { ...readEnvironment(file), name: basename(name).replace(/\.ya?ml$/, '') };
   }
   const known = readdirSync(dir).filter((f) => f.endsWith('.yml')).map((f) => f.slice(0, -4)).sort();
   if (!known.includes(name)) {
     throw new UsageError(`unknown environment "${name}"; choose one of: ${known.join(', ')}`);
   }
   const file = join(dir, `${name}.yml`);
-  return { ...validate(Environment, readYaml(file), file), name };
+  return { ...readEnvironment(file), name };
+}
+
+function readEnvironment(file: string): z.infer<typeof Environment> {
+  const environment = validate(Environment, readYaml(file), file);
+  checkPublishMetrics(environment.publishMetrics ?? [], relative(process.cwd(), file));
+  return environment;
 }

@@ -9,11 +9,11 @@ import { UsageError } from './errors';
 import type { EventOf, PeriodEvent } from './channel';
 import type { LatencySummary } from './record';
 import type { RunOptions } from './options';
-import { SECRET_ENV } from './secrets';
+import { referencedSecrets, SECRET_ENV } from './secrets';
 
 /** The secrets the workers need, by name, for the variables that are set here. */
 export function secretNames(env: NodeJS.ProcessEnv = process.env): string[] {
-  const needed = [...SECRET_ENV, 'SUPABASE_URL', 'LOAD_TEST_EMAIL'];
+  const needed = [...SECRET_ENV, 'SUPABASE_URL', 'LOAD_TEST_EMAIL', ...referencedSecrets()];
   return needed.filter((name) => env[name]);
 }
 

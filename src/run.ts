@@ -21,6 +21,8 @@ import { writeReports } from './report';
 import { loadScenario, scenarioEndpoints, SCENARIO_FILE, type Scenario } from './scenario';
 import { redactor } from './secrets';
 import { formatSummary } from './summary';
+import { publishResults, withPublishMetrics } from './publish';
+import { sendAlert } from './alert';
 
 const ARTILLERY = join(ROOT, 'node_modules', 'artillery', 'bin', 'run');
 
@@ -270,7 +272,7 @@ export async function executeRun(plan: RunPlan): Promise<RunRecord> {
   const dir = join(plan.opts.reportsDir, id);
   mkdirSync(dir, { recursive: true });
   const scriptFile = join(dir, 'script.yml');
-  writeFileSync(scriptFile, stringify(artilleryScript(plan, dir)));
+  writeFileSync(scriptFile, stringify(withPublishMetrics(artilleryScript(plan, dir), plan, id)));
   console.log(
     `Running profile ${plan.profile.name} (${Math.round(plan.loadSeconds)} s, up to ${maxUsers(plan.stages)} users) ` +
       `against ${plan.target}; auth: ${plan.auth.description}`,
@@ -298,6 +300,8 @@ export async function executeRun(plan: RunPlan): Promise<RunRecord> {
   console.log(formatSummary(record));
   console.log(`\nrun folder: ${relative(process.cwd(), dir) || dir}`);
   if (report) console.log(`report: ${relative(process.cwd(), report) || report}`);
+  await publishResults(record, plan.environment.publishMetrics);
+  await sendAlert(record, report ?? dir);
   return record;
 }
 
