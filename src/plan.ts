@@ -87,11 +87,6 @@ export function maxUsers(stages: Stage[]): number {
   return Math.max(0, ...stages.map((s) => s.target));
 }
 
-/** Sum of every user's stay, in seconds: the run's "user-seconds". */
-export function userSeconds(visits: Visit[]): number {
-  return visits.reduce((sum, v) => sum + (v.leave - v.arrive), 0);
-}
-
 function round(n: number): number {
   return Math.round(n * 1000) / 1000;
 }

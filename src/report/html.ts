@@ -212,7 +212,7 @@ function headroom(r: RunRecord): string {
   return `<h3>Closest to their limits</h3><ul class="diag">${near
     .map(
       ({ g, share }) =>
-        `<li><strong>${esc(g.title)}</strong> ${esc(gateText(g))}: <span class="${share >= 1 ? 'chg worse' : share >= 0.8 ? 'chg worse' : ''}">${fmtNum(share * 100, 0)} %</span> of its ${esc(limitText(g))} ${g.endpoint ? 'budget' : 'gate'}</li>`,
+        `<li><strong>${esc(g.title)}</strong> ${esc(gateText(g))}: <span class="${share >= 0.8 ? 'chg worse' : ''}">${fmtNum(share * 100, 0)} %</span> of its ${esc(limitText(g))} ${g.endpoint ? 'budget' : 'gate'}</li>`,
     )
     .join('')}</ul>`;
 }
