@@ -35,7 +35,7 @@ const DEFAULT_ARGS = ['--profile', 'standard', '--time-scale', '0.1'];
  */
 export function loadSecondsOf(runArgs: string[]): number | undefined {
   try {
-    const options = parseRunOptions(['--env', 'local', ...runArgs], {});
+    const options = parseRunOptions(['--env', 'local', ...runArgs]);
     const stages = scaleStages(loadProfile(options.profile).stages, options.timeScale);
     const first = planVisits(stages)[0]?.arrive ?? 0;
     return totalSeconds(stages) - first;
