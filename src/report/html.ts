@@ -4,32 +4,21 @@
 // better or worse than last time, and how the run was set up. Charts are SVG drawn here (see
 // charts.ts for why); a little inline JavaScript adds the endpoint switch and hover read-outs.
 import type { ApiCheck, HealthResult } from '../health';
-import type { EndpointSummary, Gate, LatencySummary, RunRecord } from '../record';
+import type { EndpointSummary, Gate, RunRecord } from '../record';
 import { legend, renderChart, type ChartData } from './charts';
 import {
-  arrowFor, change, ERROR_KINDS, esc, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPct, fmtTime, gateDirection, gateUnit,
-  measuredRequests, OUTCOME_WORD, outcomeClass, scriptJson, TOLERANCE_NOTE, TREND_WORD, type Change, type Trend,
+  arrowFor, change, ERROR_KINDS, esc, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPct, fmtTime, gateUnit,
+  measuredRequests, OUTCOME_WORD, outcomeClass, scriptJson, TOLERANCE_NOTE, TREND_WORD, type Change,
 } from './format';
 import { describePolicy } from '../ratelimit';
+import { compare, count429, endpointErrorPct, rateLimitOf, samples, verdictFlips, type Comparison } from './comparison';
 import { buildSeries, type Series, type SeriesSet } from './series';
 import { pageHead } from './style';
 
 const ICON: Record<RunRecord['outcome'], string> = { passed: '✓', failed: '✗', unhealthy: '✗', aborted: '!', interrupted: '■', refused: '⊘' };
 
-/** Parts of the record added after its first version: older run.json files lack them. */
-const rateLimitOf = (r: RunRecord) => (r as Partial<RunRecord>).rateLimit ?? null;
-const count429 = (r: RunRecord) => rateLimitOf(r)?.countedAsErrors ?? true;
-
-/** An endpoint's error rate, over the requests the error rate is taken over (see measuredRequests). */
-function endpointErrorPct(r: RunRecord, e: EndpointSummary | undefined): number | null {
-  if (!e) return null;
-  const n = measuredRequests(e.requests, e.errors, count429(r));
-  return n > 0 ? (e.errorCount / n) * 100 : 0;
-}
-
 const gateText = (g: Gate) => (g.value === null ? 'no data' : `${fmtNum(g.value, 2)}${gateUnit(g.unit)}`);
 const limitText = (g: Gate) => `${g.comparator === '>=' ? '≥' : g.comparator === '<=' ? '≤' : '<'} ${fmtNum(g.limit, 2)}${gateUnit(g.unit)}`;
-const gateKind = (g: Gate): 'ms' | '%' | 'req/s' | 'count' => g.unit;
 
 function resultPill(g: Gate): string {
   if (g.passed) return '<span class="pill pass">✓ pass</span>';
@@ -87,46 +76,6 @@ function healthCard(label: string, h: HealthResult | null): string {
   if (h.detail) rows.push(`<dt>Detail</dt><dd class="small">${esc(h.detail)}</dd>`);
   rows.push(`<dt>At</dt><dd>${esc(fmtTime(h.at).slice(11))}</dd>`);
   return `<div class="hcard"><div class="h">${esc(label)} ${h.ok ? '<span class="pill pass">✓ ok</span>' : '<span class="pill fail">✗ not ok</span>'}</div><dl class="kv small">${rows.join('')}</dl></div>`;
-}
-
-interface Comparison {
-  gates: Array<{ gate: Gate; before: Gate | undefined; change: Change | null }>;
-  endpoints: Array<{ e: EndpointSummary; before: EndpointSummary | undefined; p95: Change | null; p99: Change | null; err: Change | null }>;
-  counts: Record<Trend, number>;
-}
-
-/** The smaller of two runs' sample counts behind a percentile. */
-const samples = (a: LatencySummary | null | undefined, b: LatencySummary | null | undefined): number | undefined =>
-  a && b ? Math.min(a.count, b.count) : undefined;
-
-function gateSamples(r: RunRecord, p: RunRecord, g: Gate): number | undefined {
-  if (g.unit !== 'ms') return undefined;
-  if (!g.endpoint) return samples(r.totals.latency, p.totals.latency);
-  return samples(r.endpoints.find((e) => e.name === g.endpoint)?.latency, p.endpoints.find((e) => e.name === g.endpoint)?.latency);
-}
-
-function compare(r: RunRecord, p: RunRecord): Comparison {
-  const counts: Record<Trend, number> = { better: 0, worse: 0, same: 0 };
-  const count = (c: Change | null) => {
-    if (c) counts[c.trend]++;
-    return c;
-  };
-  const gates = r.gates.map((gate) => {
-    const before = p.gates.find((g) => g.id === gate.id);
-    return { gate, before, change: count(change(before?.value, gate.value, gateKind(gate), gateDirection(gate), gateSamples(r, p, gate))) };
-  });
-  const endpoints = r.endpoints.map((e) => {
-    const before = p.endpoints.find((x) => x.name === e.name);
-    return {
-      e,
-      before,
-      // p95 changes are already counted through the endpoint budget gates.
-      p95: change(before?.latency?.p95, e.latency?.p95, 'ms', 'lower', samples(before?.latency, e.latency)),
-      p99: count(change(before?.latency?.p99, e.latency?.p99, 'ms', 'lower', samples(before?.latency, e.latency))),
-      err: count(change(endpointErrorPct(p, before), endpointErrorPct(r, e), '%', 'lower')),
-    };
-  });
-  return { gates, endpoints, counts };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -503,11 +452,10 @@ function compareSection(r: RunRecord, p: RunRecord | null, cmp: Comparison | nul
   if (p.timeScale !== r.timeScale) notes.push(`time scale differs (×${esc(p.timeScale)} then, ×${esc(r.timeScale)} now)`);
   if (hostOf(p.target) !== hostOf(r.target)) notes.push(`target differs (${esc(p.target)} then)`);
   const { better, worse, same } = cmp.counts;
-  const word = (g: Gate) => (g.passed ? 'pass' : g.strict ? 'fail' : 'warning');
-  const flips = cmp.gates.filter(({ gate, before }) => before && word(before) !== word(gate));
+  const flips = verdictFlips(cmp);
   const flipText = flips.length
     ? `Verdicts that changed: ${flips
-        .map(({ gate, before }) => `<strong>${esc(gate.title)}</strong> ${word(before as Gate)} → <span class="chg ${gate.passed ? 'better' : 'worse'}">${word(gate)}</span>`)
+        .map(({ gate, from, to }) => `<strong>${esc(gate.title)}</strong> ${from} → <span class="chg ${gate.passed ? 'better' : 'worse'}">${to}</span>`)
         .join(', ')}.`
     : 'No gate changed its verdict.';
   const epRows = cmp.endpoints
