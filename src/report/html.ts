@@ -13,6 +13,7 @@ import {
 import { describePolicy } from '../ratelimit';
 import { compare, count429, endpointErrorPct, rateLimitOf, samples, verdictFlips, type Comparison } from './comparison';
 import { buildSeries, type Series, type SeriesSet } from './series';
+import { clientScript } from './script';
 import { pageHead } from './style';
 
 const ICON: Record<RunRecord['outcome'], string> = { passed: '✓', failed: '✗', unhealthy: '✗', aborted: '!', interrupted: '■', refused: '⊘' };
@@ -504,38 +505,6 @@ function settingsSection(r: RunRecord): string {
     .join('')}</dl><div class="tw"><table><caption>Profile stages: concurrent users move linearly to each target</caption><thead><tr><th scope="col" class="num">Stage</th><th scope="col" class="num">Duration</th><th scope="col" class="num">Users</th></tr></thead><tbody>${stages}</tbody></table></div></div></section>`;
 }
 
-// The page's script: the endpoint switch and the hover read-out. No request, no library.
-const SCRIPT = `(function(){
-var root=document.documentElement;root.classList.remove('no-js');
-var node=document.getElementById('chart-data');if(!node)return;
-var D=JSON.parse(node.textContent||'{}');var charts=D.charts||{};
-var sel=document.getElementById('ep');
-if(sel){sel.addEventListener('change',function(){var v=sel.value;var all=document.querySelectorAll('.variant');for(var i=0;i<all.length;i++){all[i].hidden=all[i].getAttribute('data-ep')!==v;}});}
-function pad(n){return n<10?'0'+n:''+n;}
-function el(s){var m=Math.round(s);return D.long?Math.floor(m/3600)+':'+pad(Math.floor(m%3600/60)):Math.floor(m/60)+':'+pad(m%60);}
-function clock(s){var d=new Date(D.t0+s*1000);return pad(d.getUTCHours())+':'+pad(d.getUTCMinutes())+':'+pad(d.getUTCSeconds())+' UTC';}
-function num(v){return v===null||v===undefined?'—':Number(v).toLocaleString('en-US',{maximumFractionDigits:2});}
-var tip=document.createElement('div');tip.className='tip';tip.hidden=true;tip.setAttribute('role','presentation');
-var svgs=document.querySelectorAll('svg[data-chart]');
-for(var k=0;k<svgs.length;k++){(function(svg){
- var c=charts[svg.getAttribute('data-chart')];if(!c||!c.x.length)return;
- var line=svg.querySelector('.hover');
- function hide(){tip.hidden=true;if(line)line.setAttribute('visibility','hidden');}
- svg.addEventListener('pointermove',function(e){
-  var m=svg.getScreenCTM();if(!m)return;var p=svg.createSVGPoint();p.x=e.clientX;p.y=e.clientY;var q=p.matrixTransform(m.inverse());
-  var lo=0,hi=c.x.length-1;while(lo<hi){var mid=(lo+hi)>>1;if(c.x[mid]<q.x)lo=mid+1;else hi=mid;}
-  var i=lo;if(i>0&&Math.abs(c.x[i-1]-q.x)<Math.abs(c.x[i]-q.x))i--;
-  if(line){line.setAttribute('x1',c.x[i]);line.setAttribute('x2',c.x[i]);line.setAttribute('visibility','visible');}
-  var h='<b>'+el(c.from[i])+'–'+el(c.to[i])+' <span style="font-weight:400">('+clock(c.from[i])+')</span></b>';
-  for(var j=0;j<c.series.length;j++){var s=c.series[j];h+='<div class="r"><span><i class="sw sw-box '+s.cls+'"></i>'+s.label+'</span><span>'+num(s.values[i])+' '+c.unit+'</span></div>';}
-  tip.innerHTML=h;var box=svg.parentNode;if(tip.parentNode!==box)box.appendChild(tip);tip.hidden=false;
-  var r=box.getBoundingClientRect();var x=e.clientX-r.left+14;if(x+tip.offsetWidth>r.width)x=e.clientX-r.left-tip.offsetWidth-14;
-  tip.style.left=Math.max(0,x)+'px';tip.style.top=Math.max(0,e.clientY-r.top-10)+'px';
- });
- svg.addEventListener('pointerleave',hide);
-})(svgs[k]);}
-})();`;
-
 export function renderReport(record: RunRecord, previous: RunRecord | null): string {
   const r = record;
   const p = previous;
@@ -545,9 +514,10 @@ export function renderReport(record: RunRecord, previous: RunRecord | null): str
   const series = chartPart.series;
   const title = `${OUTCOME_WORD[r.outcome] ?? r.outcome}: ${r.environment} ${r.profile.name}, ${fmtTime(r.startedAt)} · Voxanne load test`;
   const data = { t0: series?.t0 ?? 0, long: (series?.span ?? 0) >= 3600, charts };
+  const script = clientScript();
   return `<!doctype html>
 <html lang="en" class="no-js">
-${pageHead(esc(title), { scripts: true })}
+${pageHead(esc(title), { script })}
 <body>
 <a class="skip-link" href="#main">Skip to the report</a>
 <div class="wrap">
@@ -567,7 +537,7 @@ ${settingsSection(r)}
 <p class="small muted">Built from run.json by ${esc(r.pack.name)} ${esc(r.pack.version)}. Percentiles come from merged DDSketch histograms (within 1 %).</p>
 </div>
 <script type="application/json" id="chart-data">${scriptJson(data)}</script>
-<script>${SCRIPT}</script>
+<script>${script}</script>
 </body>
 </html>
 `;
