@@ -15,8 +15,3 @@ export const EXIT = {
 export class UsageError extends Error {
   readonly exitCode: number = EXIT.badInput;
 }
-
-/** The target cannot be reached or is not healthy before the load: exit 3. */
-export class TargetUnreachableError extends UsageError {
-  override readonly exitCode: number = EXIT.unhealthyAtStart;
-}

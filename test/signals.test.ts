@@ -8,7 +8,7 @@ import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { RunRecord } from '../src/record';
-import { cleanEnv, ROOT } from './helpers';
+import { cleanEnv, ROOT, runPack } from './helpers';
 import { startWitness, type Witness } from './witness';
 
 interface Stop {
@@ -150,6 +150,21 @@ describe('stopped runs keep everything the target answered', { concurrency: 3 },
     assert.equal(o.code, 130, o.stdout);
     assert.equal(o.record.outcome, 'interrupted');
     assertNothingLost(o, 2500);
+  });
+
+  test('the breaker aborts: everything answered before the abort is in the record', async () => {
+    const w = await startWitness({
+      latencyMs: 5,
+      reply: (req) => (/artillery/i.test(String(req.headers['user-agent'])) && req.url !== '/health' ? { status: 500, body: '{"error":"boom"}', headers: { 'content-type': 'application/json' } } : undefined),
+    });
+    const r = await runPack('run', ['--profile', 'smoke', '--breaker', 'on', '--base-url', w.url]);
+    await w.close();
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal(r.record?.outcome, 'aborted');
+    const abortAt = Date.parse(r.record!.abort!.at);
+    const table = `server answered ${w.answeredBefore(abortAt)} before the abort (${w.answered.length} in all); record has ${r.record!.totals.requests}, in flight ${r.record!.ending.inFlight}`;
+    console.log(`  breaker: ${table}`);
+    assert.ok(r.record!.totals.requests >= w.answeredBefore(abortAt) && r.record!.totals.requests <= w.answered.length, table);
   });
 
   test('Artillery killed (SIGKILL) mid-run: crashed, exit 5, at most the last 2 s unknown, and said so', async () => {

@@ -4,32 +4,22 @@
 // better or worse than last time, and how the run was set up. Charts are SVG drawn here (see
 // charts.ts for why); a little inline JavaScript adds the endpoint switch and hover read-outs.
 import type { ApiCheck, HealthResult } from '../health';
-import type { EndpointSummary, Gate, LatencySummary, RunRecord } from '../record';
+import type { EndpointSummary, Gate, RunRecord } from '../record';
 import { legend, renderChart, type ChartData } from './charts';
 import {
-  arrowFor, change, ERROR_KINDS, esc, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPct, fmtTime, gateDirection, gateUnit,
-  measuredRequests, OUTCOME_WORD, outcomeClass, scriptJson, TOLERANCE_NOTE, TREND_WORD, type Change, type Trend,
+  arrowFor, change, ERROR_KINDS, esc, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPct, fmtTime, gateUnit,
+  measuredRequests, OUTCOME_WORD, outcomeClass, scriptJson, TOLERANCE_NOTE, TREND_WORD, type Change,
 } from './format';
 import { describePolicy } from '../ratelimit';
+import { compare, count429, endpointErrorPct, rateLimitOf, samples, verdictFlips, type Comparison } from './comparison';
 import { buildSeries, type Series, type SeriesSet } from './series';
+import { clientScript } from './script';
 import { pageHead } from './style';
 
 const ICON: Record<RunRecord['outcome'], string> = { passed: '✓', failed: '✗', unhealthy: '✗', aborted: '!', interrupted: '■', refused: '⊘', crashed: '✗' };
 
-/** Parts of the record added after its first version: older run.json files lack them. */
-const rateLimitOf = (r: RunRecord) => (r as Partial<RunRecord>).rateLimit ?? null;
-const count429 = (r: RunRecord) => rateLimitOf(r)?.countedAsErrors ?? true;
-
-/** An endpoint's error rate, over the requests the error rate is taken over (see measuredRequests). */
-function endpointErrorPct(r: RunRecord, e: EndpointSummary | undefined): number | null {
-  if (!e) return null;
-  const n = measuredRequests(e.requests, e.errors, count429(r));
-  return n > 0 ? (e.errorCount / n) * 100 : 0;
-}
-
 const gateText = (g: Gate) => (g.value === null ? 'no data' : `${fmtNum(g.value, 2)}${gateUnit(g.unit)}`);
 const limitText = (g: Gate) => `${g.comparator === '>=' ? '≥' : g.comparator === '<=' ? '≤' : '<'} ${fmtNum(g.limit, 2)}${gateUnit(g.unit)}`;
-const gateKind = (g: Gate): 'ms' | '%' | 'req/s' | 'count' => g.unit;
 
 function resultPill(g: Gate): string {
   if (g.passed) return '<span class="pill pass">✓ pass</span>';
@@ -87,46 +77,6 @@ function healthCard(label: string, h: HealthResult | null): string {
   if (h.detail) rows.push(`<dt>Detail</dt><dd class="small">${esc(h.detail)}</dd>`);
   rows.push(`<dt>At</dt><dd>${esc(fmtTime(h.at).slice(11))}</dd>`);
   return `<div class="hcard"><div class="h">${esc(label)} ${h.ok ? '<span class="pill pass">✓ ok</span>' : '<span class="pill fail">✗ not ok</span>'}</div><dl class="kv small">${rows.join('')}</dl></div>`;
-}
-
-interface Comparison {
-  gates: Array<{ gate: Gate; before: Gate | undefined; change: Change | null }>;
-  endpoints: Array<{ e: EndpointSummary; before: EndpointSummary | undefined; p95: Change | null; p99: Change | null; err: Change | null }>;
-  counts: Record<Trend, number>;
-}
-
-/** The smaller of two runs' sample counts behind a percentile. */
-const samples = (a: LatencySummary | null | undefined, b: LatencySummary | null | undefined): number | undefined =>
-  a && b ? Math.min(a.count, b.count) : undefined;
-
-function gateSamples(r: RunRecord, p: RunRecord, g: Gate): number | undefined {
-  if (g.unit !== 'ms') return undefined;
-  if (!g.endpoint) return samples(r.totals.latency, p.totals.latency);
-  return samples(r.endpoints.find((e) => e.name === g.endpoint)?.latency, p.endpoints.find((e) => e.name === g.endpoint)?.latency);
-}
-
-function compare(r: RunRecord, p: RunRecord): Comparison {
-  const counts: Record<Trend, number> = { better: 0, worse: 0, same: 0 };
-  const count = (c: Change | null) => {
-    if (c) counts[c.trend]++;
-    return c;
-  };
-  const gates = r.gates.map((gate) => {
-    const before = p.gates.find((g) => g.id === gate.id);
-    return { gate, before, change: count(change(before?.value, gate.value, gateKind(gate), gateDirection(gate), gateSamples(r, p, gate))) };
-  });
-  const endpoints = r.endpoints.map((e) => {
-    const before = p.endpoints.find((x) => x.name === e.name);
-    return {
-      e,
-      before,
-      // p95 changes are already counted through the endpoint budget gates.
-      p95: change(before?.latency?.p95, e.latency?.p95, 'ms', 'lower', samples(before?.latency, e.latency)),
-      p99: count(change(before?.latency?.p99, e.latency?.p99, 'ms', 'lower', samples(before?.latency, e.latency))),
-      err: count(change(endpointErrorPct(p, before), endpointErrorPct(r, e), '%', 'lower')),
-    };
-  });
-  return { gates, endpoints, counts };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -212,7 +162,7 @@ function headroom(r: RunRecord): string {
   return `<h3>Closest to their limits</h3><ul class="diag">${near
     .map(
       ({ g, share }) =>
-        `<li><strong>${esc(g.title)}</strong> ${esc(gateText(g))}: <span class="${share >= 1 ? 'chg worse' : share >= 0.8 ? 'chg worse' : ''}">${fmtNum(share * 100, 0)} %</span> of its ${esc(limitText(g))} ${g.endpoint ? 'budget' : 'gate'}</li>`,
+        `<li><strong>${esc(g.title)}</strong> ${esc(gateText(g))}: <span class="${share >= 0.8 ? 'chg worse' : ''}">${fmtNum(share * 100, 0)} %</span> of its ${esc(limitText(g))} ${g.endpoint ? 'budget' : 'gate'}</li>`,
     )
     .join('')}</ul>`;
 }
@@ -503,11 +453,10 @@ function compareSection(r: RunRecord, p: RunRecord | null, cmp: Comparison | nul
   if (p.timeScale !== r.timeScale) notes.push(`time scale differs (×${esc(p.timeScale)} then, ×${esc(r.timeScale)} now)`);
   if (hostOf(p.target) !== hostOf(r.target)) notes.push(`target differs (${esc(p.target)} then)`);
   const { better, worse, same } = cmp.counts;
-  const word = (g: Gate) => (g.passed ? 'pass' : g.strict ? 'fail' : 'warning');
-  const flips = cmp.gates.filter(({ gate, before }) => before && word(before) !== word(gate));
+  const flips = verdictFlips(cmp);
   const flipText = flips.length
     ? `Verdicts that changed: ${flips
-        .map(({ gate, before }) => `<strong>${esc(gate.title)}</strong> ${word(before as Gate)} → <span class="chg ${gate.passed ? 'better' : 'worse'}">${word(gate)}</span>`)
+        .map(({ gate, from, to }) => `<strong>${esc(gate.title)}</strong> ${from} → <span class="chg ${gate.passed ? 'better' : 'worse'}">${to}</span>`)
         .join(', ')}.`
     : 'No gate changed its verdict.';
   const epRows = cmp.endpoints
@@ -556,38 +505,6 @@ function settingsSection(r: RunRecord): string {
     .join('')}</dl><div class="tw"><table><caption>Profile stages: concurrent users move linearly to each target</caption><thead><tr><th scope="col" class="num">Stage</th><th scope="col" class="num">Duration</th><th scope="col" class="num">Users</th></tr></thead><tbody>${stages}</tbody></table></div></div></section>`;
 }
 
-// The page's script: the endpoint switch and the hover read-out. No request, no library.
-const SCRIPT = `(function(){
-var root=document.documentElement;root.classList.remove('no-js');
-var node=document.getElementById('chart-data');if(!node)return;
-var D=JSON.parse(node.textContent||'{}');var charts=D.charts||{};
-var sel=document.getElementById('ep');
-if(sel){sel.addEventListener('change',function(){var v=sel.value;var all=document.querySelectorAll('.variant');for(var i=0;i<all.length;i++){all[i].hidden=all[i].getAttribute('data-ep')!==v;}});}
-function pad(n){return n<10?'0'+n:''+n;}
-function el(s){var m=Math.round(s);return D.long?Math.floor(m/3600)+':'+pad(Math.floor(m%3600/60)):Math.floor(m/60)+':'+pad(m%60);}
-function clock(s){var d=new Date(D.t0+s*1000);return pad(d.getUTCHours())+':'+pad(d.getUTCMinutes())+':'+pad(d.getUTCSeconds())+' UTC';}
-function num(v){return v===null||v===undefined?'—':Number(v).toLocaleString('en-US',{maximumFractionDigits:2});}
-var tip=document.createElement('div');tip.className='tip';tip.hidden=true;tip.setAttribute('role','presentation');
-var svgs=document.querySelectorAll('svg[data-chart]');
-for(var k=0;k<svgs.length;k++){(function(svg){
- var c=charts[svg.getAttribute('data-chart')];if(!c||!c.x.length)return;
- var line=svg.querySelector('.hover');
- function hide(){tip.hidden=true;if(line)line.setAttribute('visibility','hidden');}
- svg.addEventListener('pointermove',function(e){
-  var m=svg.getScreenCTM();if(!m)return;var p=svg.createSVGPoint();p.x=e.clientX;p.y=e.clientY;var q=p.matrixTransform(m.inverse());
-  var lo=0,hi=c.x.length-1;while(lo<hi){var mid=(lo+hi)>>1;if(c.x[mid]<q.x)lo=mid+1;else hi=mid;}
-  var i=lo;if(i>0&&Math.abs(c.x[i-1]-q.x)<Math.abs(c.x[i]-q.x))i--;
-  if(line){line.setAttribute('x1',c.x[i]);line.setAttribute('x2',c.x[i]);line.setAttribute('visibility','visible');}
-  var h='<b>'+el(c.from[i])+'–'+el(c.to[i])+' <span style="font-weight:400">('+clock(c.from[i])+')</span></b>';
-  for(var j=0;j<c.series.length;j++){var s=c.series[j];h+='<div class="r"><span><i class="sw sw-box '+s.cls+'"></i>'+s.label+'</span><span>'+num(s.values[i])+' '+c.unit+'</span></div>';}
-  tip.innerHTML=h;var box=svg.parentNode;if(tip.parentNode!==box)box.appendChild(tip);tip.hidden=false;
-  var r=box.getBoundingClientRect();var x=e.clientX-r.left+14;if(x+tip.offsetWidth>r.width)x=e.clientX-r.left-tip.offsetWidth-14;
-  tip.style.left=Math.max(0,x)+'px';tip.style.top=Math.max(0,e.clientY-r.top-10)+'px';
- });
- svg.addEventListener('pointerleave',hide);
-})(svgs[k]);}
-})();`;
-
 export function renderReport(record: RunRecord, previous: RunRecord | null): string {
   const r = record;
   const p = previous;
@@ -597,9 +514,10 @@ export function renderReport(record: RunRecord, previous: RunRecord | null): str
   const series = chartPart.series;
   const title = `${OUTCOME_WORD[r.outcome] ?? r.outcome}: ${r.environment} ${r.profile.name}, ${fmtTime(r.startedAt)} · Voxanne load test`;
   const data = { t0: series?.t0 ?? 0, long: (series?.span ?? 0) >= 3600, charts };
+  const script = clientScript();
   return `<!doctype html>
 <html lang="en" class="no-js">
-${pageHead(esc(title), { scripts: true })}
+${pageHead(esc(title), { script })}
 <body>
 <a class="skip-link" href="#main">Skip to the report</a>
 <div class="wrap">
@@ -619,7 +537,7 @@ ${settingsSection(r)}
 <p class="small muted">Built from run.json by ${esc(r.pack.name)} ${esc(r.pack.version)}. Percentiles come from merged DDSketch histograms (within 1 %).</p>
 </div>
 <script type="application/json" id="chart-data">${scriptJson(data)}</script>
-<script>${SCRIPT}</script>
+<script>${script}</script>
 </body>
 </html>
 `;

@@ -49,7 +49,7 @@ export function renderIndex(records: RunRecord[]): string {
   const passed = runs.filter((r) => r.outcome === 'passed').length;
   return `<!doctype html>
 <html lang="en">
-${pageHead('Voxanne load test runs', { scripts: false })}
+${pageHead('Voxanne load test runs')}
 <body><div class="wrap">
 <header class="top"><span class="brand">Voxanne load test</span><h1>Runs</h1><span class="meta">${fmtInt(runs.length)} run${runs.length === 1 ? '' : 's'}, ${fmtInt(passed)} passed${runs[0] ? `; newest ${esc(fmtTime(runs[0].startedAt))}` : ''}</span></header>
 <main>

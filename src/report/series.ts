@@ -1,7 +1,7 @@
 // The record's 10 s periods as chart points: adjacent periods merge into at most `maxPoints`
 // buckets (counters summed, latency sketches merged, so a bucket's percentiles are exact within the
 // sketch's 1 %), for the whole run and for each endpoint.
-import { DDSketch } from '@artilleryio/sketches-js';
+import { SketchMerger } from './sketch-merge';
 import { noErrors, type EndpointPeriod, type ErrorKinds, type LatencySummary, type RunRecord } from '../record';
 
 export const MAX_POINTS = 500;
@@ -51,44 +51,12 @@ function emptySet(key: string, label: string, n: number): SeriesSet {
   return { key, label, requests: zeros(), rps: zeros(), p50: nulls(), p95: nulls(), p99: nulls(), errors, approximate: 0 };
 }
 
-// The sketches' protobuf decoder and key mapping, from the same library (resolved once: the
-// library's own DDSketch.fromProto re-requires its decoder on every call and rebuilds a store bin
-// by bin, which made a day-long record take several seconds).
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const Proto = require('@artilleryio/sketches-js/dist/ddsketch/proto/compiled').DDSketch as {
-  decode(buf: Uint8Array): ProtoSketch;
-};
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const { KeyMapping } = require('@artilleryio/sketches-js/dist/ddsketch/mapping') as {
-  KeyMapping: { fromProto(m: ProtoSketch['mapping']): DDSketch['mapping'] };
-};
-
-interface ProtoStore {
-  binCounts?: Record<string, number>;
-  contiguousBinCounts?: number[];
-  contiguousBinIndexOffset?: number;
-}
-interface ProtoSketch {
-  mapping: { gamma: number; indexOffset: number; interpolation: number };
-  positiveValues?: ProtoStore;
-  negativeValues?: ProtoStore;
-  zeroCount?: number;
-  min?: number;
-  max?: number;
-  sum?: number;
-}
-
 /**
- * Sketches of one bucket, merged bin by bin as they come; flushed into one DDSketch of the
- * library, so quantiles are the library's own (exactly what merging the sketches would give).
+ * Sketches of one bucket, merged as they come (see sketch-merge.ts), so a bucket's quantiles are
+ * exactly what merging the periods' sketches gives.
  */
 export class SketchAcc {
-  private bins = new Map<number, number>();
-  private mapping: ProtoSketch['mapping'] | undefined;
-  private zero = 0;
-  private min = Infinity;
-  private max = -Infinity;
-  private sum = 0;
+  private merger = new SketchMerger();
   /** Worst percentiles of the periods that came with a summary instead of a sketch. */
   private worst: { p50: number; p95: number; p99: number } | undefined;
 
@@ -100,54 +68,13 @@ export class SketchAcc {
 
   add(b64: string | undefined): void {
     if (!b64) return;
-    const d = Proto.decode(Buffer.from(b64, 'base64'));
-    if (this.mapping && d.mapping?.gamma !== this.mapping.gamma) {
-      throw new Error('latency sketches of different accuracies cannot be merged'); // as DDSketch.merge
-    }
-    this.mapping ??= d.mapping;
-    const store = d.positiveValues;
-    const counts = store?.contiguousBinCounts ?? [];
-    const offset = store?.contiguousBinIndexOffset ?? 0;
-    for (let k = 0; k < counts.length; k++) {
-      const n = counts[k];
-      if (n) this.bins.set(offset + k, (this.bins.get(offset + k) ?? 0) + n);
-    }
-    for (const [key, n] of Object.entries(store?.binCounts ?? {})) {
-      if (n) this.bins.set(Number(key), (this.bins.get(Number(key)) ?? 0) + n);
-    }
-    this.zero += d.zeroCount ?? 0;
-    if (d.min !== undefined && d.min < this.min) this.min = d.min;
-    if (d.max !== undefined && d.max > this.max) this.max = d.max;
-    this.sum += d.sum ?? 0;
-  }
-
-  private reset(): void {
-    this.bins = new Map();
-    this.mapping = undefined;
-    this.zero = 0;
-    this.min = Infinity;
-    this.max = -Infinity;
-    this.sum = 0;
-  }
-
-  /** The merged sketch (undefined when empty). */
-  toSketch(): DDSketch | undefined {
-    if (!this.mapping) return undefined;
-    const sketch = new DDSketch();
-    sketch.mapping = KeyMapping.fromProto(this.mapping);
-    for (const key of [...this.bins.keys()].sort((a, b) => a - b)) sketch.store.add(key, this.bins.get(key) as number);
-    sketch.zeroCount = this.zero;
-    sketch.count = sketch.store.count + this.zero;
-    sketch.min = this.min;
-    sketch.max = this.max;
-    sketch.sum = this.sum;
-    return sketch;
+    this.merger.add(b64);
   }
 
   flush(into: SeriesSet, i: number): void {
-    const s = this.toSketch();
+    const s = this.merger.toSketch();
     const worst = this.worst;
-    this.reset();
+    this.merger = new SketchMerger();
     this.worst = undefined;
     if (s && s.count > 0) {
       into.p50[i] = round1(s.getValueAtQuantile(0.5));

@@ -1,6 +1,8 @@
 // The stylesheet of the report and the index page, inlined in each (no network, opens from disk).
 // Colours: the Okabe-Ito palette (readable with colour-blindness); every state also has a word or
 // a symbol, never colour alone. Dark mode follows the reader's system setting.
+import { cspHash } from './script';
+
 export const CSS = `
 :root{
   --bg:#f4f5f7;--card:#fff;--ink:#1b2130;--muted:#5b6474;--line:#dde1e7;--soft:#eef0f4;
@@ -188,10 +190,11 @@ table.runs a.mono{white-space:nowrap}
 
 /**
  * The <head> shared by the report and the index: offline by construction (the Content-Security-Policy
- * forbids every request; inline scripts only where the page has one).
+ * forbids every request). `script` is the page's inline script, if it has one: the CSP allows that
+ * exact text (by its hash) and no other script.
  */
-export function pageHead(title: string, { scripts }: { scripts: boolean }): string {
-  const csp = `default-src 'none'; style-src 'unsafe-inline';${scripts ? " script-src 'unsafe-inline';" : ''} img-src data:`;
+export function pageHead(title: string, { script }: { script?: string } = {}): string {
+  const csp = `default-src 'none'; style-src 'unsafe-inline';${script !== undefined ? ` script-src ${cspHash(script)};` : ''} img-src data:`;
   return `<head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -4,7 +4,7 @@
 // has something to draw. Gates, totals and the diagnosis come from the pack's own functions.
 import { DDSketch } from '@artilleryio/sketches-js';
 import { loadBudgets, type Stage } from '../config';
-import { mulberry32 } from '../standin/server';
+import { mulberry32 } from '../standin/faults';
 import { diagnose } from '../diagnosis';
 import { evaluateGates, gateSpecs } from '../gates';
 import { plannedUsersAt, planVisits, totalSeconds } from '../plan';

@@ -1,8 +1,10 @@
 // `npm run target`: run the stand-in Voxanne backend in the foreground, with optional faults.
 // Bad input is one line on stderr and exit 2 (never a stack trace); SIGINT/SIGTERM stop it cleanly.
 import { parseArgs } from 'node:util';
-import { EXIT } from '../errors';
-import { REQUEST_NAMES, startStandIn, type StandIn, type StandInOptions } from './server';
+import { EXIT, UsageError } from '../errors';
+import { REQUEST_NAMES } from './contract';
+import { DEFAULT_RATE_LIMIT, resolveStandInOptions, type RuleName, type StandInOptions } from './options';
+import { startStandIn, type StandIn } from './server';
 
 const USAGE = `usage: npm run target -- [flags]
   --port N                   port to listen on (default 3001; 0 = any free port)
@@ -22,22 +24,15 @@ const USAGE = `usage: npm run target -- [flags]
   --development              NODE_ENV=development: /api/calls-dashboard needs no token
   --rate-limit N             requests per window per IP under /api (default 1000)
   --rate-window S            rate-limit window in seconds (default 3600)
+  --capacity N               a backend of known capacity: at most N requests served at once ...
+  --service-ms MS            ... each for exactly MS ms (no baseline latency); the rest queue in
+                             arrival order. True capacity: N / MS * 1000 requests/s
   --seed N                   seed for latency and fault draws`;
 
 class FlagError extends Error {}
 
-function number(flag: string, raw: string | undefined, rule: { min?: number; max?: number; integer?: boolean; above?: number }, what: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = raw.trim() === '' ? NaN : Number(raw);
-  const ok =
-    Number.isFinite(value) &&
-    (!rule.integer || Number.isInteger(value)) &&
-    (rule.min === undefined || value >= rule.min) &&
-    (rule.max === undefined || value <= rule.max) &&
-    (rule.above === undefined || value > rule.above);
-  if (!ok) throw new FlagError(`--${flag} must be ${what} (got "${raw}")`);
-  return value;
-}
+/** A flag's text as a number (NaN when it is not one); the range checks are options.ts's. */
+const toNumber = (raw: string | undefined): number | undefined => (raw === undefined ? undefined : raw.trim() === '' ? NaN : Number(raw));
 
 function parse(argv: string[]): { options: StandInOptions; help: boolean } {
   let parsed;
@@ -64,6 +59,8 @@ function parse(argv: string[]): { options: StandInOptions; help: boolean } {
         development: { type: 'boolean' },
         'rate-limit': { type: 'string' },
         'rate-window': { type: 'string' },
+        capacity: { type: 'string' },
+        'service-ms': { type: 'string' },
         seed: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -78,44 +75,69 @@ function parse(argv: string[]): { options: StandInOptions; help: boolean } {
     throw new FlagError(`${message.split('\n')[0]}; run with --help to see the flags`);
   }
   const v = parsed.values;
-  const rate = (flag: 'error-rate' | 'hang-rate' | 'reset-rate' | 'garbage-rate') =>
-    number(flag, v[flag], { min: 0, max: 1 }, 'a number between 0 and 1');
 
   const slow: Record<string, number> = {};
   for (const item of v.slow ?? []) {
     const match = /^([a-z_]+)=(\d+(?:\.\d+)?)$/.exec(item.trim());
     if (!match) throw new FlagError(`--slow must look like NAME=MS, e.g. assistants=1500 (got "${item}")`);
-    if (!(REQUEST_NAMES as string[]).includes(match[1])) {
-      throw new FlagError(`--slow: unknown request name "${match[1]}"; use one of ${REQUEST_NAMES.join(', ')}`);
-    }
     slow[match[1]] = Number(match[2]);
   }
+  if ((v.capacity === undefined) !== (v['service-ms'] === undefined)) {
+    throw new FlagError('--capacity and --service-ms go together; give both, e.g. --capacity 4 --service-ms 50');
+  }
 
-  const degradedAfter = number('health-degraded-after', v['health-degraded-after'], { min: 0 }, 'a number of seconds >= 0');
-  const rateLimit = number('rate-limit', v['rate-limit'], { min: 1, integer: true }, 'an integer >= 1');
-  const rateWindow = number('rate-window', v['rate-window'], { above: 0 }, 'a number of seconds > 0');
+  // The text typed for each flag, so a bad value is quoted as typed.
+  const flags: Partial<Record<RuleName, string>> = {
+    port: v.port,
+    latencyScale: v['latency-scale'],
+    extraLatencyMs: v['extra-latency-ms'],
+    errorRate: v['error-rate'],
+    hangRate: v['hang-rate'],
+    resetRate: v['reset-rate'],
+    garbageRate: v['garbage-rate'],
+    'healthDegraded.afterSeconds': v['health-degraded-after'],
+    closeAfterSeconds: v['close-after'],
+    'rateLimit.limit': v['rate-limit'],
+    'rateLimit.windowSeconds': v['rate-window'],
+    'capacity.concurrency': v.capacity,
+    'capacity.serviceMs': v['service-ms'],
+    seed: v.seed,
+  };
+  const degradedAfter = toNumber(v['health-degraded-after']);
+  const rateLimit = toNumber(v['rate-limit']);
+  const rateWindow = toNumber(v['rate-window']);
   const options: StandInOptions = {
-    port: number('port', v.port, { min: 0, max: 65535, integer: true }, 'an integer between 0 and 65535') ?? 3001,
+    port: toNumber(v.port) ?? 3001,
     host: v.host,
-    latencyScale: number('latency-scale', v['latency-scale'], { min: 0 }, 'a number >= 0'),
-    extraLatencyMs: number('extra-latency-ms', v['extra-latency-ms'], { min: 0 }, 'a number of milliseconds >= 0'),
+    latencyScale: toNumber(v['latency-scale']),
+    extraLatencyMs: toNumber(v['extra-latency-ms']),
     slow,
-    errorRate: rate('error-rate'),
-    hangRate: rate('hang-rate'),
-    resetRate: rate('reset-rate'),
-    garbageRate: rate('garbage-rate'),
+    errorRate: toNumber(v['error-rate']),
+    hangRate: toNumber(v['hang-rate']),
+    resetRate: toNumber(v['reset-rate']),
+    garbageRate: toNumber(v['garbage-rate']),
     redisDown: v['redis-down'],
     voiceApiDown: v['voice-api-down'],
     healthDegraded: degradedAfter !== undefined ? { afterSeconds: degradedAfter } : v['health-degraded'],
-    closeAfterSeconds: number('close-after', v['close-after'], { above: 0 }, 'a number of seconds > 0'),
+    closeAfterSeconds: toNumber(v['close-after']),
     developmentMode: v.development,
-    rateLimit: rateLimit !== undefined || rateWindow !== undefined ? { limit: rateLimit ?? 1000, windowSeconds: rateWindow ?? 3600 } : undefined,
-    seed: number('seed', v.seed, { min: 0, integer: true }, 'a non-negative integer'),
+    rateLimit:
+      rateLimit !== undefined || rateWindow !== undefined
+        ? { limit: rateLimit ?? DEFAULT_RATE_LIMIT.limit, windowSeconds: rateWindow ?? DEFAULT_RATE_LIMIT.windowSeconds }
+        : undefined,
+    capacity: v.capacity !== undefined ? { concurrency: toNumber(v.capacity) as number, serviceMs: toNumber(v['service-ms']) as number } : undefined,
+    seed: toNumber(v.seed),
   };
-  const sum = [options.errorRate, options.hangRate, options.resetRate, options.garbageRate].reduce<number>((a, b) => a + (b ?? 0), 0);
-  if (sum > 1 + 1e-9) throw new FlagError(`--error-rate, --hang-rate, --reset-rate and --garbage-rate add up to ${sum}; keep the sum at most 1`);
+  try {
+    resolveStandInOptions(options, { flags }); // the same checks startStandIn makes, named as flags
+  } catch (err) {
+    if (err instanceof UsageError) throw new FlagError(err.message);
+    throw err;
+  }
   return { options, help: v.help === true };
 }
+
+const fmt = (n: number) => String(Math.round(n * 100) / 100);
 
 /** What is switched on, for the start line. */
 function describe(o: StandInOptions): string {
@@ -132,6 +154,10 @@ function describe(o: StandInOptions): string {
   if (o.healthDegraded === true) faults.push('health degraded');
   else if (o.healthDegraded) faults.push(`health degraded after ${o.healthDegraded.afterSeconds}s`);
   if (o.closeAfterSeconds !== undefined) faults.push(`closes after ${o.closeAfterSeconds}s`);
+  if (o.capacity) {
+    const { concurrency, serviceMs } = o.capacity;
+    faults.push(`capacity ${concurrency} at a time x ${serviceMs}ms (${fmt((concurrency / serviceMs) * 1000)} req/s)`);
+  }
   const settings: string[] = [];
   if (o.developmentMode) settings.push('development mode');
   if (o.rateLimit) settings.push(`rate limit ${o.rateLimit.limit} per ${o.rateLimit.windowSeconds}s`);

@@ -1,0 +1,245 @@
+// The backend's contract (shared/VOXANNE-API.md) as pure functions: the facts of one request in,
+// the reply {status, headers, body} out. No clock, no sockets, no randomness: the server passes in
+// the time, the limiter's verdict and the switches, so every answer can be checked on its own.
+import { randomUUID } from 'node:crypto';
+import { decodeJwt } from '../jwt';
+import { ASSISTANTS, CALL_STATUSES, CALL_TYPES, SORT_KEYS, type Call } from './fixtures';
+
+export type RequestName = 'health' | 'root' | 'calls_dashboard' | 'webhook_health' | 'assistants';
+
+const ROUTES: Record<string, RequestName> = {
+  '/health': 'health',
+  '/': 'root',
+  '/api/calls-dashboard': 'calls_dashboard',
+  '/api/vapi/webhook/health': 'webhook_health',
+  '/api/assistants': 'assistants',
+};
+export const REQUEST_NAMES = Object.values(ROUTES);
+
+/** The request name (budgets.yml key) of a path, or undefined for an unknown path. */
+export function requestNameFor(path: string): RequestName | undefined {
+  // Express routing is case-insensitive and ignores one trailing slash.
+  const key = (path.length > 1 ? path.replace(/\/$/, '') : path).toLowerCase();
+  return ROUTES[key];
+}
+
+/** Paths the backend's rate limiter counts: everything under /api but /api/health* and /api/internal*. */
+export function isRateLimitedPath(path: string): boolean {
+  const lower = path.toLowerCase();
+  return (lower === '/api' || lower.startsWith('/api/')) && !lower.startsWith('/api/health') && !lower.startsWith('/api/internal');
+}
+
+// Helmet's defaults (minus the long CSP), so header checks see what the real backend sends.
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': "default-src 'self'",
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'origin-agent-cluster': '?1',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=15552000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-dns-prefetch-control': 'off',
+  'x-download-options': 'noopen',
+  'x-frame-options': 'SAMEORIGIN',
+  'x-permitted-cross-domain-policies': 'none',
+  'x-xss-protection': '0',
+  vary: 'Origin',
+};
+
+/** What a handler needs to know about one request. */
+export interface RequestFacts {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  authorization?: string;
+  /** Epoch ms. */
+  now: number;
+}
+
+/** The server's state that the answer depends on. */
+export interface ContractState {
+  calls: Call[];
+  developmentMode: boolean;
+  checkTokenExpiry: boolean;
+  voiceApiDown: boolean;
+  redisDown: boolean;
+  healthDegraded: boolean;
+  uptimeSeconds: number;
+}
+
+/** The rate limiter's verdict on a request under /api (see limiter.ts). */
+export interface LimitVerdict {
+  headers: Record<string, string>;
+  limited: boolean;
+}
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  /** true when the request reached the endpoint's own work (and so takes its latency). */
+  work: boolean;
+}
+
+function json(status: number, body: unknown, work: boolean, extra: Record<string, string> = {}): Reply {
+  return {
+    status,
+    headers: { ...SECURITY_HEADERS, ...extra, 'content-type': 'application/json; charset=utf-8' },
+    body: JSON.stringify(body),
+    work,
+  };
+}
+
+/** The backend's auth middleware: decode (no signature check), require email and a real org id. */
+export function authenticate(
+  header: string | undefined,
+  allowAnonymous: boolean,
+  checkExpiry: boolean,
+  now: number,
+): { ok: true } | { ok: false; error: string } {
+  if (!header && allowAnonymous) return { ok: true };
+  if (!header || !header.startsWith('Bearer ') || !header.slice(7).trim()) {
+    return { ok: false, error: 'Missing or invalid Authorization header' };
+  }
+  const claims = decodeJwt(header.slice(7).trim());
+  const orgId = claims?.app_metadata?.org_id;
+  const expired = checkExpiry && typeof claims?.exp === 'number' && claims.exp * 1000 <= now;
+  if (!claims || typeof claims.email !== 'string' || !claims.email || typeof orgId !== 'string' || !orgId || orgId === 'default' || expired) {
+    return { ok: false, error: 'Invalid or expired token' };
+  }
+  return { ok: true };
+}
+
+type Body = { status: number; body: unknown; work: boolean };
+
+export function callsDashboard(query: URLSearchParams, calls: Call[]): Body {
+  const invalid = (error: string): Body => ({
+    status: 400,
+    body: { error, code: 'VALIDATION_ERROR', request_id: randomUUID() },
+    work: false,
+  });
+  const intParam = (name: string, fallback: number): number => {
+    const raw = query.get(name);
+    return raw === null ? fallback : /^\d+$/.test(raw) ? Number(raw) : NaN;
+  };
+  const oneOf = (name: string, allowed: readonly string[]): string | undefined | null => {
+    const raw = query.get(name);
+    return raw === null ? undefined : allowed.includes(raw) ? raw : null;
+  };
+  const page = intParam('page', 1);
+  const limitN = intParam('limit', 20);
+  if (!(page >= 1)) return invalid('page must be an integer of at least 1');
+  if (!(limitN >= 1 && limitN <= 100)) return invalid('limit must be an integer between 1 and 100');
+  const status = oneOf('status', CALL_STATUSES);
+  if (status === null) return invalid(`status must be one of: ${CALL_STATUSES.join(', ')}`);
+  const sortBy = oneOf('sortBy', SORT_KEYS);
+  if (sortBy === null) return invalid(`sortBy must be one of: ${SORT_KEYS.join(', ')}`);
+  const callType = oneOf('call_type', CALL_TYPES);
+  if (callType === null) return invalid(`call_type must be one of: ${CALL_TYPES.join(', ')}`);
+  const includeTest = oneOf('include_test', ['true', 'false']);
+  if (includeTest === null) return invalid('include_test must be true or false');
+
+  const search = query.get('search')?.toLowerCase();
+  const start = Date.parse(query.get('startDate') ?? '');
+  const end = Date.parse(query.get('endDate') ?? '');
+  const matching = calls.filter(
+    (c) =>
+      (includeTest === 'true' || !c.is_test_call) &&
+      (!status || c.status === status) &&
+      (!callType || c.call_type === callType) &&
+      (!search || c.caller_name.toLowerCase().includes(search) || c.phone_number.includes(search)) &&
+      (Number.isNaN(start) || Date.parse(c.call_date) >= start) &&
+      (Number.isNaN(end) || Date.parse(c.call_date) <= end),
+  );
+  if (sortBy === 'duration') matching.sort((a, b) => b.duration_seconds - a.duration_seconds);
+  if (sortBy === 'name') matching.sort((a, b) => a.caller_name.localeCompare(b.caller_name));
+  const total = matching.length;
+  return {
+    status: 200,
+    body: {
+      calls: matching.slice((page - 1) * limitN, page * limitN),
+      pagination: { page, limit: limitN, total, pages: Math.ceil(total / limitN) },
+    },
+    work: true,
+  };
+}
+
+function route(facts: RequestFacts, name: RequestName, state: ContractState): Body {
+  const auth = facts.authorization;
+  switch (name) {
+    case 'health': {
+      const degraded = state.healthDegraded;
+      return {
+        status: degraded ? 503 : 200,
+        body: {
+          status: degraded ? 'degraded' : 'ok',
+          services: { database: !degraded, supabase: true, backgroundJobs: true, webhookQueue: true },
+          timestamp: new Date(facts.now).toISOString(),
+          uptime: state.uptimeSeconds,
+          database_size_mb: degraded ? null : 48.7,
+          queueMetrics: { waiting: 0, active: 1, completed: 1284, failed: 3, delayed: 0 },
+        },
+        work: true,
+      };
+    }
+    case 'root':
+      return {
+        status: 200,
+        body: {
+          name: 'Voxanne Backend',
+          version: '1.0.0',
+          endpoints: {
+            health: '/health',
+            callsDashboard: '/api/calls-dashboard',
+            assistants: '/api/assistants',
+            vapiWebhook: '/api/vapi/webhook',
+            vapiWebhookHealth: '/api/vapi/webhook/health',
+          },
+        },
+        work: true,
+      };
+    case 'webhook_health':
+      return { status: 200, body: { status: 'healthy', service: 'vapi-webhook' }, work: true };
+    case 'calls_dashboard': {
+      const result = authenticate(auth, state.developmentMode, state.checkTokenExpiry, facts.now);
+      if (!result.ok) return { status: 401, body: { error: result.error }, work: false };
+      return callsDashboard(facts.query, state.calls);
+    }
+    case 'assistants': {
+      const result = authenticate(auth, false, state.checkTokenExpiry, facts.now);
+      if (!result.ok) return { status: 401, body: { error: result.error }, work: false };
+      // When the voice API fails the backend swallows it and answers an empty wrapper object.
+      return { status: 200, body: state.voiceApiDown ? { assistants: [] } : ASSISTANTS, work: true };
+    }
+  }
+}
+
+/**
+ * The backend's answer to one request, in middleware order: the limiter's Redis store (down:
+ * 500), the limiter (429), then routing, auth and the endpoint. `verdict` is the limiter's
+ * verdict for a rate-limited path (undefined elsewhere, or when Redis is down).
+ */
+export function answer(facts: RequestFacts, state: ContractState, verdict: LimitVerdict | undefined): Reply {
+  if (isRateLimitedPath(facts.path) && state.redisDown) {
+    // The limiter's Redis store throws before anything else runs.
+    return json(500, { error: 'Connection is closed.' }, false);
+  }
+  const limitHeaders = verdict?.headers ?? {};
+  if (verdict?.limited) {
+    const retryAfter = limitHeaders['retry-after'];
+    return json(429, { error: 'Too many requests', message: 'Rate limit exceeded. Please try again later.', retryAfter }, false, limitHeaders);
+  }
+  const name = requestNameFor(facts.path);
+  if (!name || (facts.method !== 'GET' && facts.method !== 'HEAD')) {
+    return json(404, { error: 'Not found', path: facts.path }, false, limitHeaders);
+  }
+  const { status, body, work } = route(facts, name, state);
+  return json(status, body, work, limitHeaders);
+}
+
+/** The backend's 500 for an endpoint whose work failed (the error fault). */
+export function internalError(name: RequestName | undefined, limitHeaders: Record<string, string>): Reply {
+  const body =
+    name === 'calls_dashboard' ? { error: 'Failed to fetch calls', code: 'INTERNAL_ERROR', request_id: randomUUID() } : { error: 'Internal server error' };
+  return json(500, body, true, limitHeaders);
+}
