@@ -29,6 +29,8 @@ import { JOURNEY_PATHS } from './pack-autocannon';
 const ROOT = join(__dirname, '..');
 const ARTILLERY = join(ROOT, 'node_modules', 'artillery', 'bin', 'run');
 const QUICK = process.argv.includes('--quick');
+/** `--only overhead`: just the overhead section (pack vs bare Artillery vs autocannon/wrk), e.g. before and after a change. */
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 /** Load durations are multiplied by this; --quick makes everything 5x shorter. */
 const SCALE = QUICK ? 0.2 : 1;
 const REPS = QUICK ? 1 : 3;
@@ -710,13 +712,13 @@ async function main(): Promise<void> {
   (require(join(ROOT, 'bin', 'pack.js')) as { build: () => number }).build();
   log(`temporary files in ${TMP}${QUICK ? ' (quick mode: 5x shorter loads, 1 repetition)' : ''}`);
   try {
-    const fid = await fidelity();
+    const fid = ONLY === 'overhead' ? { rows: [], packArgs: ['--profile', 'standard', '--time-scale', String(Math.round(0.1 * SCALE * 1000) / 1000)] } : await fidelity();
     const server = await startServer(0);
     let fixed: FixedRow[];
     let over: OverheadRow[];
     try {
       over = await overhead(server, fid.packArgs);
-      fixed = await fixedCost(server);
+      fixed = ONLY === 'overhead' ? [] : await fixedCost(server);
     } finally {
       await server.stop();
     }
