@@ -49,8 +49,11 @@ function judge(config: RunConfig, api: ApiCheck, authorization: string | undefin
   if (!warning || config.rateLimit.confirmed) return { verdict: 'go', ...(warning && { rateLimitWarning: warning }) };
   // Against production any overrun needs a confirmation; locally, only one that leaves most of the run rate limited.
   const production = config.rateLimit.refuseAnyOverrun;
-  if (production || (left !== undefined && left < config.rateLimit.apiEstimate / 2)) {
-    return { verdict: 'over-limit', rateLimitWarning: warning, message: 'add --yes to run anyway' };
+  if (production) {
+    return { verdict: 'over-limit', rateLimitWarning: warning, message: 'against production any overrun needs a confirmation: add --yes (or VOXANNE_CONFIRM=yes) to run anyway' };
+  }
+  if (left !== undefined && left < config.rateLimit.apiEstimate / 2) {
+    return { verdict: 'over-limit', rateLimitWarning: warning, message: 'less than half of the run is left in the rate limit, so it would measure mostly 429s: add --yes to run anyway' };
   }
   return { verdict: 'go', rateLimitWarning: warning };
 }

@@ -24,7 +24,7 @@ async function against(options: StandInOptions, args: string[], env: Record<stri
 
 /** A production-like run against a loopback stand-in: the prod environment's rules, a local address. */
 const PROD_LIKE = ['--env', 'prod', '--allow-http'];
-const loadRequests = (s: StandIn) => s.stats().log.filter((e) => e.path !== '/health' && e.path !== '/api/vapi/webhook/health');
+const loadRequests = (s: StandIn) => s.stats().log.filter((e) => e.load);
 const token = (claims: Record<string, unknown>) =>
   signJwt({ sub: 'u-7', email: 'qa@example.com', app_metadata: { org_id: 'org-7' }, ...claims }, 'test-secret');
 const inHour = () => Math.floor(Date.now() / 1000) + 3600;
@@ -52,10 +52,22 @@ describe('rate limits', () => {
     assert.match(r.stdout, /\(counted as errors: --count-429\)/);
   });
 
+  test('locally, a rate limit that leaves less than half of the run stops it before the load, naming the ways out; --yes goes ahead', async () => {
+    const r = await against({ rateLimit: { limit: 10, windowSeconds: 3600 } }, []);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout, /only 9 of 10 per hour are left \(the window resets at \d\d:\d\d UTC\)/);
+    assert.match(r.stdout, /Would fit: .*--time-scale [\d.]+, --spread-ips \(a backend on this machine\)/);
+    assert.match(r.stdout, /Not starting the load: less than half of the run is left in the rate limit/);
+    assert.deepEqual(loadRequests(r.standIn), [], 'only the preflight reached the target');
+    const confirmed = await against({ rateLimit: { limit: 10, windowSeconds: 3600 } }, ['--yes']);
+    assert.notEqual(confirmed.code, 2, confirmed.stdout);
+    assert.ok(loadRequests(confirmed.standIn).length > 0);
+  });
+
   test('production refuses a run that would exceed what is left, unless confirmed', async () => {
     const r = await against({ rateLimit: { limit: 30, windowSeconds: 3600 } }, PROD_LIKE);
     assert.equal(r.code, 2, r.stdout + r.stderr);
-    assert.match(r.stdout, /Refusing to start against production: add --yes/);
+    assert.match(r.stdout, /Not starting the load: against production any overrun needs a confirmation: add --yes/);
     assert.equal(r.record?.outcome, 'refused');
     assert.deepEqual(loadRequests(r.standIn), [], 'only the preflight reached the target');
   });
@@ -133,7 +145,8 @@ describe('preflight beyond /health', () => {
   test('/health ok but /api failing (Redis down): exit 3 with the body, no load', async () => {
     const r = await against({ redisDown: true }, []);
     assert.equal(r.code, 3, r.stdout + r.stderr);
-    assert.match(r.stdout, /API failing while \/health is OK: \/api\/vapi\/webhook\/health answered 500: \{"error":"Connection is closed\."\}/);
+    // With a token (here the development token) the preflight's /api request is an authenticated one.
+    assert.match(r.stdout, /API failing while \/health is OK: \/api\/calls-dashboard\?limit=1 answered 500: \{"error":"Connection is closed\."\}/);
     assert.deepEqual(loadRequests(r.standIn), []);
   });
 });

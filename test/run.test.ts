@@ -21,7 +21,7 @@ async function against(options: StandInOptions, args: string[], env: Record<stri
   }
 }
 
-const loadRequests = (s: StandIn) => s.stats().log.filter((e) => e.path !== '/health');
+const loadRequests = (s: StandIn) => s.stats().log.filter((e) => e.load);
 
 describe('verdicts', () => {
   test('a healthy backend passes every gate: exit 0, all five endpoints requested', async () => {

@@ -27,6 +27,8 @@ export interface StandInLogEntry {
   auth: 'none' | 'bearer';
   /** Which TCP connection carried it (1, 2, ...): one per virtual user with keep-alive. */
   connection?: number;
+  /** Sent by Artillery's users (the load), not by the pack's own checks before and after it. */
+  load: boolean;
   email?: string;
   orgId?: string;
   sub?: string;
@@ -98,6 +100,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
       status: null,
       auth: bearer ? 'bearer' : 'none',
       connection: connectionIds.get(req.socket),
+      load: /artillery/i.test(String(req.headers['user-agent'])),
     };
     // Log who called (claims only — never the token itself).
     const claims = bearer ? decodeJwt((header as string).slice(7).trim()) : undefined;
