@@ -215,7 +215,7 @@ describe('secrets never leak', () => {
 
 describe('breaker', () => {
   test('/health going bad mid-run stops the load early: aborted, exit 1', async () => {
-    const r = await against({ healthDegraded: { afterSeconds: 8 } }, [...PROD_LIKE, '--profile', 'smoke', '--time-scale', '1']);
+    const r = await against({ healthDegraded: { afterSeconds: 5, fromRequest: 3 } }, [...PROD_LIKE, '--profile', 'smoke', '--time-scale', '1']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.equal(r.record?.outcome, 'aborted');
     assert.match(r.stdout, /Breaker: \/health went bad mid-run \(degraded: database down\)/);

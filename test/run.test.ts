@@ -81,8 +81,8 @@ describe('health before and after the load', () => {
   });
 
   test('/health degraded after the load: exit 4', async () => {
-    // The load runs from about 4 s to 14 s after the stand-in starts; the end check comes after.
-    const r = await against({ healthDegraded: { afterSeconds: 9 } }, []);
+    // /health goes bad 10 s after the first load request: at the end of the 10 s load, before the check after it.
+    const r = await against({ healthDegraded: { afterSeconds: 10, fromRequest: 3 } }, []);
     assert.equal(r.code, 4, r.stdout + r.stderr);
     assert.match(r.stdout, /\/health failed after the load/);
     assert.equal(r.record?.health.start?.ok, true);
