@@ -7,7 +7,7 @@ import type { ApiCheck, HealthResult } from '../health';
 import type { EndpointSummary, Gate, RunRecord } from '../record';
 import { legend, renderChart, type ChartData } from './charts';
 import {
-  arrowFor, change, ERROR_KINDS, esc, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPct, fmtTime, gateUnit,
+  arrowFor, change, ERROR_KINDS, esc, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPct, fmtTime, gateLimitText, gateValueText,
   measuredRequests, OUTCOME_WORD, outcomeClass, scriptJson, TOLERANCE_NOTE, TREND_WORD, type Change,
 } from './format';
 import { describePolicy } from '../ratelimit';
@@ -18,8 +18,8 @@ import { pageHead } from './style';
 
 const ICON: Record<RunRecord['outcome'], string> = { passed: '✓', failed: '✗', unhealthy: '✗', aborted: '!', interrupted: '■', refused: '⊘', crashed: '✗' };
 
-const gateText = (g: Gate) => (g.value === null ? 'no data' : `${fmtNum(g.value, 2)}${gateUnit(g.unit)}`);
-const limitText = (g: Gate) => `${g.comparator === '>=' ? '≥' : g.comparator === '<=' ? '≤' : '<'} ${fmtNum(g.limit, 2)}${gateUnit(g.unit)}`;
+const gateText = (g: Gate) => gateValueText(g, (n) => fmtNum(n, 2));
+const limitText = (g: Gate) => gateLimitText(g, (n) => fmtNum(n, 2), true);
 
 function resultPill(g: Gate): string {
   if (g.passed) return '<span class="pill pass">✓ pass</span>';
