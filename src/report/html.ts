@@ -18,6 +18,12 @@ import { pageHead } from './style';
 
 const ICON: Record<RunRecord['outcome'], string> = { passed: '✓', failed: '✗', unhealthy: '✗', aborted: '!', interrupted: '■', refused: '⊘', crashed: '✗' };
 
+/** The limiter's policy as the target's headers gave it (the figures are the target's, not written here). */
+const limiterText = (r: RunRecord): string => {
+  const seen = rateLimitOf(r)?.atStart;
+  return seen?.limit ? `${describePolicy(seen)} per IP` : 'per client IP';
+};
+
 /** What each endpoint's fallback means, from the catalog's declarations in the record. */
 const fallbackNote = (r: RunRecord): string =>
   r.endpoints
@@ -276,7 +282,7 @@ ${percentileCell(l?.p50, e.baseline?.p50)}${percentileCell(l?.p95, e.baseline?.p
   return `<section id="endpoints" aria-labelledby="h-ep"><h2 id="h-ep">Endpoints <span class="sub">latency against the guide's local baseline (“guide”) and the p95 budget</span></h2>
 <div class="tw"><table class="endpoints"><thead><tr><th scope="col">Endpoint</th><th scope="col" class="num">Requests</th><th scope="col" class="num">Errors</th><th scope="col" class="num">p50</th><th scope="col" class="num">p95</th><th scope="col" class="num">p99</th><th scope="col">p95 budget</th><th scope="col">Status codes</th><th scope="col" class="num" title="Expectation failures: responses whose status or body did not match what the endpoint should answer; below, the fallback answers of endpoints that have one">Failed checks</th></tr></thead>
 <tbody>${rows.join('')}</tbody></table></div>
-<p class="note">Errors count transport errors, timeouts and unexpected statuses (a 401 the scenario expects is not an error). 429s come from the backend's rate limiter (1000 requests per hour per IP under /api), not from overload; ${
+<p class="note">Errors count transport errors, timeouts and unexpected statuses (a 401 the scenario expects is not an error). 429s come from the backend's rate limiter (${esc(limiterText(r))}), not from overload; ${
     !rateLimitOf(r)
       ? 'in this record they count as errors'
       : count429(r)
@@ -370,7 +376,7 @@ function variantCharts(r: RunRecord, s: Series, set: SeriesSet, idx: number, cha
     empty: 'No errors',
   })}${
     limitedTotal
-      ? `<h3>429 Too Many Requests <span class="sub">the rate limiter (1000/h per IP), not overload: ${fmtInt(limitedTotal)} in all</span></h3>${add('429', {
+      ? `<h3>429 Too Many Requests <span class="sub">the rate limiter (${esc(limiterText(r))}), not overload: ${fmtInt(limitedTotal)} in all</span></h3>${add('429', {
           ...base,
           id: '',
           title: `429 rate-limited answers, ${label}`,
