@@ -61,7 +61,7 @@ const Summary = z.object({ count: z.number(), min: z.number(), mean: z.number(),
 
 export const PeriodEvent = z.object({
   type: z.literal('period'),
-  /** Start of the 10 s period, epoch ms. */
+  /** Start of the period (config/contract.yml's periodSeconds), epoch ms. */
   period: z.number(),
   first: z.number(),
   last: z.number(),

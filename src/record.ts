@@ -44,7 +44,7 @@ const EndpointPeriod = z.object({
 export type EndpointPeriod = z.infer<typeof EndpointPeriod>;
 
 const Period = EndpointPeriod.extend({
-  /** Start of the 10 s period, epoch ms. */
+  /** Start of the period (config/contract.yml's periodSeconds), epoch ms. */
   start: z.number(),
   /** Users active at the end of the period: measured (Artillery) and planned (profile). */
   users: z.object({ created: z.number(), completed: z.number(), failed: z.number(), active: z.number(), planned: z.number() }),
