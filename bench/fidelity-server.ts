@@ -1,5 +1,5 @@
 // The benchmarks' target: a loopback node:http server that answers every path with 200 after a fixed
-// delay, with the bodies the pack's expectations need, and keeps its own timing of every request
+// delay, with the contract catalog's example bodies (they pass the pack's expectations), and keeps its own timing of every request
 // (hrtime from the request's arrival to res.end). It runs in a child process of bench/pack.ts (forked
 // with an IPC channel), so the load tools and the measuring never share its event loop.
 // Requests with the user agent "node" (fetch: the pack's health checks before and after the load)
@@ -7,6 +7,7 @@
 //   IPC in:  { cmd: 'reset' } | { cmd: 'stats' } | { cmd: 'stop' }
 //   IPC out: { type: 'ready', port } | { type: 'reset' } | { type: 'stats', stats: ServerStats }
 import { createServer } from 'node:http';
+import { loadContract } from '../src/config';
 
 export interface ServerStats {
   /** Every request, the pack's health checks included. */
@@ -30,13 +31,8 @@ export interface ServerStats {
 
 export type ServerMessage = { type: 'ready'; port: number } | { type: 'reset' } | { type: 'stats'; stats: ServerStats };
 
-const BODIES: Record<string, string> = {
-  '/health': JSON.stringify({ status: 'ok' }),
-  '/': JSON.stringify({ name: 'Voxanne Backend' }),
-  '/api/calls-dashboard': JSON.stringify({ calls: [], pagination: {} }),
-  '/api/vapi/webhook/health': JSON.stringify({ status: 'healthy' }),
-  '/api/assistants': '[]',
-};
+// The catalog's example bodies, which pass the pack's expectations.
+const BODIES: Record<string, string> = Object.fromEntries(loadContract().endpoints.map((e) => [e.path, JSON.stringify(e.example)]));
 const OTHER = '{}';
 
 const wallNow = () => performance.timeOrigin + performance.now();

@@ -1,5 +1,5 @@
 // The throughput ceiling for bench/pack.ts: autocannon in its own process, 10 connections cycling
-// over the journey's five paths for a fixed time. Prints one JSON line: { requests, errors, non2xx }.
+// over the journey's paths for a fixed time. Prints one JSON line: { requests, errors, non2xx }.
 //   node --require ts-node/register bench/pack-autocannon.ts <url> <connections> <seconds>
 // autocannon ships no type definitions; the little used here is typed locally.
 interface AutocannonResult {
@@ -10,10 +10,13 @@ interface AutocannonResult {
 }
 type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, result: AutocannonResult) => void) => unknown;
 
+import { loadContract } from '../src/config';
+
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as Autocannon;
 
-export const JOURNEY_PATHS = ['/health', '/', '/api/calls-dashboard', '/api/vapi/webhook/health', '/api/assistants'];
+/** The journey's paths: the contract catalog's endpoints. */
+export const JOURNEY_PATHS = loadContract().endpoints.map((e) => e.path);
 
 function main(): void {
   const [url, connections, seconds] = process.argv.slice(2);

@@ -7,6 +7,8 @@ import { authorizationFor } from './auth';
 import { checkBodies, COUNTED, expectedStatuses, type Counted } from './expectations';
 import { attachRecorder, noteRedirect, record, runIsStopping } from './recorder';
 import { counter } from '../src/metrics';
+import { loadContract } from '../src/config';
+import { expectationsFor, fallbackText, periodMs, type Contract } from '../src/contract';
 
 export { preflight, checkHealthAfterLoad } from './preflight';
 
@@ -21,6 +23,31 @@ let config: RunConfig | undefined;
 /** The run's configuration (checked once per worker). */
 export const runConfig = (context: VUContext): RunConfig => (config ??= readRunConfig(context.vars));
 
+interface ContractEntry {
+  bearer: boolean;
+  expectWithToken: Array<Record<string, unknown>>;
+  expectWithoutToken: Array<Record<string, unknown>>;
+  /** The fallback's body as compact JSON, when the endpoint has one. */
+  fallback?: string;
+}
+let catalog: Map<string, ContractEntry> | undefined;
+
+/**
+ * The contract catalog by request name (once per worker): from the run's configuration, or from
+ * the catalog file when Artillery runs a script the pack did not write.
+ */
+function contractFor(context: VUContext): Map<string, ContractEntry> {
+  if (catalog) return catalog;
+  const contract: Contract = context.vars.voxanne ? runConfig(context).contract : loadContract();
+  catalog = new Map(
+    contract.endpoints.map((e) => [
+      e.name,
+      { bearer: e.auth === 'bearer', expectWithToken: expectationsFor(e, true), expectWithoutToken: expectationsFor(e, false), fallback: fallbackText(e) },
+    ]),
+  );
+  return catalog;
+}
+
 /** beforeScenario: look up this user's planned stay and auth mode. */
 export function startUser(context: VUContext, events: VUEvents, done: Done): void {
   const c = runConfig(context);
@@ -28,7 +55,7 @@ export function startUser(context: VUContext, events: VUEvents, done: Done): voi
   const visit = visits[Math.min(arrivals++, visits.length - 1)];
   context.vars.leaveAt = Date.now() + (visit.leave - visit.arrive) * 1000;
   context.vars.authenticated = c.auth.mode !== 'probe';
-  attachRecorder(events as unknown as NodeJS.EventEmitter);
+  attachRecorder(events as unknown as NodeJS.EventEmitter, periodMs(c.contract));
   record('vusers.created');
   checkBodies(events);
   // The gates' counters exist even when nothing fails (ensure fails a check on a missing metric):
@@ -67,6 +94,22 @@ export const authorize: BeforeRequestHookFunction = (req, context, _events, done
 };
 
 /**
+ * Scenario-level beforeRequest: a request named after a catalog endpoint gets the catalog's
+ * expectations and `followRedirect: false` unless it sets its own (the runner already wrote them into
+ * its scripts), and bearer endpoints get the token when the run is authenticated.
+ */
+export const followContract: BeforeRequestHookFunction = (req, context, events, done) => {
+  const entry = contractFor(context).get(String(req.name));
+  if (!entry) return done();
+  const withToken = context.vars.authenticated === true;
+  const params = req as typeof req & { expect?: unknown; followRedirect?: boolean };
+  params.expect ??= withToken ? entry.expectWithToken : entry.expectWithoutToken;
+  params.followRedirect ??= false;
+  if (!entry.bearer || !withToken) return done();
+  return authorize(req, context, events, done);
+};
+
+/**
  * Counts every response for the error-rate gate. An error is a status outside the request's
  * expected set (a redirect too: redirects are not followed), or a body that is not JSON; a body
  * that fails its checks is counted next, by checkBodies. 429s are counted apart (the rate limiter,
@@ -86,12 +129,19 @@ export const countResponse: AfterResponseHookFunction = (req, res, context, even
   if (unexpected) events.emit('counter', counter.unexpected(name, status), 1);
   if (notJson) events.emit('counter', counter.notJson(name), 1);
   if (status >= 300 && status < 400) noteRedirect(name, status, String(res.headers?.location ?? ''));
-  if (name === 'assistants' && status === 200 && /^\s*\{/.test(String(res.body))) {
-    // {"assistants": []}: the backend's voice API call failed; it still answers 200.
-    events.emit('counter', counter.assistantsFallback, 1);
+  const fallback = status === 200 ? contractFor(context).get(name)?.fallback : undefined;
+  if (fallback !== undefined && isFallback(res.body, fallback)) {
+    // A 200 that passes the checks but means something failed behind the endpoint (see the catalog).
+    events.emit('counter', counter.fallback(name), 1);
   }
   done();
 };
+
+/** The body is the fallback's JSON, whatever its whitespace (checked only on short bodies). */
+function isFallback(body: unknown, fallback: string): boolean {
+  const text = String(body ?? '');
+  return text.length <= fallback.length * 4 && text.replace(/\s+/g, '') === fallback;
+}
 
 /**
  * --spread-ips (loopback targets only): each request claims its own client address, so the

@@ -1,5 +1,5 @@
 // The workers' flight recorder. Artillery sends a worker's metrics to its main thread only when a
-// 10 s period closes, so a run that ends early (Ctrl-C, SIGTERM, the breaker, a killed process)
+// period (config/contract.yml's periodSeconds) closes, so a run that ends early (Ctrl-C, SIGTERM, the breaker, a killed process)
 // would lose the open period. Every worker therefore keeps its own copy of the counters and
 // latency histograms of its recent periods, exactly as Artillery buckets them, and posts them to
 // the main thread (plugins/artillery-plugin-voxanne) every second and whenever it is asked.
@@ -9,8 +9,9 @@ import type { PeriodEvent } from '../src/channel';
 import { artilleryMetric, counter } from '../src/metrics';
 
 export const RECORDER_CHANNEL = 'voxanne-recorder';
-export const PERIOD_MS = 10_000; // Artillery's reporting period
-const KEEP_MS = 40_000; // Artillery reports a period within ~10 s of its end: keep a generous margin
+// Artillery reports a period within about one period of its end: keep a generous margin.
+const KEEP_PERIODS = 4;
+let periodLengthMs = 0; // set by attachRecorder from the run's contract catalog
 const POST_EVERY_MS = 1000;
 
 /** A worker's report: its recent periods, and requests sent but not answered yet. */
@@ -54,12 +55,12 @@ let stopping = false;
 export const runIsStopping = (): boolean => stopping;
 
 function bucketAt(now: number): Bucket {
-  const period = now - (now % PERIOD_MS);
+  const period = now - (now % periodLengthMs);
   let b = buckets.get(period);
   if (!b) {
     b = { period, first: now, last: now, counters: {}, histograms: {} };
     buckets.set(period, b);
-    for (const old of buckets.keys()) if (old < now - KEEP_MS) buckets.delete(old);
+    for (const old of buckets.keys()) if (old < now - KEEP_PERIODS * periodLengthMs) buckets.delete(old);
   }
   b.last = now;
   changed = true;
@@ -103,7 +104,8 @@ function post(): void {
  * Listens to a worker's user events (one emitter, shared by all its users): every counter and kept
  * histogram goes into the current period, as Artillery's own metrics do. Once per emitter.
  */
-export function attachRecorder(events: NodeJS.EventEmitter): void {
+export function attachRecorder(events: NodeJS.EventEmitter, periodMs: number): void {
+  periodLengthMs = periodMs;
   if (attached.has(events)) return;
   attached.add(events);
   events.on('counter', (name: string, value: number) => {

@@ -3,7 +3,7 @@
 // run's exit code.
 import { failure } from './publish';
 import type { Outcome, RunRecord } from './record';
-import { gateLimit, gateValue } from './summary';
+import { gateLimitText, gateValueText } from './report/format';
 
 /**
  * Outcomes that alert. Not `interrupted` (someone stopped the run on purpose, or CI cancelled the job,
@@ -25,7 +25,7 @@ export function alertMessage(record: RunRecord, reportPath: string, env: NodeJS.
     `*${title}*`,
     `${record.reason} (exit ${record.exitCode})`,
     `Target: ${record.target} · run ${record.id}`,
-    failed.length ? `Failed gates:\n${failed.map((g) => `• ${g.title}: ${gateValue(g)} (limit ${gateLimit(g)})`).join('\n')}` : 'Failed gates: none',
+    failed.length ? `Failed gates:\n${failed.map((g) => `• ${g.title}: ${gateValueText(g)} (limit ${gateLimitText(g)})`).join('\n')}` : 'Failed gates: none',
     `Requests: ${t.requests} · error rate: ${t.errorRatePct.toFixed(2)} % · p99: ${t.latency ? `${t.latency.p99} ms` : '-'} · 429s: ${record.rateLimit.limited}`,
     `Report: \`${reportPath}\`${ciRun ? ` (artifacts of ${ciRun})` : ''}`,
   ];

@@ -12,7 +12,7 @@ import {
   type LatencySummary, type Outcome, type RunRecord,
 } from './record';
 import type { RunPlan } from './run';
-import { scenarioEndpoints } from './scenario';
+import { periodMs } from './contract';
 
 /** How the Artillery process ended, as the pack saw it. */
 export interface ArtilleryEnd {
@@ -126,11 +126,11 @@ export function assembleRecord(
 
   const loadStart = phase?.at ?? periodEvents[0]?.period ?? end.startedAt.getTime();
   const visits = planVisits(plan.stages);
-  const periods = buildPeriods(periodEvents, loadStart, (s) => plannedUsersAt(visits, s));
+  const periods = buildPeriods(periodEvents, loadStart, (s) => plannedUsersAt(visits, s), periodMs(plan.contract));
   const counters = totalCounters(periodEvents);
   const endpoints = summarizeEndpoints(
     periods,
-    scenarioEndpoints(plan.scenario).map(({ name, path }) => ({ name, path, ...plan.budgets.endpoints[name] })),
+    plan.endpoints,
     counters,
     count429,
     combined?.aggregate,

@@ -8,6 +8,7 @@
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { Contract } from './contract';
 
 const Stage = z.object({ duration: z.number().nonnegative(), target: z.number().int().min(0) });
 
@@ -41,6 +42,8 @@ export const RunConfig = z.object({
   gates: z.array(z.object({ id: z.string(), expression: z.string(), strict: z.boolean() })),
   breaker: z.object({ errorRatePct: z.number(), windowSeconds: z.number(), healthEverySeconds: z.number() }).nullable(),
   healthTimeoutMs: z.number().positive(),
+  /** The backend's contract catalog: the requests' expectations, fallbacks and the period length. */
+  contract: Contract,
 });
 export type RunConfig = z.infer<typeof RunConfig>;
 
@@ -58,7 +61,7 @@ const Summary = z.object({ count: z.number(), min: z.number(), mean: z.number(),
 
 export const PeriodEvent = z.object({
   type: z.literal('period'),
-  /** Start of the 10 s period, epoch ms. */
+  /** Start of the period (config/contract.yml's periodSeconds), epoch ms. */
   period: z.number(),
   first: z.number(),
   last: z.number(),

@@ -5,6 +5,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from './errors';
+import { Contract } from './contract';
 import { checkPublishMetrics } from './publish';
 
 /** The pack's folder: the nearest one with a package.json (this file also runs from .build/). */
@@ -29,8 +30,6 @@ const Profile = z.object({
   stages: z.array(Stage).min(1),
 });
 
-const Baseline = z.object({ p50: z.number(), p95: z.number(), p99: z.number() });
-
 const Budgets = z.object({
   gates: z.object({
     p99Ms: z.number().positive(),
@@ -47,8 +46,6 @@ const Budgets = z.object({
     windowSeconds: z.number().positive(),
     healthEverySeconds: z.number().positive(),
   }),
-  rateLimit: z.object({ apiRequests: z.number().int().positive(), windowSeconds: z.number().positive() }),
-  endpoints: z.record(z.string(), z.object({ budgetP95Ms: z.number().positive(), baseline: Baseline })),
 });
 
 const Environment = z.object({
@@ -116,6 +113,16 @@ export function loadProfile(name: string): Profile {
 
 export function loadBudgets(file = join(ROOT, 'config', 'budgets.yml')): Budgets {
   return validate(Budgets, readYaml(file), file);
+}
+
+/** The contract catalog's file: VOXANNE_CONTRACT when set, else config/contract.yml. */
+export function contractFile(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.VOXANNE_CONTRACT || join(ROOT, 'config', 'contract.yml'));
+}
+
+/** The backend's contract catalog (see config/contract.yml). */
+export function loadContract(file = contractFile()): Contract {
+  return validate(Contract, readYaml(file), file);
 }
 
 /** An environment by name (environments/<name>.yml) or by the path of a YAML file. */

@@ -97,7 +97,8 @@ export function diagnose(r: RunRecord): string[] {
   }
   if (t.errors.timeout > 0) {
     const where = r.endpoints.filter((e) => e.errors.timeout).map((e) => `${e.path} (${e.errors.timeout})`);
-    lines.push(`Timeouts: ${where.join(', ')}. /api/assistants can hold a request for about 2 minutes when the voice API fails.`);
+    const slow = r.endpoints.filter((e) => e.fallback?.slowness).map((e) => ` ${e.path} ${e.fallback!.slowness}.`);
+    lines.push(`Timeouts: ${where.join(', ')}.${slow.join('')}`);
   }
   if (t.errors.notJson > 0) {
     const where = r.endpoints.filter((e) => e.errors.notJson).map((e) => `${e.path} (${e.errors.notJson})`);
@@ -128,11 +129,8 @@ export function diagnose(r: RunRecord): string[] {
     );
   }
   if (t.crashedUsers > 0) lines.push(`${t.crashedUsers} users stopped on a connection error or timeout before their planned end.`);
-  const fallback = r.endpoints.find((e) => e.fallbackAnswers > 0);
-  if (fallback) {
-    lines.push(
-      `/api/assistants answered {"assistants": []} ${fallback.fallbackAnswers} times: the backend's call to the voice API (Vapi) failed.`,
-    );
+  for (const e of r.endpoints.filter((x) => x.fallbackAnswers > 0)) {
+    lines.push(`${e.path} answered ${e.fallback?.body ?? 'its fallback'} ${e.fallbackAnswers} times: ${e.fallback?.meaning ?? 'something behind it failed'}.`);
   }
   for (const g of r.gates.filter((x) => x.endpoint && !x.passed && x.value !== null)) {
     lines.push(`${g.endpoint} p95 ${g.value} ms is over its ${g.limit} ms budget${g.strict ? '' : ' (warning)'}.`);

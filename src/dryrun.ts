@@ -1,9 +1,9 @@
 // --dry-run: the resolved plan, printed without sending a single request.
 import { packagedFiles, platformCommand } from './distributed';
+import { gateLimitText } from './report/format';
 import { gatesForPlan } from './gates';
 import { planVisits, plannedUsersAt } from './plan';
 import type { RunPlan } from './run';
-import { scenarioEndpoints } from './scenario';
 
 const clock = (s: number) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`;
 
@@ -29,14 +29,14 @@ export function formatDryRun(plan: RunPlan): string {
   const bars = ' ▁▂▃▄▅▆▇█';
   const line = Array.from({ length: marks }, (_, i) => bars[Math.round((plannedUsersAt(visits, ((i + 0.5) * start) / marks) / peak) * 8)]).join('');
   out.push(`  [${line}] peak ${peak}, ${clock(start)} in all`);
-  out.push('', `estimated requests (one journey = ${scenarioEndpoints(plan.scenario).length} requests + ${plan.profile.thinkSeconds} s pause, at the guide's p50 latencies):`);
-  for (const e of scenarioEndpoints(plan.scenario)) out.push(`  GET ${e.path.padEnd(28)} ~${estimate.perEndpoint[e.name]}`);
+  out.push('', `estimated requests (one journey = ${plan.endpoints.length} requests + ${plan.profile.thinkSeconds} s pause, at the guide's p50 latencies):`);
+  for (const e of plan.endpoints) out.push(`  GET ${e.path.padEnd(28)} ~${estimate.perEndpoint[e.name]}`);
   out.push(`  total ~${estimate.total}`);
-  const limit = budgets.rateLimit;
-  const fits = estimate.api + 1 <= limit.apiRequests;
+  const limit = plan.contract.rateLimit;
+  const fits = estimate.api + 1 <= limit.requests;
   out.push(
     '',
-    `rate limit:  ~${estimate.api} /api requests (+1 preflight) against the backend's ${limit.apiRequests} per ${limit.windowSeconds / 3600} h per IP: ` +
+    `rate limit:  ~${estimate.api} /api requests (+1 preflight) against the backend's ${limit.requests} per ${limit.windowSeconds / 3600} h per IP: ` +
       (opts.spreadIps
         ? 'not a limit here (--spread-ips gives every request its own client address on this loopback target)'
         : fits
@@ -51,8 +51,7 @@ export function formatDryRun(plan: RunPlan): string {
   out.push('', 'gates:');
   const specs = gatesForPlan(plan);
   for (const g of specs) {
-    const unit = g.unit === 'count' ? '' : g.unit === 'req/s' ? ' /s' : ` ${g.unit}`;
-    out.push(`  ${g.strict ? 'gate   ' : 'warning'}  ${g.title.padEnd(26)} ${g.comparator} ${g.limit}${unit}`);
+    out.push(`  ${g.strict ? 'gate   ' : 'warning'}  ${g.title.padEnd(26)} ${gateLimitText(g)}`);
   }
   return out.join('\n');
 }

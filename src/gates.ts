@@ -1,6 +1,7 @@
-// The gates of config/budgets.yml as ensure checks (Artillery enforces them) and as figures the
+// The gates of config/budgets.yml and the per-endpoint p95 budgets of config/contract.yml as ensure checks (Artillery enforces them) and as figures the
 // record can show. One definition per gate: its expression, its limit and how to read its value.
 import type { Budgets } from './config';
+import type { Endpoint } from './contract';
 import type { EndpointSummary, Gate, RunRecord } from './record';
 import { artilleryMetric, counter } from './metrics';
 
@@ -21,7 +22,8 @@ type GateSpec = Omit<Gate, 'value' | 'passed'> & {
   read: (totals: RunRecord['totals'], endpoints: EndpointSummary[]) => number | null;
 };
 
-export function gateSpecs(budgets: Budgets, opts: GateOptions): GateSpec[] {
+/** The run's gates; `endpoints`: the catalog's entries of the scenario's requests (a p95 gate each). */
+export function gateSpecs(budgets: Budgets, endpoints: Array<Pick<Endpoint, 'name' | 'budgetP95Ms'>>, opts: GateOptions): GateSpec[] {
   const g = budgets.gates;
   const seconds = Math.max(1, Math.round(opts.loadSeconds));
   const enough = Math.max(1, Math.ceil((opts.plannedRequests * g.minLoadSharePct) / 100));
@@ -51,7 +53,7 @@ export function gateSpecs(budgets: Budgets, opts: GateOptions): GateSpec[] {
       title: 'HTTP error rate',
       expression: opts.count429
         ? `${counter.errors} / ${counter.requests} * 100 < ${g.errorRatePct}`
-        : `${counter.errors} / (${counter.requests} - ${counter.rateLimited}) * 100 < ${g.errorRatePct}`,
+        : `${counter.errors} / (${counter.requests} - ${counter.rateLimited}) * 100 < ${g.errorRatePct}`, // measuredRequests (record.ts), in ensure's terms
       limit: g.errorRatePct,
       comparator: '<',
       unit: '%',
@@ -101,12 +103,12 @@ export function gateSpecs(budgets: Budgets, opts: GateOptions): GateSpec[] {
       read: (t) => (t.requests ? (t.errors.rateLimited / t.requests) * 100 : null),
     });
   }
-  for (const [name, budget] of Object.entries(budgets.endpoints)) {
+  for (const { name, budgetP95Ms } of endpoints) {
     specs.push({
       id: `p95-${name}`,
       title: `${name} p95`,
-      expression: `${artilleryMetric.endpointResponseTime(name)}.p95 < ${budget.budgetP95Ms}`,
-      limit: budget.budgetP95Ms,
+      expression: `${artilleryMetric.endpointResponseTime(name)}.p95 < ${budgetP95Ms}`,
+      limit: budgetP95Ms,
       comparator: '<',
       unit: 'ms',
       strict: opts.strictBudgets,
@@ -120,12 +122,13 @@ export function gateSpecs(budgets: Budgets, opts: GateOptions): GateSpec[] {
 /** The gates of a resolved run plan: the budgets, with the run's options and the profile's own floor. */
 export function gatesForPlan(plan: {
   budgets: Budgets;
+  endpoints: Array<Pick<Endpoint, 'name' | 'budgetP95Ms'>>;
   loadSeconds: number;
   opts: { strict: boolean; count429: boolean };
   profile: { minRps?: number };
   estimate: { total: number };
 }): GateSpec[] {
-  return gateSpecs(plan.budgets, {
+  return gateSpecs(plan.budgets, plan.endpoints, {
     plannedRequests: plan.estimate.total,
     loadSeconds: plan.loadSeconds,
     strictBudgets: plan.opts.strict,

@@ -4,7 +4,8 @@ export const counter = {
   errors: 'voxanne.errors',
   timeouts: 'voxanne.timeouts',
   rateLimited: 'voxanne.rate_limited',
-  assistantsFallback: 'voxanne.assistants_fallback',
+  /** Per endpoint: a 200 that is the endpoint's declared fallback (config/contract.yml). */
+  fallback: (endpoint: string) => `voxanne.fallback.${endpoint}`,
   /** Per endpoint: a status outside the expected set, by code. */
   unexpected: (endpoint: string, status: number) => `voxanne.unexpected.${endpoint}.${status}`,
   timeoutOf: (endpoint: string) => `voxanne.timeout.${endpoint}`,

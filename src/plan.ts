@@ -80,7 +80,7 @@ export interface RequestEstimate {
   journeys: number;
   /** Per endpoint name. */
   perEndpoint: Record<string, number>;
-  /** Requests to paths under /api/ (the backend's rate limiter counts these). */
+  /** Requests the backend's rate limiter counts (see config/contract.yml). */
   api: number;
   total: number;
 }
@@ -92,11 +92,11 @@ export interface RequestEstimate {
 export function estimateRequests(
   visits: Visit[],
   thinkSeconds: number,
-  endpoints: Array<{ name: string; path: string; latencyMs: number }>,
+  endpoints: Array<{ name: string; latencyMs: number; rateLimited: boolean }>,
 ): RequestEstimate {
   const journeySeconds = thinkSeconds + endpoints.reduce((sum, e) => sum + e.latencyMs / 1000, 0);
   const journeys = visits.reduce((sum, v) => sum + Math.max(1, Math.ceil((v.leave - v.arrive) / journeySeconds)), 0);
   const perEndpoint = Object.fromEntries(endpoints.map((e) => [e.name, journeys]));
-  const api = journeys * endpoints.filter((e) => e.path.startsWith('/api/')).length;
+  const api = journeys * endpoints.filter((e) => e.rateLimited).length;
   return { journeys, perEndpoint, api, total: journeys * endpoints.length };
 }

@@ -1,5 +1,5 @@
-// The backend's rate limiter (express-rate-limit, 1000 /api requests per hour per IP, fixed window
-// shared by every client behind the same address): reading its headers, and whether a run fits.
+// The backend's rate limiter (express-rate-limit, a fixed window per IP shared by every client behind
+// the same address; its figures are config/contract.yml's): reading its headers, and whether a run fits.
 
 import type { RateLimitState } from './channel';
 

@@ -4,6 +4,7 @@
 import { DDSketch } from '@artilleryio/sketches-js';
 import { z } from 'zod';
 import { ApiCheck, HealthResult, RateLimitState, type PeriodEvent } from './channel';
+import type { Endpoint } from './contract';
 import { artilleryMetric, counter, userChange } from './metrics';
 
 export const RECORD_SCHEMA = 'voxanne-run/2';
@@ -43,7 +44,7 @@ const EndpointPeriod = z.object({
 export type EndpointPeriod = z.infer<typeof EndpointPeriod>;
 
 const Period = EndpointPeriod.extend({
-  /** Start of the 10 s period, epoch ms. */
+  /** Start of the period (config/contract.yml's periodSeconds), epoch ms. */
   start: z.number(),
   /** Users active at the end of the period: measured (Artillery) and planned (profile). */
   users: z.object({ created: z.number(), completed: z.number(), failed: z.number(), active: z.number(), planned: z.number() }),
@@ -83,8 +84,10 @@ const EndpointSummary = z.object({
   baseline: Baseline,
   /** Responses whose body checks failed (once per response). */
   expectationFailures: z.number(),
-  /** /api/assistants answered {"assistants": []}: the backend's voice API failed. */
+  /** Answers that were the endpoint's declared fallback (config/contract.yml): something behind it failed. */
   fallbackAnswers: z.number(),
+  /** The endpoint's fallback as the catalog declares it (absent when it has none). */
+  fallback: z.object({ body: z.string(), meaning: z.string(), slowness: z.string().optional() }).optional(),
 });
 export type EndpointSummary = z.infer<typeof EndpointSummary>;
 
@@ -298,7 +301,7 @@ function endpointNames(event: PeriodEvent): string[] {
  * Periods of the record from the plugin's period events. `plannedUsersAt(seconds since load start)`
  * gives the profile's users; loadStart is the first phase's start (epoch ms).
  */
-export function buildPeriods(events: PeriodEvent[], loadStart: number, plannedUsersAt: (s: number) => number): Period[] {
+export function buildPeriods(events: PeriodEvent[], loadStart: number, plannedUsersAt: (s: number) => number, periodMs: number): Period[] {
   let active = 0;
   return [...events]
     .sort((a, b) => a.period - b.period)
@@ -313,7 +316,7 @@ export function buildPeriods(events: PeriodEvent[], loadStart: number, plannedUs
         (sum, e) => ({ requests: sum.requests + e.requests, codes: addCodes(sum.codes, e.codes), errors: addErrors(sum.errors, e.errors) }),
         { requests: 0, codes: {} as Record<string, number>, errors: noErrors() },
       );
-      const periodEnd = Math.min(event.period + 10_000, event.last);
+      const periodEnd = Math.min(event.period + periodMs, event.last);
       return {
         start: event.period,
         ...overall,
@@ -329,13 +332,13 @@ export function buildPeriods(events: PeriodEvent[], loadStart: number, plannedUs
 /** Whole-run figures per endpoint, in the order given (the scenario's). */
 export function summarizeEndpoints(
   periods: Period[],
-  endpoints: Array<{ name: string; path: string; budgetP95Ms: number; baseline: EndpointSummary['baseline'] }>,
+  endpoints: Array<Pick<Endpoint, 'name' | 'path' | 'budgetP95Ms' | 'baseline' | 'fallback'>>,
   counters: Record<string, number>,
   count429: boolean,
   /** Artillery's whole-run summaries, for runs without sketches. */
   aggregate?: Record<string, LatencySummary>,
 ): EndpointSummary[] {
-  return endpoints.map(({ name, path, budgetP95Ms, baseline }) => {
+  return endpoints.map(({ name, path, budgetP95Ms, baseline, fallback }) => {
     const parts = periods.map((p) => p.endpoints[name]).filter((e): e is EndpointPeriod => Boolean(e));
     const errors = parts.reduce((sum, e) => addErrors(sum, e.errors), noErrors());
     return {
@@ -351,7 +354,8 @@ export function summarizeEndpoints(
       budgetP95Ms,
       baseline,
       expectationFailures: counters[counter.expectationFailed(name)] ?? 0,
-      fallbackAnswers: name === 'assistants' ? (counters[counter.assistantsFallback] ?? 0) : 0,
+      fallbackAnswers: counters[counter.fallback(name)] ?? 0,
+      ...(fallback && { fallback: { body: JSON.stringify(fallback.body), meaning: fallback.meaning, ...(fallback.slowness && { slowness: fallback.slowness }) } }),
     };
   });
 }
@@ -361,6 +365,11 @@ export function totalCounters(events: PeriodEvent[]): Record<string, number> {
   const totals: Record<string, number> = {};
   for (const e of events) addCodes(totals, e.counters);
   return totals;
+}
+
+/** Requests the error rate is taken over: 429s are left out unless they count as errors (--count-429). */
+export function measuredRequests(requests: number, errors: Partial<ErrorKinds> | undefined, countedAsErrors: boolean): number {
+  return requests - (countedAsErrors ? 0 : (errors?.rateLimited ?? 0));
 }
 
 /**
@@ -375,7 +384,7 @@ export function computeTotals(
   const requests = periods.reduce((sum, p) => sum + p.requests, 0);
   const codes = periods.reduce((sum, p) => addCodes(sum, p.codes), {} as Record<string, number>);
   const errorCount = errorTotal(errors, o.count429);
-  const measured = requests - (o.count429 ? 0 : errors.rateLimited);
+  const measured = measuredRequests(requests, errors, o.count429);
   return {
     requests,
     errors,

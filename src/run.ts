@@ -8,7 +8,8 @@ import { stringify } from 'yaml';
 import { assembleRecord, type ArtilleryEnd } from './assemble';
 import { readEvents, readTail, RunConfig } from './channel';
 import { chooseAuth, type AuthChoice } from './auth';
-import { BUILD_DIR, loadBudgets, loadEnvironment, loadProfile, loadProfiles, ROOT, type Budgets, type Environment, type Profile } from './config';
+import { isRateLimitedPath, type Contract, type Endpoint } from './contract';
+import { BUILD_DIR, contractFile, loadBudgets, loadContract, loadEnvironment, loadProfile, loadProfiles, ROOT, type Budgets, type Environment, type Profile } from './config';
 import { platformCommand, readCombinedOutput, verdictsFromLog } from './distributed';
 import { formatDryRun } from './dryrun';
 import { EXIT, UsageError } from './errors';
@@ -18,7 +19,7 @@ import { checkBaseUrl, isLoopback, parseRunOptions, type RunOptions } from './op
 import { estimateRequests, maxUsers, planVisits, scaleStages, toPhases, totalSeconds, type RequestEstimate } from './plan';
 import type { RunRecord } from './record';
 import { writeReports } from './report';
-import { loadScenario, scenarioEndpoints, SCENARIO_FILE, type Scenario } from './scenario';
+import { loadScenario, scenarioContract, SCENARIO_FILE, withContractExpectations, type Scenario } from './scenario';
 import { redactor } from './secrets';
 import { formatSummary } from './summary';
 import { publishResults, withPublishMetrics } from './publish';
@@ -32,6 +33,9 @@ export interface RunPlan {
   environment: Environment;
   profile: Profile;
   budgets: Budgets;
+  /** The backend's contract catalog, and its entries of the scenario's requests (in the scenario's order). */
+  contract: Contract;
+  endpoints: Endpoint[];
   scenario: Scenario;
   target: string;
   auth: AuthChoice;
@@ -44,9 +48,9 @@ export interface RunPlan {
   packVersion: string;
 }
 
-function estimateFor(stages: Profile['stages'], thinkSeconds: number, scenario: Scenario, budgets: Budgets): RequestEstimate {
-  const endpoints = scenarioEndpoints(scenario).map((e) => ({ ...e, latencyMs: budgets.endpoints[e.name]?.baseline.p50 ?? 0 }));
-  return estimateRequests(planVisits(stages), thinkSeconds, endpoints);
+function estimateFor(stages: Profile['stages'], thinkSeconds: number, contract: Contract, endpoints: Endpoint[]): RequestEstimate {
+  const expected = endpoints.map((e) => ({ ...e, latencyMs: e.baseline.p50, rateLimited: isRateLimitedPath(contract, e.path) }));
+  return estimateRequests(planVisits(stages), thinkSeconds, expected);
 }
 
 /** Refuses what could hurt production or fool the user, before anything is sent. */
@@ -86,25 +90,30 @@ export async function resolvePlan(argv: string[], env: NodeJS.ProcessEnv = proce
   const environment = loadEnvironment(opts.env);
   const profile = loadProfile(opts.profile);
   const budgets = loadBudgets();
-  const scenario = loadScenario(opts.scenarioFile ?? SCENARIO_FILE);
+  const contract = loadContract();
+  const scenarioFile = opts.scenarioFile ?? SCENARIO_FILE;
+  const scenario = loadScenario(scenarioFile);
+  const endpoints = scenarioContract(scenario, contract, scenarioFile);
   const target = checkBaseUrl(opts.baseUrl ?? environment.baseUrl);
   checkGuardrails(opts, environment, profile, target);
   const stages = scaleStages(profile.stages, opts.timeScale);
   checkLoadLength(stages, profile, opts.timeScale, budgets);
   // A dry run sends nothing, not even a sign-in.
   const auth = await chooseAuth(environment, env, { verify: !opts.dryRun, runSeconds: totalSeconds(stages) });
-  const profileEstimates = Object.values(loadProfiles()).map((p) => ({ name: p.name, api: estimateFor(p.stages, p.thinkSeconds, scenario, budgets).api }));
+  const profileEstimates = Object.values(loadProfiles()).map((p) => ({ name: p.name, api: estimateFor(p.stages, p.thinkSeconds, contract, endpoints).api }));
   return {
     opts,
     environment,
     profile,
     budgets,
+    contract,
+    endpoints,
     scenario,
     target,
     auth,
     stages,
     loadSeconds: totalSeconds(stages),
-    estimate: estimateFor(stages, profile.thinkSeconds, scenario, budgets),
+    estimate: estimateFor(stages, profile.thinkSeconds, contract, endpoints),
     profileEstimates,
     breaker: opts.breaker ?? environment.production,
     packVersion: JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
@@ -139,6 +148,7 @@ function runConfig(plan: RunPlan, dir: string): RunConfig {
     },
     gates: gatesForPlan(plan).map(({ id, expression, strict }) => ({ id, expression, strict })),
     breaker: plan.breaker ? plan.budgets.breaker : null,
+    contract: plan.contract,
     healthTimeoutMs: Number(process.env.VOXANNE_HEALTH_TIMEOUT_MS ?? 5000),
   } satisfies RunConfig);
 }
@@ -146,7 +156,7 @@ function runConfig(plan: RunPlan, dir: string): RunConfig {
 /** The Artillery script of this run: the scenario plus target, phases, gates and processor. */
 function artilleryScript(plan: RunPlan, dir: string): Scenario {
   const { opts } = plan;
-  const script = structuredClone(plan.scenario);
+  const script = withContractExpectations(structuredClone(plan.scenario), plan.contract, plan.auth.mode !== 'probe');
   script.config = {
     ...script.config,
     target: plan.target,
@@ -182,6 +192,7 @@ async function runArtillery(plan: RunPlan, dir: string, args: string[]): Promise
     env: {
       ...process.env,
       ARTILLERY_PLUGIN_PATH: join(BUILD_DIR, 'plugins'),
+      VOXANNE_CONTRACT: contractFile(),
       ARTILLERY_DISABLE_TELEMETRY: '1',
       NO_COLOR: '1',
     },

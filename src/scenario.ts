@@ -1,6 +1,7 @@
 // The Artillery scenario in scenarios/, read as data: the runner completes it for each run.
 import { join, relative } from 'node:path';
 import { readYaml, ROOT } from './config';
+import { endpointNamed, expectationsFor, type Contract, type Endpoint } from './contract';
 import { UsageError } from './errors';
 
 export interface Scenario {
@@ -34,4 +35,44 @@ export function scenarioEndpoints(s: Scenario): Array<{ name: string; path: stri
   };
   for (const scenario of s.scenarios) visit(scenario.flow);
   return [...found].map(([name, path]) => ({ name, path }));
+}
+
+/**
+ * The catalog's entries of the scenario's requests, in the scenario's order. A request whose name is
+ * not in the catalog, or whose path is not its entry's, is refused: its expectations would be unknown.
+ */
+export function scenarioContract(s: Scenario, contract: Contract, file = SCENARIO_FILE): Endpoint[] {
+  const shown = relative(process.cwd(), file) || file;
+  return scenarioEndpoints(s).map(({ name, path }) => {
+    const entry = endpointNamed(contract, name);
+    if (!entry) {
+      throw new UsageError(`${shown}: request "${name}" is not in the contract catalog; add it to config/contract.yml (or VOXANNE_CONTRACT's file)`);
+    }
+    const pathOnly = path.split('?')[0];
+    if (pathOnly.toLowerCase() !== entry.path.toLowerCase()) {
+      throw new UsageError(`${shown}: request "${name}" goes to ${pathOnly}, but the contract catalog has ${entry.path}; make them agree`);
+    }
+    return entry;
+  });
+}
+
+/**
+ * Fills each named request's `expect` and `followRedirect: false` from the catalog (a request that
+ * sets its own keeps them). `withToken`: bearer endpoints are called with a token (else probed).
+ */
+export function withContractExpectations(s: Scenario, contract: Contract, withToken: boolean): Scenario {
+  const visit = (steps: unknown): void => {
+    if (!Array.isArray(steps)) return;
+    for (const step of steps as Array<Record<string, any>>) {
+      const req = step.get ?? step.post ?? step.put ?? step.patch ?? step.delete;
+      const entry = req?.name && endpointNamed(contract, req.name);
+      if (entry) {
+        req.expect ??= expectationsFor(entry, withToken);
+        req.followRedirect ??= false;
+      }
+      if (step.loop) visit(step.loop);
+    }
+  };
+  for (const scenario of s.scenarios) visit(scenario.flow);
+  return s;
 }

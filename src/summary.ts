@@ -1,19 +1,10 @@
 // The terminal summary, in the guide's (k6's) terms, printed from the run record only.
-import type { Gate, RunRecord } from './record';
+import type { RunRecord } from './record';
+import { gateLimitText, gateValueText } from './report/format';
 
 const dots = (label: string) => `${label}${'.'.repeat(Math.max(2, 27 - label.length))}: `;
 const ms = (n: number | undefined | null) => (n === null || n === undefined ? '-' : `${n}ms`);
 
-export function gateValue(g: Gate): string {
-  if (g.value === null) return 'no data';
-  const unit = g.unit === 'count' ? '' : g.unit === 'ms' ? ' ms' : g.unit === '%' ? ' %' : ' /s';
-  return `${g.value}${unit}`;
-}
-
-export function gateLimit(g: Gate): string {
-  const unit = g.unit === 'count' ? '' : g.unit === 'ms' ? ' ms' : g.unit === '%' ? ' %' : ' /s';
-  return `${g.comparator} ${g.limit}${unit}`;
-}
 
 export function formatSummary(r: RunRecord): string {
   const t = r.totals;
@@ -36,7 +27,7 @@ export function formatSummary(r: RunRecord): string {
 
   out.push('', 'gates:');
   for (const g of r.gates.filter((x) => !x.endpoint)) {
-    out.push(`  ${g.passed ? 'PASS' : 'FAIL'}  ${g.title.padEnd(20)} ${gateValue(g).padStart(10)}  ${gateLimit(g)}`);
+    out.push(`  ${g.passed ? 'PASS' : 'FAIL'}  ${g.title.padEnd(20)} ${gateValueText(g).padStart(10)}  ${gateLimitText(g)}`);
   }
   out.push('', 'endpoints (p95 budget: ' + (r.gates.some((g) => g.endpoint && g.strict) ? 'gate' : 'warning') + '):');
   for (const e of r.endpoints) {

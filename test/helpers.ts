@@ -19,8 +19,11 @@ export interface PackResult {
   record?: RunRecord;
 }
 
-/** Variables a developer may have set that would change what a test means. */
-const CLEARED = ['API_TOKEN', 'BASE_URL', 'PROFILE', 'TIME_SCALE', 'REPORTS_DIR', 'SUPABASE_URL', 'SUPABASE_ANON_KEY', 'LOAD_TEST_EMAIL', 'LOAD_TEST_PASSWORD', 'VOXANNE_CONFIRM'];
+/** The credentials the pack reads from the environment (a token, or a sign-in). */
+export const CREDENTIAL_VARS = ['API_TOKEN', 'SUPABASE_URL', 'SUPABASE_ANON_KEY', 'LOAD_TEST_EMAIL', 'LOAD_TEST_PASSWORD'];
+
+/** Variables a developer may have set that would change what a test means: the one list every test clears. */
+export const CLEARED = [...CREDENTIAL_VARS, 'BASE_URL', 'PROFILE', 'TIME_SCALE', 'REPORTS_DIR', 'VOXANNE_CONFIRM', 'VOXANNE_CONTRACT'];
 
 /** The environment without the variables a developer may have set, plus `extra`. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

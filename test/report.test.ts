@@ -16,6 +16,7 @@ import { renderIndex } from '../src/report/index-page';
 import { renderJUnit } from '../src/report/junit';
 import { buildSeries, MAX_POINTS } from '../src/report/series';
 import { startStandIn, type StandIn } from '../src/standin/server';
+import { cleanEnv } from './helpers';
 
 const ROOT = join(__dirname, '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -86,8 +87,7 @@ interface Run {
 
 function runPack(baseUrl: string, reports: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, BASE_URL: baseUrl };
-    for (const k of ['PROFILE', 'TIME_SCALE', 'REPORTS_DIR', 'API_TOKEN']) delete env[k];
+    const env = cleanEnv({ BASE_URL: baseUrl });
     const child = spawn(
       process.execPath,
       [join(ROOT, 'bin', 'pack.js'), 'run', '--profile', 'smoke', '--time-scale', '0.25', '--reports', reports],

@@ -5,9 +5,9 @@ import { spawn } from 'node:child_process';
 import { Agent, get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { loadBudgets } from '../src/config';
+import { loadContract } from '../src/config';
 import { decodeJwt, signJwt, type Claims } from '../src/jwt';
-import { latencyQuantileMs, mulberry32, REQUEST_NAMES, startStandIn, type StandIn, type StandInOptions } from '../src/standin/server';
+import { latencyQuantileMs, mulberry32, startStandIn, type StandIn, type StandInOptions } from '../src/standin/server';
 import { startSignInStandIn } from '../src/standin/signin';
 
 const ROOT = join(__dirname, '..');
@@ -281,10 +281,8 @@ describe('faults', () => {
 
 describe('latency', () => {
   test('drawn latencies match the baseline p50/p95 within 15%', () => {
-    const budgets = loadBudgets();
     const random = mulberry32(7);
-    for (const name of REQUEST_NAMES) {
-      const baseline = budgets.endpoints[name].baseline;
+    for (const { name, baseline } of loadContract().endpoints) {
       const draws = Array.from({ length: 4000 }, () => latencyQuantileMs(baseline, random())).sort((a, b) => a - b);
       const at = (q: number) => draws[Math.floor(q * (draws.length - 1))];
       for (const [q, expected] of [[0.5, baseline.p50], [0.95, baseline.p95]] as const) {
@@ -307,7 +305,7 @@ describe('latency', () => {
     t = Date.now();
     await get(real, '/api/calls-dashboard', bearer(GOOD));
     const calls = Date.now() - t;
-    const { p50, p99 } = loadBudgets().endpoints.calls_dashboard.baseline;
+    const { p50, p99 } = loadContract().endpoints.find((e) => e.name === 'calls_dashboard')!.baseline;
     assert.ok(calls >= p50 / 3 - 2 && calls <= p99 * 1.2 + 100, `calls-dashboard took ${calls} ms`);
   });
 

@@ -1,16 +1,12 @@
-// An independent witness for tests: a tiny HTTP server on loopback that answers the five endpoints
-// the way the contract does and counts, with a timestamp, every load request it answered. A run
+// An independent witness for tests: a tiny HTTP server on loopback that answers the catalog's endpoints
+// with their example bodies and counts, with a timestamp, every load request it answered. A run
 // record is compared with what this server knows it answered, for every way a run can end.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loadContract } from '../src/config';
 
-const BODIES: Record<string, unknown> = {
-  '/health': { status: 'ok', services: { database: true, supabase: true } },
-  '/': { name: 'Voxanne Backend', version: '1.0.0', endpoints: {} },
-  '/api/calls-dashboard': { calls: [], pagination: { page: 1, limit: 20, total: 0, pages: 0 } },
-  '/api/vapi/webhook/health': { status: 'healthy', service: 'vapi-webhook' },
-  '/api/assistants': [],
-};
+// The contract catalog's example bodies (VOXANNE_CONTRACT's catalog when set).
+const BODIES: Record<string, unknown> = Object.fromEntries(loadContract().endpoints.map((e) => [e.path, e.example]));
 
 export interface WitnessOptions {
   /** Every answer waits this long (so that some requests are in flight when a run is stopped). */

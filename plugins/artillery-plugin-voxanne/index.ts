@@ -1,5 +1,5 @@
 // Artillery plugin (main thread): the child's side of the event channel (src/channel.ts).
-//  - every 10 s period Artillery reports, with its raw histograms (Artillery's -o JSON drops them
+//  - every period Artillery reports, with its raw histograms (Artillery's -o JSON drops them
 //    and is not written on Ctrl-C), and the phase starts;
 //  - what the workers measured that Artillery has not reported yet (processors/recorder.ts):
 //    kept in tail.json while the run goes, and written as periods when the run ends early, so
@@ -12,7 +12,8 @@ import { readRunConfig, writeEvent, writeTail, type PeriodEvent, type RunConfig 
 import { checkHealth } from '../../src/health';
 import { logLine } from '../../src/log';
 import { counter, userChange } from '../../src/metrics';
-import { keepHistogram, PERIOD_MS, RECORDER_CHANNEL, type RecorderRequest, type RedirectNote, type WorkerReport } from '../../processors/recorder';
+import { periodMs } from '../../src/contract';
+import { keepHistogram, RECORDER_CHANNEL, type RecorderRequest, type RedirectNote, type WorkerReport } from '../../processors/recorder';
 
 export const LEGACY_METRICS_FORMAT = false;
 
@@ -63,15 +64,15 @@ function mergePeriods(parts: PeriodEvent[]): PeriodEvent {
 }
 
 /** The breaker's view: the last window's requests and failures, from the periods as they come. */
-function breakerCheck(breaker: NonNullable<RunConfig['breaker']>) {
+function breakerCheck(breaker: NonNullable<RunConfig['breaker']>, periodLengthMs: number) {
   const recent: Array<{ requests: number; failing: number }> = [];
   return (counters: Record<string, number>): string | undefined => {
     // Errors and 429s both mean the load is no longer measuring anything useful.
     recent.push({ requests: counters[counter.requests] ?? 0, failing: (counters[counter.errors] ?? 0) + (counters[counter.rateLimited] ?? 0) });
-    const window = recent.slice(-Math.max(1, Math.round((breaker.windowSeconds * 1000) / PERIOD_MS)));
+    const window = recent.slice(-Math.max(1, Math.round((breaker.windowSeconds * 1000) / periodLengthMs)));
     const requests = window.reduce((sum, p) => sum + p.requests, 0);
     const failing = window.reduce((sum, p) => sum + p.failing, 0);
-    if ((window.length * PERIOD_MS) / 1000 >= breaker.windowSeconds && requests > 0 && (failing / requests) * 100 > breaker.errorRatePct) {
+    if ((window.length * periodLengthMs) / 1000 >= breaker.windowSeconds && requests > 0 && (failing / requests) * 100 > breaker.errorRatePct) {
       return `${Math.round((failing / requests) * 100)} % of requests failed or were rate limited over the last ${breaker.windowSeconds} s (limit ${breaker.errorRatePct} %).`;
     }
     return undefined;
@@ -149,7 +150,7 @@ export class Plugin {
     });
 
     const breaker = config.breaker;
-    const tripped = breaker ? breakerCheck(breaker) : undefined;
+    const tripped = breaker ? breakerCheck(breaker, periodMs(config.contract)) : undefined;
     if (breaker && script.config.target) {
       const target = script.config.target;
       // /health mid-run: cheap, not rate limited, and the first sign that the backend went down.

@@ -61,8 +61,20 @@ export function fmtTime(iso: string | number | undefined): string {
   return `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
+/** A gate's unit as a suffix: "412 ms", "3.2 %", "8 /s", "0" (counts have none). */
 export function gateUnit(unit: Gate['unit']): string {
   return unit === 'count' ? '' : unit === 'ms' ? ' ms' : unit === '%' ? ' %' : ' /s';
+}
+
+/** A gate's value with its unit, or "no data". `num` writes the number (as is by default). */
+export function gateValueText(g: Pick<Gate, 'value' | 'unit'>, num: (n: number) => string = String): string {
+  return g.value === null ? 'no data' : `${num(g.value)}${gateUnit(g.unit)}`;
+}
+
+/** A gate's limit with its comparator and unit: "< 1000 ms" (`symbols`: "≤", "≥"). */
+export function gateLimitText(g: Pick<Gate, 'comparator' | 'limit' | 'unit'>, num: (n: number) => string = String, symbols = false): string {
+  const cmp = symbols && g.comparator !== '<' ? (g.comparator === '>=' ? '≥' : '≤') : g.comparator;
+  return `${cmp} ${num(g.limit)}${gateUnit(g.unit)}`;
 }
 
 export const OUTCOME_WORD: Record<Outcome, string> = {
@@ -88,10 +100,7 @@ export const ERROR_KINDS: Array<{ key: keyof ErrorKinds; label: string; cls: str
   { key: 'notJson', label: 'non-JSON body', cls: 'k-notjson' },
 ];
 
-/** Requests the error rate is taken over: 429s are left out unless they count as errors (--count-429). */
-export function measuredRequests(requests: number, errors: Partial<ErrorKinds> | undefined, countedAsErrors: boolean): number {
-  return requests - (countedAsErrors ? 0 : (errors?.rateLimited ?? 0));
-}
+export { measuredRequests } from '../record';
 
 export type Direction = 'lower' | 'higher';
 export type Trend = 'better' | 'worse' | 'same';

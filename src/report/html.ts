@@ -7,7 +7,7 @@ import type { ApiCheck, HealthResult } from '../health';
 import type { EndpointSummary, Gate, RunRecord } from '../record';
 import { legend, renderChart, type ChartData } from './charts';
 import {
-  arrowFor, change, ERROR_KINDS, esc, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPct, fmtTime, gateUnit,
+  arrowFor, change, ERROR_KINDS, esc, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPct, fmtTime, gateLimitText, gateValueText,
   measuredRequests, OUTCOME_WORD, outcomeClass, scriptJson, TOLERANCE_NOTE, TREND_WORD, type Change,
 } from './format';
 import { describePolicy } from '../ratelimit';
@@ -18,8 +18,20 @@ import { pageHead } from './style';
 
 const ICON: Record<RunRecord['outcome'], string> = { passed: '✓', failed: '✗', unhealthy: '✗', aborted: '!', interrupted: '■', refused: '⊘', crashed: '✗' };
 
-const gateText = (g: Gate) => (g.value === null ? 'no data' : `${fmtNum(g.value, 2)}${gateUnit(g.unit)}`);
-const limitText = (g: Gate) => `${g.comparator === '>=' ? '≥' : g.comparator === '<=' ? '≤' : '<'} ${fmtNum(g.limit, 2)}${gateUnit(g.unit)}`;
+/** The limiter's policy as the target's headers gave it (the figures are the target's, not written here). */
+const limiterText = (r: RunRecord): string => {
+  const seen = rateLimitOf(r)?.atStart;
+  return seen?.limit ? `${describePolicy(seen)} per IP` : 'per client IP';
+};
+
+/** What each endpoint's fallback means, from the catalog's declarations in the record. */
+const fallbackNote = (r: RunRecord): string =>
+  r.endpoints
+    .filter((e) => e.fallback)
+    .map((e) => `a “fallback” of ${esc(e.path)} is <code>${esc(e.fallback!.body)}</code>: ${esc(e.fallback!.meaning)}.`)
+    .join(' ');
+const gateText = (g: Gate) => gateValueText(g, (n) => fmtNum(n, 2));
+const limitText = (g: Gate) => gateLimitText(g, (n) => fmtNum(n, 2), true);
 
 function resultPill(g: Gate): string {
   if (g.passed) return '<span class="pill pass">✓ pass</span>';
@@ -261,22 +273,22 @@ ${percentileCell(l?.p50, e.baseline?.p50)}${percentileCell(l?.p95, e.baseline?.p
 <td>${budgetState}${gauge}<span class="sub">${l ? `${Math.round(ratio * 100)} % of ` : ''}${fmtNum(e.budgetP95Ms)} ms</span></td>
 <td>${codesCell(e.codes, e.requests)}</td>
 <td class="num" data-col="checks">${e.expectationFailures ? `<strong>${fmtInt(e.expectationFailures)}</strong>` : '0'}${
-      e.name === 'assistants' ? `<span class="sub${e.fallbackAnswers ? ' over' : ''}">${fmtInt(e.fallbackAnswers)} fallback${e.fallbackAnswers === 1 ? '' : 's'}</span>` : ''
+      e.fallback ? `<span class="sub${e.fallbackAnswers ? ' over' : ''}">${fmtInt(e.fallbackAnswers)} fallback${e.fallbackAnswers === 1 ? '' : 's'}</span>` : ''
     }</td>
 </tr>`;
   });
   const t = r.totals;
   rows.push(`<tr class="total"><th scope="row">All endpoints</th><td class="num">${fmtInt(t.requests)}</td><td class="num">${fmtPct(t.errorRatePct)}<span class="sub">${fmtInt(t.errorCount)} of ${fmtInt(measuredRequests(t.requests, t.errors, count429(r)))}</span></td>${percentileCell(t.latency?.p50, undefined)}${percentileCell(t.latency?.p95, undefined)}${percentileCell(t.latency?.p99, undefined)}<td></td><td>${codesCell(t.codes, t.requests)}</td><td class="num">${fmtInt(r.endpoints.reduce((s, e) => s + e.expectationFailures, 0))}</td></tr>`);
   return `<section id="endpoints" aria-labelledby="h-ep"><h2 id="h-ep">Endpoints <span class="sub">latency against the guide's local baseline (“guide”) and the p95 budget</span></h2>
-<div class="tw"><table class="endpoints"><thead><tr><th scope="col">Endpoint</th><th scope="col" class="num">Requests</th><th scope="col" class="num">Errors</th><th scope="col" class="num">p50</th><th scope="col" class="num">p95</th><th scope="col" class="num">p99</th><th scope="col">p95 budget</th><th scope="col">Status codes</th><th scope="col" class="num" title="Expectation failures: responses whose status or body did not match what the endpoint should answer; for /api/assistants also the fallback answers {&quot;assistants&quot;: []}">Failed checks</th></tr></thead>
+<div class="tw"><table class="endpoints"><thead><tr><th scope="col">Endpoint</th><th scope="col" class="num">Requests</th><th scope="col" class="num">Errors</th><th scope="col" class="num">p50</th><th scope="col" class="num">p95</th><th scope="col" class="num">p99</th><th scope="col">p95 budget</th><th scope="col">Status codes</th><th scope="col" class="num" title="Expectation failures: responses whose status or body did not match what the endpoint should answer; below, the fallback answers of endpoints that have one">Failed checks</th></tr></thead>
 <tbody>${rows.join('')}</tbody></table></div>
-<p class="note">Errors count transport errors, timeouts and unexpected statuses (a 401 the scenario expects is not an error). 429s come from the backend's rate limiter (1000 requests per hour per IP under /api), not from overload; ${
+<p class="note">Errors count transport errors, timeouts and unexpected statuses (a 401 the scenario expects is not an error). 429s come from the backend's rate limiter (${esc(limiterText(r))}), not from overload; ${
     !rateLimitOf(r)
       ? 'in this record they count as errors'
       : count429(r)
         ? 'in this run they count as errors (--count-429)'
         : 'they are left out of the error rate and have a gate of their own (--count-429 counts them as errors)'
-  }. “Failed checks”: answers whose status or body was not what the endpoint should give; a “fallback” is /api/assistants answering <code>{"assistants": []}</code> because the backend's call to the voice API failed. “guide”: the guide's local baseline, ▲ when above it.</p></section>`;
+  }. “Failed checks”: answers whose status or body was not what the endpoint should give; ${fallbackNote(r)} “guide”: the guide's local baseline, ▲ when above it.</p></section>`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -364,7 +376,7 @@ function variantCharts(r: RunRecord, s: Series, set: SeriesSet, idx: number, cha
     empty: 'No errors',
   })}${
     limitedTotal
-      ? `<h3>429 Too Many Requests <span class="sub">the rate limiter (1000/h per IP), not overload: ${fmtInt(limitedTotal)} in all</span></h3>${add('429', {
+      ? `<h3>429 Too Many Requests <span class="sub">the rate limiter (${esc(limiterText(r))}), not overload: ${fmtInt(limitedTotal)} in all</span></h3>${add('429', {
           ...base,
           id: '',
           title: `429 rate-limited answers, ${label}`,

@@ -10,7 +10,7 @@
 // are readable from CI without opening the HTML report.
 import type { ApiCheck, HealthResult } from '../health';
 import type { Gate, RunRecord } from '../record';
-import { fmtNum, gateUnit, redactTokens } from './format';
+import { fmtNum, gateLimitText, gateValueText, redactTokens } from './format';
 
 /** XML text/attribute escaping; characters XML 1.0 forbids are dropped. */
 export function xmlEsc(value: unknown): string {
@@ -23,8 +23,8 @@ export function xmlEsc(value: unknown): string {
     .replace(/'/g, '&apos;');
 }
 
-const value = (g: Gate) => (g.value === null ? 'no data' : `${fmtNum(g.value, 2).replace(/,/g, '')}${gateUnit(g.unit)}`);
-const limit = (g: Gate) => `${g.comparator} ${g.limit}${gateUnit(g.unit)}`;
+const value = (g: Gate) => gateValueText(g, (n) => fmtNum(n, 2).replace(/,/g, ''));
+const limit = (g: Gate) => gateLimitText(g);
 
 interface Case {
   classname: string;

@@ -1,11 +1,14 @@
-// The record's 10 s periods as chart points: adjacent periods merge into at most `maxPoints`
+// The record's periods (config/contract.yml's periodSeconds) as chart points: adjacent periods merge into at most `maxPoints`
 // buckets (counters summed, latency sketches merged, so a bucket's percentiles are exact within the
 // sketch's 1 %), for the whole run and for each endpoint.
+import { loadContract } from '../config';
+import { periodMs as contractPeriodMs } from '../contract';
 import { SketchMerger } from './sketch-merge';
 import { noErrors, type EndpointPeriod, type ErrorKinds, type LatencySummary, type RunRecord } from '../record';
 
 export const MAX_POINTS = 500;
-const DEFAULT_PERIOD_MS = 10_000;
+/** The catalog's period: the longest a record's period can be (records do not store it). */
+let defaultPeriodMs: number | undefined;
 
 export interface SeriesSet {
   /** 'all' or an endpoint name. */
@@ -97,7 +100,7 @@ function addPart(set: SeriesSet, i: number, part: EndpointPeriod): void {
 
 export function buildSeries(record: RunRecord, maxPoints = MAX_POINTS): Series {
   const periods = [...record.periods].sort((a, b) => a.start - b.start);
-  let periodMs = DEFAULT_PERIOD_MS;
+  let periodMs = (defaultPeriodMs ??= contractPeriodMs(loadContract()));
   for (let i = 1; i < periods.length; i++) {
     const d = periods[i].start - periods[i - 1].start;
     if (d > 0 && d < periodMs) periodMs = d;

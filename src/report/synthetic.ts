@@ -3,7 +3,8 @@
 // stages, and a few incidents (a slow endpoint, a burst of 5xx, a burst of 429s) so every chart
 // has something to draw. Gates, totals and the diagnosis come from the pack's own functions.
 import { DDSketch } from '@artilleryio/sketches-js';
-import { loadBudgets, type Stage } from '../config';
+import { loadBudgets, loadContract, type Stage } from '../config';
+import { isRateLimitedPath, periodMs } from '../contract';
 import { mulberry32 } from '../standin/faults';
 import { diagnose } from '../diagnosis';
 import { evaluateGates, gateSpecs } from '../gates';
@@ -12,14 +13,6 @@ import {
   addErrors, computeTotals, noErrors, RECORD_SCHEMA, summarizeEndpoints,
   type EndpointPeriod, type ErrorKinds, type Period, type RunRecord,
 } from '../record';
-
-const ENDPOINTS: Array<{ name: string; path: string }> = [
-  { name: 'health', path: '/health' },
-  { name: 'root', path: '/' },
-  { name: 'calls_dashboard', path: '/api/calls-dashboard' },
-  { name: 'webhook_health', path: '/api/vapi/webhook/health' },
-  { name: 'assistants', path: '/api/assistants' },
-];
 
 export interface Incident {
   /** Seconds from the start of the load. */
@@ -48,29 +41,31 @@ const b64 = (s: DDSketch) => Buffer.from(s.toProto()).toString('base64');
 
 export function syntheticRecord(opts: SyntheticOptions): RunRecord {
   const budgets = loadBudgets();
+  const contract = loadContract();
+  const period = periodMs(contract);
+  const periodSeconds = contract.periodSeconds;
   const random = mulberry32(opts.seed ?? 7);
   const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const poisson = (mean: number) => Math.max(0, Math.round(mean + Math.sqrt(mean) * normal()));
   const loadSeconds = totalSeconds(opts.stages);
   const visits = planVisits(opts.stages);
   const startedAt = opts.startedAt ?? new Date(Date.UTC(2026, 0, 5, 9, 0, 0));
-  const loadStart = Math.ceil((startedAt.getTime() + 3000) / 10_000) * 10_000;
-  const periodsCount = Math.ceil(loadSeconds / 10);
+  const loadStart = Math.ceil((startedAt.getTime() + 3000) / period) * period;
+  const periodsCount = Math.ceil(loadSeconds / periodSeconds);
   const periods: Period[] = [];
 
   for (let i = 0; i < periodsCount; i++) {
-    const t = i * 10;
-    const planned = plannedUsersAt(visits, Math.min(loadSeconds, t + 10));
-    const mid = plannedUsersAt(visits, t + 5);
+    const t = i * periodSeconds;
+    const planned = plannedUsersAt(visits, Math.min(loadSeconds, t + periodSeconds));
+    const mid = plannedUsersAt(visits, t + periodSeconds / 2);
     const overall = new DDSketch();
     const endpoints: Record<string, EndpointPeriod> = {};
-    for (const { name } of ENDPOINTS) {
-      const base = budgets.endpoints[name].baseline;
-      const active = (opts.incidents ?? []).filter((x) => t < x.to && t + 10 > x.from && (!x.endpoint || x.endpoint === name));
+    for (const { name, path, baseline: base } of contract.endpoints) {
+      const active = (opts.incidents ?? []).filter((x) => t < x.to && t + periodSeconds > x.from && (!x.endpoint || x.endpoint === name));
       const slow = active.reduce((f, x) => f * (x.slowFactor ?? 1), 1);
       const errorRate = Math.min(1, active.reduce((f, x) => f + (x.errorRate ?? 0), 0.0005));
-      const limitedRate = name === 'health' || name === 'root' ? 0 : Math.min(1, active.reduce((f, x) => f + (x.rateLimitedRate ?? 0), 0));
-      const n = poisson(mid * opts.journeysPerUserSecond * 10);
+      const limitedRate = !isRateLimitedPath(contract, path) ? 0 : Math.min(1, active.reduce((f, x) => f + (x.rateLimitedRate ?? 0), 0));
+      const n = poisson(mid * opts.journeysPerUserSecond * periodSeconds);
       const sigma = Math.log(base.p95 / base.p50) / 1.645;
       const sketch = new DDSketch();
       const errors: ErrorKinds = noErrors();
@@ -105,10 +100,12 @@ export function syntheticRecord(opts: SyntheticOptions): RunRecord {
     });
   }
 
-  const endpointSummaries = summarizeEndpoints(periods, ENDPOINTS.map((e) => ({ ...e, ...budgets.endpoints[e.name] })), {}, false);
+  const endpointSummaries = summarizeEndpoints(periods, contract.endpoints, {}, false);
   const totals = computeTotals(periods, { count429: false, loadSeconds, durationSeconds: loadSeconds, crashedUsers: 0 });
-  const gates = evaluateGates(gateSpecs(budgets, { loadSeconds, strictBudgets: false, count429: false, plannedRequests: totals.requests }), totals, endpointSummaries, undefined);
+  const gates = evaluateGates(gateSpecs(budgets, contract.endpoints, { loadSeconds, strictBudgets: false, count429: false, plannedRequests: totals.requests }), totals, endpointSummaries, undefined);
   const failed = gates.filter((g) => g.strict && !g.passed);
+  const limit = contract.rateLimit;
+  const limited = contract.endpoints.filter((e) => isRateLimitedPath(contract, e.path)).map((e) => e.name);
   const environment = opts.environment ?? 'local';
   const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   const endedAt = new Date(loadStart + loadSeconds * 1000 + 2000);
@@ -133,8 +130,8 @@ export function syntheticRecord(opts: SyntheticOptions): RunRecord {
     health: { start: health(startedAt), end: health(endedAt) },
     apiCheck: { ok: true, path: '/api/vapi/webhook/health', status: 200, latencyMs: 9 },
     rateLimit: {
-      atStart: { policy: '1000;w=3600', limit: 1000, windowSeconds: 3600, remaining: 1000, resetSeconds: 3600 },
-      predictedApiRequests: periods.reduce((s, p) => s + ['calls_dashboard', 'webhook_health', 'assistants'].reduce((a, n) => a + (p.endpoints[n]?.requests ?? 0), 0), 0),
+      atStart: { policy: `${limit.requests};w=${limit.windowSeconds}`, limit: limit.requests, windowSeconds: limit.windowSeconds, remaining: limit.requests, resetSeconds: limit.windowSeconds },
+      predictedApiRequests: periods.reduce((s, p) => s + limited.reduce((a, n) => a + (p.endpoints[n]?.requests ?? 0), 0), 0),
       limited: totals.errors.rateLimited,
       countedAsErrors: false,
       spreadIps: true,

@@ -2,28 +2,29 @@
 // Bad input is one line on stderr and exit 2 (never a stack trace); SIGINT/SIGTERM stop it cleanly.
 import { parseArgs } from 'node:util';
 import { EXIT, UsageError } from '../errors';
-import { REQUEST_NAMES } from './contract';
-import { DEFAULT_RATE_LIMIT, resolveStandInOptions, type RuleName, type StandInOptions } from './options';
+import { loadContract } from '../config';
+import { resolveStandInOptions, type RuleName, type StandInOptions } from './options';
 import { startStandIn, type StandIn } from './server';
 
-const USAGE = `usage: npm run target -- [flags]
+/** The flags; the endpoint names and the limiter's defaults are the contract catalog's. */
+const usage = (contract = loadContract()): string => `usage: npm run target -- [flags]
   --port N                   port to listen on (default 3001; 0 = any free port)
   --host H                   loopback address to bind (default 127.0.0.1)
   --latency-scale X          multiply the baseline latencies (0 = answer at once)
   --extra-latency-ms MS      add MS to every response
-  --slow NAME=MS             add MS to one endpoint (repeatable; NAME: ${REQUEST_NAMES.join(', ')})
+  --slow NAME=MS             add MS to one endpoint (repeatable; NAME: ${contract.endpoints.map((e) => e.name).join(', ')})
   --error-rate R             share (0..1) of responses answered 500 (not /health)
   --hang-rate R              share of requests never answered (not /health)
   --reset-rate R             share of requests whose connection is reset (not /health)
   --garbage-rate R           share of responses answered 200 text/html (not /health)
   --redis-down               every rate-limited /api request answers 500 "Connection is closed."
-  --voice-api-down           /api/assistants answers {"assistants":[]}
+  --voice-api-down           endpoints with a fallback answer it (/api/assistants: {"assistants":[]})
   --health-degraded          /health answers 503 "degraded"
   --health-degraded-after S  ... only after S seconds
   --close-after S            stop listening after S seconds (a target that dies mid-run)
   --development              NODE_ENV=development: /api/calls-dashboard needs no token
-  --rate-limit N             requests per window per IP under /api (default 1000)
-  --rate-window S            rate-limit window in seconds (default 3600)
+  --rate-limit N             requests per window per IP under /api (default ${contract.rateLimit.requests})
+  --rate-window S            rate-limit window in seconds (default ${contract.rateLimit.windowSeconds})
   --capacity N               a backend of known capacity: at most N requests served at once ...
   --service-ms MS            ... each for exactly MS ms (no baseline latency); the rest queue in
                              arrival order. True capacity: N / MS * 1000 requests/s
@@ -123,7 +124,7 @@ function parse(argv: string[]): { options: StandInOptions; help: boolean } {
     developmentMode: v.development,
     rateLimit:
       rateLimit !== undefined || rateWindow !== undefined
-        ? { limit: rateLimit ?? DEFAULT_RATE_LIMIT.limit, windowSeconds: rateWindow ?? DEFAULT_RATE_LIMIT.windowSeconds }
+        ? { limit: rateLimit, windowSeconds: rateWindow }
         : undefined,
     capacity: v.capacity !== undefined ? { concurrency: toNumber(v.capacity) as number, serviceMs: toNumber(v['service-ms']) as number } : undefined,
     seed: toNumber(v.seed),
@@ -171,7 +172,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const parsed = parse(argv);
     if (parsed.help) {
-      console.log(USAGE);
+      console.log(usage());
       return 0;
     }
     options = parsed.options;

@@ -1,32 +1,16 @@
-// The backend's contract (shared/VOXANNE-API.md) as pure functions: the facts of one request in,
+// The backend's contract (config/contract.yml, from shared/VOXANNE-API.md) as pure functions: the facts of one request in,
 // the reply {status, headers, body} out. No clock, no sockets, no randomness: the server passes in
 // the time, the limiter's verdict and the switches, so every answer can be checked on its own.
 import { randomUUID } from 'node:crypto';
+import { isRateLimitedPath, type Contract, type Endpoint } from '../contract';
 import { decodeJwt } from '../jwt';
-import { ASSISTANTS, CALL_STATUSES, CALL_TYPES, SORT_KEYS, type Call } from './fixtures';
+import { CALL_STATUSES, CALL_TYPES, SORT_KEYS, type Call } from './fixtures';
 
-export type RequestName = 'health' | 'root' | 'calls_dashboard' | 'webhook_health' | 'assistants';
-
-const ROUTES: Record<string, RequestName> = {
-  '/health': 'health',
-  '/': 'root',
-  '/api/calls-dashboard': 'calls_dashboard',
-  '/api/vapi/webhook/health': 'webhook_health',
-  '/api/assistants': 'assistants',
-};
-export const REQUEST_NAMES = Object.values(ROUTES);
-
-/** The request name (budgets.yml key) of a path, or undefined for an unknown path. */
-export function requestNameFor(path: string): RequestName | undefined {
+/** The catalog's endpoint at a path, or undefined for an unknown path. */
+export function endpointAt(contract: Contract, path: string): Endpoint | undefined {
   // Express routing is case-insensitive and ignores one trailing slash.
   const key = (path.length > 1 ? path.replace(/\/$/, '') : path).toLowerCase();
-  return ROUTES[key];
-}
-
-/** Paths the backend's rate limiter counts: everything under /api but /api/health* and /api/internal*. */
-export function isRateLimitedPath(path: string): boolean {
-  const lower = path.toLowerCase();
-  return (lower === '/api' || lower.startsWith('/api/')) && !lower.startsWith('/api/health') && !lower.startsWith('/api/internal');
+  return contract.endpoints.find((e) => e.path.toLowerCase() === key);
 }
 
 // Helmet's defaults (minus the long CSP), so header checks see what the real backend sends.
@@ -58,9 +42,11 @@ export interface RequestFacts {
 
 /** The server's state that the answer depends on. */
 export interface ContractState {
+  contract: Contract;
   calls: Call[];
   developmentMode: boolean;
   checkTokenExpiry: boolean;
+  /** Endpoints with a declared fallback answer it (the voice API is down). */
   voiceApiDown: boolean;
   redisDown: boolean;
   healthDegraded: boolean;
@@ -164,54 +150,35 @@ export function callsDashboard(query: URLSearchParams, calls: Call[]): Body {
   };
 }
 
-function route(facts: RequestFacts, name: RequestName, state: ContractState): Body {
-  const auth = facts.authorization;
-  switch (name) {
-    case 'health': {
-      const degraded = state.healthDegraded;
-      return {
-        status: degraded ? 503 : 200,
-        body: {
-          status: degraded ? 'degraded' : 'ok',
-          services: { database: !degraded, supabase: true, backgroundJobs: true, webhookQueue: true },
-          timestamp: new Date(facts.now).toISOString(),
-          uptime: state.uptimeSeconds,
-          database_size_mb: degraded ? null : 48.7,
-          queueMetrics: { waiting: 0, active: 1, completed: 1284, failed: 3, delayed: 0 },
-        },
-        work: true,
-      };
-    }
-    case 'root':
-      return {
-        status: 200,
-        body: {
-          name: 'Voxanne Backend',
-          version: '1.0.0',
-          endpoints: {
-            health: '/health',
-            callsDashboard: '/api/calls-dashboard',
-            assistants: '/api/assistants',
-            vapiWebhook: '/api/vapi/webhook',
-            vapiWebhookHealth: '/api/vapi/webhook/health',
-          },
-        },
-        work: true,
-      };
-    case 'webhook_health':
-      return { status: 200, body: { status: 'healthy', service: 'vapi-webhook' }, work: true };
-    case 'calls_dashboard': {
-      const result = authenticate(auth, state.developmentMode, state.checkTokenExpiry, facts.now);
-      if (!result.ok) return { status: 401, body: { error: result.error }, work: false };
-      return callsDashboard(facts.query, state.calls);
-    }
-    case 'assistants': {
-      const result = authenticate(auth, false, state.checkTokenExpiry, facts.now);
-      if (!result.ok) return { status: 401, body: { error: result.error }, work: false };
-      // When the voice API fails the backend swallows it and answers an empty wrapper object.
-      return { status: 200, body: state.voiceApiDown ? { assistants: [] } : ASSISTANTS, work: true };
-    }
+function health(facts: RequestFacts, endpoint: Endpoint, state: ContractState): Body {
+  const degraded = state.healthDegraded;
+  const example = (endpoint.example ?? {}) as Record<string, unknown>;
+  return {
+    status: degraded ? 503 : endpoint.status,
+    body: {
+      ...example,
+      status: degraded ? 'degraded' : example.status,
+      services: { database: !degraded, supabase: true, backgroundJobs: true, webhookQueue: true },
+      timestamp: new Date(facts.now).toISOString(),
+      uptime: state.uptimeSeconds,
+      database_size_mb: degraded ? null : 48.7,
+      queueMetrics: { waiting: 0, active: 1, completed: 1284, failed: 3, delayed: 0 },
+    },
+    work: true,
+  };
+}
+
+/** An endpoint's answer from its catalog entry: auth, then the fallback switch, then its behaviour or example. */
+function route(facts: RequestFacts, endpoint: Endpoint, state: ContractState): Body {
+  if (endpoint.auth === 'bearer') {
+    const result = authenticate(facts.authorization, endpoint.devAnonymous && state.developmentMode, state.checkTokenExpiry, facts.now);
+    if (!result.ok) return { status: endpoint.withoutToken?.status ?? 401, body: { error: result.error }, work: false };
   }
+  // The backend swallows the failure behind it and answers the declared fallback.
+  if (endpoint.fallback && state.voiceApiDown) return { status: 200, body: endpoint.fallback.body, work: true };
+  if (endpoint.standIn === 'health') return health(facts, endpoint, state);
+  if (endpoint.standIn === 'calls-dashboard') return callsDashboard(facts.query, state.calls);
+  return { status: endpoint.status, body: endpoint.example, work: true };
 }
 
 /**
@@ -220,7 +187,7 @@ function route(facts: RequestFacts, name: RequestName, state: ContractState): Bo
  * verdict for a rate-limited path (undefined elsewhere, or when Redis is down).
  */
 export function answer(facts: RequestFacts, state: ContractState, verdict: LimitVerdict | undefined): Reply {
-  if (isRateLimitedPath(facts.path) && state.redisDown) {
+  if (isRateLimitedPath(state.contract, facts.path) && state.redisDown) {
     // The limiter's Redis store throws before anything else runs.
     return json(500, { error: 'Connection is closed.' }, false);
   }
@@ -229,17 +196,17 @@ export function answer(facts: RequestFacts, state: ContractState, verdict: Limit
     const retryAfter = limitHeaders['retry-after'];
     return json(429, { error: 'Too many requests', message: 'Rate limit exceeded. Please try again later.', retryAfter }, false, limitHeaders);
   }
-  const name = requestNameFor(facts.path);
-  if (!name || (facts.method !== 'GET' && facts.method !== 'HEAD')) {
+  const endpoint = endpointAt(state.contract, facts.path);
+  if (!endpoint || (facts.method !== 'GET' && facts.method !== 'HEAD')) {
     return json(404, { error: 'Not found', path: facts.path }, false, limitHeaders);
   }
-  const { status, body, work } = route(facts, name, state);
+  const { status, body, work } = route(facts, endpoint, state);
   return json(status, body, work, limitHeaders);
 }
 
 /** The backend's 500 for an endpoint whose work failed (the error fault). */
-export function internalError(name: RequestName | undefined, limitHeaders: Record<string, string>): Reply {
+export function internalError(endpoint: Endpoint | undefined, limitHeaders: Record<string, string>): Reply {
   const body =
-    name === 'calls_dashboard' ? { error: 'Failed to fetch calls', code: 'INTERNAL_ERROR', request_id: randomUUID() } : { error: 'Internal server error' };
+    endpoint?.standIn === 'calls-dashboard' ? { error: 'Failed to fetch calls', code: 'INTERNAL_ERROR', request_id: randomUUID() } : { error: 'Internal server error' };
   return json(500, body, true, limitHeaders);
 }

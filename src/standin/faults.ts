@@ -1,9 +1,9 @@
 // What the stand-in does besides the contract: seeded draws of latency and of the share-based
 // faults (hang, reset, 500, garbage), and the queue of a backend with a known capacity.
-import type { Budgets } from '../config';
+import type { Endpoint } from '../contract';
 import type { FaultRates } from './options';
 
-type Baseline = Budgets['endpoints'][string]['baseline'];
+type Baseline = Endpoint['baseline'];
 
 /** mulberry32: a tiny seeded PRNG, so a run with --seed draws the same latencies and faults. */
 export function mulberry32(seed: number): () => number {

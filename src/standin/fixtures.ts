@@ -1,4 +1,5 @@
-// The stand-in's fixed data: the calls behind /api/calls-dashboard and the voice API's assistants.
+// The stand-in's fixed data: the calls behind /api/calls-dashboard (the other bodies are the
+// examples of config/contract.yml).
 // Fixed (one call every 7 hours back from start), so paging and filters give stable answers.
 
 export const CALL_STATUSES = ['completed', 'missed', 'transferred', 'failed'] as const;
@@ -45,29 +46,3 @@ export function buildCalls(now: number): Call[] {
     };
   });
 }
-
-export const ASSISTANTS = [
-  {
-    id: '8a3f6c1e-2b4d-4e7a-9c10-5f2e8d7b1a01',
-    orgId: 'b7e2d4c6-1a3f-4b5e-8c9d-0e1f2a3b4c5d',
-    name: 'Voxanne Receptionist',
-    firstMessage: 'Hello, thank you for calling. How can I help you today?',
-    model: { provider: 'openai', model: 'gpt-4o', temperature: 0.4 },
-    voice: { provider: '11labs', voiceId: 'sarah' },
-    transcriber: { provider: 'deepgram', model: 'nova-2', language: 'en' },
-    createdAt: '2025-01-14T09:12:44.512Z',
-    updatedAt: '2025-03-02T16:40:03.118Z',
-  },
-  {
-    id: '8a3f6c1e-2b4d-4e7a-9c10-5f2e8d7b1a02',
-    orgId: 'b7e2d4c6-1a3f-4b5e-8c9d-0e1f2a3b4c5d',
-    name: 'Voxanne Outbound Follow-up',
-    firstMessage: 'Hi, this is Voxanne calling to follow up on your enquiry.',
-    model: { provider: 'openai', model: 'gpt-4o-mini', temperature: 0.3 },
-    voice: { provider: '11labs', voiceId: 'rachel' },
-    transcriber: { provider: 'deepgram', model: 'nova-2', language: 'en' },
-    createdAt: '2025-02-03T11:05:19.901Z',
-    updatedAt: '2025-02-28T08:21:57.330Z',
-  },
-];
-

@@ -2,9 +2,12 @@
 // errorRate) and `npm run target` (flags such as --error-rate) both call resolveStandInOptions.
 import { isIP } from 'node:net';
 import { UsageError } from '../errors';
-import { REQUEST_NAMES } from './contract';
+import { contractFile, loadContract } from '../config';
+import type { Contract } from '../contract';
 
 export interface StandInOptions {
+  /** The contract catalog's file (default: VOXANNE_CONTRACT, else config/contract.yml). */
+  contract?: string;
   port?: number;
   host?: string;
   latencyScale?: number;
@@ -25,7 +28,8 @@ export interface StandInOptions {
   closeAfterSeconds?: number;
   developmentMode?: boolean;
   checkTokenExpiry?: boolean;
-  rateLimit?: { limit: number; windowSeconds: number };
+  /** The limiter's settings; each defaults to the catalog's rate limit. */
+  rateLimit?: { limit?: number; windowSeconds?: number };
   /**
    * A backend of known capacity: at most `concurrency` requests are served at once, each for
    * exactly `serviceMs` (instead of the baseline latency); the rest wait in a FIFO queue. Its
@@ -46,6 +50,7 @@ export interface FaultRates {
 
 /** The options with every default filled in and every value checked. */
 export interface ResolvedOptions {
+  contract: Contract;
   host: string;
   port: number;
   latencyScale: number;
@@ -66,9 +71,6 @@ export interface ResolvedOptions {
   capacity?: { concurrency: number; serviceMs: number };
   seed: number;
 }
-
-/** The backend's limiter: 1000 requests per hour per client IP (see VOXANNE-API.md). */
-export const DEFAULT_RATE_LIMIT = { limit: 1000, windowSeconds: 3600 };
 
 /**
  * How a check names a setting: as an option of startStandIn ('option'), or as a flag of
@@ -129,10 +131,12 @@ export function loopbackHost(host: string): string {
 }
 
 export function resolveStandInOptions(o: StandInOptions, naming: Naming = 'option'): ResolvedOptions {
+  const contract = loadContract(o.contract ?? contractFile());
+  const names = contract.endpoints.map((e) => e.name);
   const slow: Record<string, number> = {};
   for (const [name, ms] of Object.entries(o.slow ?? {})) {
-    if (!(REQUEST_NAMES as string[]).includes(name)) {
-      throw new UsageError(`${naming === 'option' ? 'slow' : '--slow'}: unknown request name "${name}"; use one of ${REQUEST_NAMES.join(', ')}`);
+    if (!names.includes(name)) {
+      throw new UsageError(`${naming === 'option' ? 'slow' : '--slow'}: unknown request name "${name}"; use one of ${names.join(', ')}`);
     }
     slow[name] = checked('slow', ms, naming, 0);
   }
@@ -147,7 +151,7 @@ export function resolveStandInOptions(o: StandInOptions, naming: Naming = 'optio
     const names = (['hangRate', 'resetRate', 'errorRate', 'garbageRate'] as const).map((r) => (naming === 'option' ? r : flagOf(r)));
     throw new UsageError(`${names.slice(0, -1).join(', ')} and ${names.at(-1)} add up to ${sum}; keep the sum at most 1`);
   }
-  const rateLimit = o.rateLimit ?? DEFAULT_RATE_LIMIT;
+  const rateLimit = o.rateLimit ?? {};
   const degraded = o.healthDegraded ?? false;
   const capacity = o.capacity && {
     concurrency: checked('capacity.concurrency', o.capacity.concurrency, naming, 1),
@@ -155,6 +159,7 @@ export function resolveStandInOptions(o: StandInOptions, naming: Naming = 'optio
   };
   const closeAfter = checked('closeAfterSeconds', o.closeAfterSeconds, naming);
   return {
+    contract,
     host: loopbackHost(o.host ?? '127.0.0.1'),
     port: checked('port', o.port, naming, 0),
     latencyScale: checked('latencyScale', o.latencyScale, naming, 1),
@@ -171,8 +176,8 @@ export function resolveStandInOptions(o: StandInOptions, naming: Naming = 'optio
     developmentMode: o.developmentMode === true,
     checkTokenExpiry: o.checkTokenExpiry === true,
     rateLimit: {
-      limit: checked('rateLimit.limit', rateLimit.limit, naming, DEFAULT_RATE_LIMIT.limit),
-      windowSeconds: checked('rateLimit.windowSeconds', rateLimit.windowSeconds, naming, DEFAULT_RATE_LIMIT.windowSeconds),
+      limit: checked('rateLimit.limit', rateLimit.limit, naming, contract.rateLimit.requests),
+      windowSeconds: checked('rateLimit.windowSeconds', rateLimit.windowSeconds, naming, contract.rateLimit.windowSeconds),
     },
     capacity,
     seed: checked('seed', o.seed, naming, Math.floor(Math.random() * 2 ** 32)),

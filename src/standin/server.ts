@@ -1,21 +1,19 @@
 // A stand-in for the Voxanne backend: a small node:http server that speaks the contract in
-// shared/VOXANNE-API.md with latencies drawn from the baseline in config/budgets.yml, plus
+// config/contract.yml (from shared/VOXANNE-API.md) with latencies drawn from its baselines, plus
 // switchable faults. It lets the pack be exercised without the real backend, and lets tests
 // provoke failures the real backend only shows on a bad day. This file is the HTTP lifecycle
 // (listen, sockets, statistics, close); the answers are contract.ts's, the limiter limiter.ts's,
 // the faults faults.ts's, and the option checks options.ts's.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { loadBudgets, type Budgets } from '../config';
-import { UsageError } from '../errors';
+import { isRateLimitedPath } from '../contract';
 import { decodeJwt } from '../jwt';
-import { answer, internalError, isRateLimitedPath, REQUEST_NAMES, requestNameFor, type RequestName } from './contract';
+import { answer, endpointAt, internalError } from './contract';
 import { drawFault, GARBAGE_REPLY, latencyQuantileMs, mulberry32, ServiceQueue, type Fault } from './faults';
 import { buildCalls } from './fixtures';
 import { clientKey, FixedWindowLimiter } from './limiter';
 import { resolveStandInOptions, type StandInOptions } from './options';
 
-export { REQUEST_NAMES, requestNameFor, type RequestName } from './contract';
 export { latencyQuantileMs, mulberry32 } from './faults';
 export type { StandInOptions } from './options';
 
@@ -55,17 +53,11 @@ export interface StandIn {
   closed: Promise<void>;
 }
 
-type Baseline = Budgets['endpoints'][string]['baseline'];
-
 export async function startStandIn(options: StandInOptions = {}): Promise<StandIn> {
   const o = resolveStandInOptions(options);
-  const budgets = loadBudgets();
-  const baselines = {} as Record<RequestName, Baseline>;
-  for (const name of REQUEST_NAMES) {
-    const entry = budgets.endpoints[name];
-    if (!entry) throw new UsageError(`config/budgets.yml has no baseline for "${name}"; add one`);
-    baselines[name] = entry.baseline;
-  }
+  const { contract } = o;
+  // Early rejections (401, 404, 429, 400) cost what the cheapest static route costs.
+  const cheapest = contract.endpoints.reduce((a, b) => (b.baseline.p50 < a.baseline.p50 ? b : a)).baseline;
 
   const random = mulberry32(o.seed);
   const calls = buildCalls(Date.now());
@@ -122,14 +114,16 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     stats.log.push(entry);
     if (stats.requests === o.degradedFromRequest) degradedClockFrom = now;
 
-    const name = requestNameFor(path);
+    const endpoint = endpointAt(contract, path);
+    const name = endpoint?.name;
     // /health stays clean under every fault, so start/end health checks still pass.
-    const fault: Fault = name === 'health' || stats.requests <= o.faultsAfterRequests ? 'none' : drawFault(o.rates, random());
-    const verdict = isRateLimitedPath(path) && !o.redisDown ? limiter.hit(clientKey(req.headers['x-forwarded-for'], req.socket.remoteAddress), now) : undefined;
+    const fault: Fault = endpoint?.standIn === 'health' || stats.requests <= o.faultsAfterRequests ? 'none' : drawFault(o.rates, random());
+    const verdict = isRateLimitedPath(contract, path) && !o.redisDown ? limiter.hit(clientKey(req.headers['x-forwarded-for'], req.socket.remoteAddress), now) : undefined;
     const degradedClock = o.degradedFromRequest ? degradedClockFrom : listenedAt;
     const reply = answer(
       { method: req.method ?? 'GET', path, query: url.searchParams, authorization: header, now },
       {
+        contract,
         calls,
         developmentMode: o.developmentMode,
         checkTokenExpiry: o.checkTokenExpiry,
@@ -151,7 +145,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
         return;
       }
       if (fault === 'garbage') return send(res, entry, GARBAGE_REPLY);
-      send(res, entry, fault === 'error' ? internalError(name, verdict?.headers ?? {}) : reply);
+      send(res, entry, fault === 'error' ? internalError(endpoint, verdict?.headers ?? {}) : reply);
     };
 
     if (queue) {
@@ -160,8 +154,8 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
       stats.maxQueued = queue.maxQueued;
       return;
     }
-    // Early rejections (401, 404, 429, 400) cost what a static route costs; real work costs the endpoint's.
-    const drawn = latencyQuantileMs(baselines[reply.work && name ? name : 'root'], random());
+    // Early rejections cost what a static route costs; real work costs the endpoint's.
+    const drawn = latencyQuantileMs(reply.work && endpoint ? endpoint.baseline : cheapest, random());
     const delay = drawn * o.latencyScale + o.extraLatencyMs + (name ? o.slow[name] ?? 0 : 0);
     if (delay <= 0) return respond();
     const timer = setTimeout(() => {
