@@ -150,12 +150,12 @@ describe('auth modes', () => {
     assert.ok(!r.stdout.includes(token) && !r.stderr.includes(token));
   });
 
-  test('with API_TOKEN, a 401 is an error', async () => {
+  test('with API_TOKEN, a token the backend refuses stops the run before the load: exit 2, the claim named', async () => {
     const token = signJwt({ sub: 'u-1', email: 'ops@example.com', app_metadata: { org_id: 'default' } }, 'k');
     const r = await against({}, [], { API_TOKEN: token });
-    assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.ok(r.record!.totals.errors.http4xx > 0);
-    assert.match(r.stdout, /expectation failed: calls_dashboard statusCode: expected 200, got 401/);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout, /answered 401 to the run's token: the token's org_id is "default", which the backend refuses/);
+    assert.deepEqual(loadRequests(r.standIn), []);
   });
 
   test('local without a token sends a development token with the configured org', async () => {
