@@ -8,6 +8,8 @@ import { stringify } from 'yaml';
 import { assembleRecord, type ArtilleryEnd } from './assemble';
 import { readEvents, readTail, RunConfig } from './channel';
 import { chooseAuth, type AuthChoice } from './auth';
+import { capacityLimits, checkCapacity } from './capacity-plan';
+import { stepWindows } from './capacity';
 import { BUILD_DIR, loadBudgets, loadEnvironment, loadProfile, loadProfiles, ROOT, type Budgets, type Environment, type Profile } from './config';
 import { platformCommand, readCombinedOutput, verdictsFromLog } from './distributed';
 import { formatDryRun } from './dryrun';
@@ -88,6 +90,12 @@ export async function resolvePlan(argv: string[], env: NodeJS.ProcessEnv = proce
   const budgets = loadBudgets();
   const scenario = loadScenario(opts.scenarioFile ?? SCENARIO_FILE);
   const target = checkBaseUrl(opts.baseUrl ?? environment.baseUrl);
+  // A capacity search: refused where it could hurt a shared backend; on loopback every request
+  // gets its own client address, or the rate limiter is all it would find.
+  if (profile.capacity) {
+    checkCapacity(profile, environment, target, opts.timeScale);
+    if (isLoopback(target)) opts.spreadIps = true;
+  }
   checkGuardrails(opts, environment, profile, target);
   const stages = scaleStages(profile.stages, opts.timeScale);
   checkLoadLength(stages, profile, opts.timeScale, budgets);
@@ -140,6 +148,9 @@ function runConfig(plan: RunPlan, dir: string): RunConfig {
     gates: gatesForPlan(plan).map(({ id, expression, strict }) => ({ id, expression, strict })),
     breaker: plan.breaker ? plan.budgets.breaker : null,
     healthTimeoutMs: Number(process.env.VOXANNE_HEALTH_TIMEOUT_MS ?? 5000),
+    ...(plan.profile.capacity && {
+      capacity: { steps: stepWindows(plan.profile.capacity, opts.timeScale), limits: capacityLimits(plan.budgets, opts.count429) },
+    }),
   } satisfies RunConfig);
 }
 
@@ -156,6 +167,8 @@ function artilleryScript(plan: RunPlan, dir: string): Scenario {
     variables: { ...(script.config.variables ?? {}), voxanne: runConfig(plan, dir) },
     plugins: { ...script.config.plugins, ensure: ensureConfig(gatesForPlan(plan)) },
   };
+  // A capacity search has no whole-run gates for ensure to check (each step is judged instead).
+  if (plan.profile.capacity) delete (script.config.plugins as Record<string, unknown>).ensure;
   if (opts.spreadIps) {
     for (const s of script.scenarios) s.beforeRequest = [...[s.beforeRequest ?? []].flat(), 'spreadClientIp'];
   }
