@@ -145,8 +145,11 @@ export function judgeStep(w: StepWindow, events: PeriodEvent[], loadStart: numbe
   if (!limits.count429 && rateLimitedPct >= limits.maxRateLimitedPct) {
     broken.push({ gate: 'rate-limited', value: round1(rateLimitedPct), limit: limits.maxRateLimitedPct });
   }
+  // A late event loop delays every request it sends and times: it limits the measurement once it
+  // is above its limit and a real share (a quarter) of the typical response time.
   const generatorLimited =
-    (cpuPct !== null && cpuPct >= limits.generatorCpuPct) || (loopDelayMs !== null && loopDelayMs >= limits.generatorLoopDelayMs);
+    (cpuPct !== null && cpuPct >= limits.generatorCpuPct) ||
+    (loopDelayMs !== null && loopDelayMs >= limits.generatorLoopDelayMs && loopDelayMs >= (latency?.p50 ?? 0) / 4);
   const names = [...new Set(periods.flatMap((p) => Object.keys(p.endpoints)))];
   const endpoints = names.map((name): EndpointStep => {
     const parts = periods.map((p) => p.endpoints[name]).filter(Boolean);
