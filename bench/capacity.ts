@@ -58,6 +58,7 @@ async function main(): Promise<void> {
   const record = JSON.parse(readFileSync(join(reports, dir!, 'run.json'), 'utf8')) as RunRecord;
   const c = record.capacity!;
   console.log(pack.stdout.split('\n').find((l) => l.startsWith('capacity:')));
+  console.log(`pack's run folder: ${join(reports, dir!)}`);
 
   // autocannon, stepping connections the same way, each step held as long as a step of the pack.
   standIn = await startStandIn();

@@ -130,7 +130,10 @@ export function judgeStep(w: StepWindow, events: PeriodEvent[], loadStart: numbe
   const errorRatePct = measured > 0 ? (errorTotal(errors, limits.count429) / measured) * 100 : 0;
   const rateLimitedPct = requests > 0 ? (errors.rateLimited / requests) * 100 : 0;
   const l = summarize(mergeSketches(periods.map((p) => p.latency)));
-  const latency = l && { p50: l.p50, p95: l.p95, p99: l.p99 };
+  // Without sketches (a distributed run's output) the periods' own summaries, the worst of them.
+  const summaries = periods.flatMap((p) => (p.latencySummary ? [p.latencySummary] : []));
+  const worst = (k: 'p50' | 'p95' | 'p99') => Math.max(...summaries.map((x) => x[k]));
+  const latency = l ? { p50: l.p50, p95: l.p95, p99: l.p99 } : summaries.length ? { p50: worst('p50'), p95: worst('p95'), p99: worst('p99') } : null;
   const median = (name: string) => {
     const s = mergeSketches(inside.map((p) => p.histograms[name]));
     return s && s.count ? round1(s.getValueAtQuantile(0.5)) : null;
