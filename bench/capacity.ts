@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   const held = c.held === null ? undefined : c.steps[c.held];
   const broke = c.stoppedAt === null ? undefined : c.steps[c.stoppedAt];
   const f = (n: number | undefined) => (n === undefined ? '-' : n >= 100 ? String(Math.round(n)) : n.toFixed(1));
-  console.log(`\ntime scale ${TIME_SCALE} (holds of ${hold} s); truth: ${CONCURRENCY} at a time x ${SERVICE_MS} ms\n`);
+  console.log(`\ntime scale ${TIME_SCALE} (steps of ${hold} s: the pack judges each on the whole periods of its hold, autocannon on the whole step); truth: ${CONCURRENCY} at a time x ${SERVICE_MS} ms\n`);
   console.log('| search | highest step held | its req/s | its p99 | broke at | time to the answer |');
   console.log('|---|---|---|---|---|---|');
   console.log(`| truth | ${f(truthUsers)} users (p99 reaches 1000 ms) | ${f(truthRps)} | - | above ${f(truthUsers)} users | - |`);
