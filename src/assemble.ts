@@ -1,6 +1,8 @@
 // Builds the run record from the plan and what came back on the event channel (src/channel.ts):
 // a pure function, so every way a run can end (finished, interrupted, aborted, killed, never
 // started) is decided here, once, from data.
+import { answerCapacity, judgeSteps, stepUsers, stepWindows, type CapacityAnswer } from './capacity';
+import { capacityLimits } from './capacity-plan';
 import { diagnose } from './diagnosis';
 import { EXIT } from './errors';
 import type { EventOf, PeriodEvent, RunEvent, TailSnapshot } from './channel';
@@ -41,7 +43,7 @@ function verdict(
   plan: RunPlan,
   end: ArtilleryEnd,
   events: RunEvent[],
-  o: { failedGates: string[]; loadSeconds: number; requests: number; tooShort: string | undefined; distributed: boolean },
+  o: { failedGates: string[]; loadSeconds: number; requests: number; tooShort: string | undefined; distributed: boolean; capacity?: CapacityAnswer },
 ): { outcome: Outcome; reason: string; exitCode: number } {
   const preflight = first(events, 'preflight');
   const abort = first(events, 'abort');
@@ -83,10 +85,34 @@ function verdict(
   if (healthEnd && !healthEnd.ok) {
     return { outcome: 'failed', exitCode: EXIT.unhealthyAtEnd, reason: `/health failed after the load (${healthEnd.problem}).` };
   }
+  if (o.capacity) return capacityVerdict(o.capacity);
   if (o.tooShort) return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: o.tooShort };
   if (o.failedGates.length) return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: `Gate failed: ${o.failedGates.join(', ')}.` };
   if (o.distributed) return { outcome: 'passed', exitCode: EXIT.passed, reason: 'Every gate passed (health was checked on each worker).' };
   return { outcome: 'passed', exitCode: EXIT.passed, reason: 'Every gate passed and /health was ok before and after the load.' };
+}
+
+/**
+ * A capacity search succeeds when it has an answer: the step where the backend broke, a lower
+ * bound where the generator saturated, or the top step held. It fails when even the first step
+ * broke, or when no step could be judged.
+ */
+function capacityVerdict(c: CapacityAnswer): { outcome: Outcome; reason: string; exitCode: number } {
+  const passed = (reason: string) => ({ outcome: 'passed' as const, exitCode: EXIT.passed, reason });
+  const held = c.held === null ? undefined : c.steps[c.held];
+  const stop = c.stoppedAt === null ? undefined : c.steps[c.stoppedAt];
+  switch (c.result) {
+    case 'knee':
+      return passed(`Capacity found: the backend held ${held?.users} users and broke the gates at ${stop?.users}.`);
+    case 'generator-limit':
+      return passed(`The load generator saturated before the backend broke: capacity is at least ${c.atLeastRps} req/s.`);
+    case 'top-held':
+      return passed(`The backend held every step, up to ${held?.users} users: its capacity is higher.`);
+    case 'below-first-step':
+      return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: `The backend broke the gates at the first step (${stop?.users} users): its capacity is below it.` };
+    default:
+      return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: `The capacity search has no answer: ${c.line.replace(/^capacity: /, '')}.` };
+  }
 }
 
 /** Periods Artillery reported, plus the workers' own record of those it never did. */
@@ -140,7 +166,8 @@ export function assembleRecord(
   const aggregateLatency = combined?.aggregate[artilleryMetric.responseTime];
   const totals = computeTotals(periods, {
     count429,
-    loadSeconds: plan.loadSeconds,
+    // A capacity search ends when it has its answer: its rate is over the load it really ran.
+    loadSeconds: plan.profile.capacity ? Math.max(1, loadSeconds) : plan.loadSeconds,
     durationSeconds: loadSeconds,
     crashedUsers: counters['vusers.failed'] ?? 0,
     fallbackLatency: aggregateLatency ? pickSummary(aggregateLatency) : null,
@@ -152,7 +179,16 @@ export function assembleRecord(
       ? `Too short to judge: ${totals.requests} requests in ${secondsText(loadSeconds)} of load, against ~${plan.estimate.total} planned over ${secondsText(plan.loadSeconds)} (at least ${enough.limit} needed).`
       : undefined;
   const failedGates = gates.filter((g) => g.strict && !g.passed).map((g) => g.title);
-  const { outcome, reason, exitCode } = verdict(plan, end, events, { failedGates, loadSeconds, requests: totals.requests, tooShort, distributed });
+  const spec = plan.profile.capacity;
+  const limits = capacityLimits(plan.budgets, count429, periodMs(plan.contract));
+  const capacity = spec
+    ? answerCapacity(judgeSteps(stepWindows(spec, plan.opts.timeScale), periodEvents, loadStart, limits), {
+        budgets: Object.fromEntries(plan.endpoints.map((e) => [e.name, e.budgetP95Ms])),
+        endpointPath: (name) => plan.endpoints.find((e) => e.name === name)?.path ?? name,
+        topUsers: spec.max,
+      })
+    : undefined;
+  const { outcome, reason, exitCode } = verdict(plan, end, events, { failedGates, loadSeconds, requests: totals.requests, tooShort, distributed, capacity });
   const unknownSeconds = !ended && !distributed && end.tail ? Math.max(0, (end.endedAt.getTime() - end.tail.at) / 1000) : 0;
 
   const record: RunRecord = {
@@ -197,6 +233,7 @@ export function assembleRecord(
     endpoints,
     periods,
     diagnosis: [],
+    ...(capacity && spec && { capacity: { ...capacity, plannedUsers: stepUsers(spec), limits } }),
   };
   record.diagnosis = diagnose(record);
   return record;

@@ -44,6 +44,22 @@ export const RunConfig = z.object({
   healthTimeoutMs: z.number().positive(),
   /** The backend's contract catalog: the requests' expectations, fallbacks and the period length. */
   contract: Contract,
+  /** A capacity search: the steps (seconds from the load's start) and the limits each is judged by. */
+  capacity: z
+    .object({
+      steps: z.array(z.object({ users: z.number(), from: z.number(), holdFrom: z.number(), holdTo: z.number() })),
+      limits: z.object({
+        p99Ms: z.number(),
+        errorRatePct: z.number(),
+        maxTimeouts: z.number(),
+        maxRateLimitedPct: z.number(),
+        count429: z.boolean(),
+        generatorCpuPct: z.number(),
+        generatorLoopDelayMs: z.number(),
+        periodMs: z.number().positive(),
+      }),
+    })
+    .optional(),
 });
 export type RunConfig = z.infer<typeof RunConfig>;
 
@@ -123,6 +139,8 @@ export const RunEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('health-end'), result: HealthResult }),
   /** The breaker stopped the load early. */
   z.object({ type: z.literal('abort'), at: z.number(), reason: z.string() }),
+  /** The capacity search judged a step that did not hold, and stopped the load there. */
+  z.object({ type: z.literal('capacity-stop'), at: z.number(), users: z.number(), verdict: z.enum(['broken', 'generator-limit']), reason: z.string() }),
   /** A request answered with a redirect, which the pack does not follow (first one per endpoint). */
   z.object({ type: z.literal('redirect'), endpoint: z.string(), status: z.number(), location: z.string() }),
   /**

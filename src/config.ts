@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { UsageError } from './errors';
 import { Contract } from './contract';
 import { checkPublishMetrics } from './publish';
+import { capacityStages } from './capacity';
 
 /** The pack's folder: the nearest one with a package.json (this file also runs from .build/). */
 export const ROOT = (() => {
@@ -22,13 +23,28 @@ const durationText = z
 
 const Stage = z.object({ duration: durationText, target: z.number().int().min(0) });
 
-const Profile = z.object({
-  description: z.string(),
-  heavy: z.boolean().default(false),
-  thinkSeconds: z.number().positive().default(1),
-  minRps: z.number().nonnegative().optional(),
-  stages: z.array(Stage).min(1),
-});
+/** A capacity search: a staircase of users from `start` to `max`, a short ramp and a hold per step. */
+const CapacitySteps = z
+  .object({
+    start: z.number().int().min(1),
+    step: z.number().int().min(1),
+    max: z.number().int().min(1),
+    rampSeconds: durationText,
+    holdSeconds: durationText,
+  })
+  .refine((s) => s.max >= s.start, { message: 'max must be at least start' });
+
+const Profile = z
+  .object({
+    description: z.string(),
+    heavy: z.boolean().default(false),
+    thinkSeconds: z.number().nonnegative().default(1),
+    minRps: z.number().nonnegative().optional(),
+    stages: z.array(Stage).min(1).optional(),
+    steps: CapacitySteps.optional(),
+  })
+  .refine((p) => Boolean(p.stages) !== Boolean(p.steps), { message: 'give either stages or steps (a capacity search), not both' })
+  .transform((p) => ({ ...p, stages: p.stages ?? capacityStages(p.steps!), capacity: p.steps }));
 
 const Budgets = z.object({
   gates: z.object({
@@ -46,6 +62,7 @@ const Budgets = z.object({
     windowSeconds: z.number().positive(),
     healthEverySeconds: z.number().positive(),
   }),
+  generator: z.object({ cpuPct: z.number().positive(), loopDelayMs: z.number().positive() }),
 });
 
 const Environment = z.object({
@@ -54,6 +71,8 @@ const Environment = z.object({
   /** What the authenticated endpoints do without API_TOKEN or a sign-in: a development token, or 401 probes. */
   authFallback: z.enum(['dev-token', 'probe']),
   production: z.boolean().default(false),
+  /** A capacity search (--profile capacity) may push this backend until it breaks; always allowed on loopback. */
+  allowCapacity: z.boolean().default(false),
   /** Artillery's `config.plugins.publish-metrics` list; credentials only as "{{ $env.NAME }}". */
   publishMetrics: z.array(z.looseObject({ type: z.string() })).optional(),
 });

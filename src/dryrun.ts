@@ -2,7 +2,10 @@
 import { packagedFiles, platformCommand } from './distributed';
 import { gateLimitText } from './report/format';
 import { gatesForPlan } from './gates';
-import { planVisits, plannedUsersAt } from './plan';
+import { stepWindows } from './capacity';
+import { capacityLimits } from './capacity-plan';
+import { periodMs } from './contract';
+import { planVisits, plannedUsersAt, totalSeconds } from './plan';
 import type { RunPlan } from './run';
 
 const clock = (s: number) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`;
@@ -16,13 +19,23 @@ export function formatDryRun(plan: RunPlan): string {
   out.push(`profile:     ${plan.profile.name}: ${plan.profile.description}` + (opts.timeScale !== 1 ? ` (time scale ${opts.timeScale})` : ''));
   out.push(`auth:        ${plan.auth.description}`);
   out.push(`timeout:     ${opts.timeoutSeconds} s per request; breaker ${plan.breaker ? `on (stops when >${budgets.breaker.errorRatePct} % of the last ${budgets.breaker.windowSeconds} s fail or /health goes bad)` : 'off'}`);
-  out.push('', 'users over time:');
+  const capacity = plan.profile.capacity;
   let start = 0;
   let users = 0;
-  for (const stage of plan.stages) {
-    out.push(`  ${clock(start).padStart(6)} - ${clock(start + stage.duration).padEnd(6)} ${users} -> ${stage.target} users`);
-    start += stage.duration;
-    users = stage.target;
+  if (capacity) {
+    out.push('', 'capacity search (a staircase of users; each step is judged on the 10 s periods wholly inside its hold,', 'and the load stops at the first step that breaks a gate or saturates the load generator):');
+    stepWindows(capacity, opts.timeScale).forEach((w, i) => {
+      out.push(`  step ${String(i + 1).padStart(2)}  ${String(w.users).padStart(4)} users  ramp ${clock(w.from)}, hold ${clock(w.holdFrom)} - ${clock(w.holdTo)}`);
+    });
+    out.push(`  then down to 0 users; think time ${plan.profile.thinkSeconds} s between journeys${opts.spreadIps ? '; every request its own client address (loopback)' : ''}`);
+    start = totalSeconds(plan.stages);
+  } else {
+    out.push('', 'users over time:');
+    for (const stage of plan.stages) {
+      out.push(`  ${clock(start).padStart(6)} - ${clock(start + stage.duration).padEnd(6)} ${users} -> ${stage.target} users`);
+      start += stage.duration;
+      users = stage.target;
+    }
   }
   const marks = 40;
   const peak = Math.max(1, ...plan.stages.map((s) => s.target));
@@ -47,6 +60,13 @@ export function formatDryRun(plan: RunPlan): string {
     const command = platformCommand(opts, 'reports/<run id>/script.yml', 'reports/<run id>/artillery.json', true);
     out.push('', `scale-out (${opts.platform}):`, `  artillery ${command.args.join(' ')}`, ...command.notes.map((n) => `  ${n}`));
     out.push(`  packaged with the script: ${packagedFiles().join(', ')} (the processor, compiled, and what it requires; no npm packages)`);
+  }
+  if (capacity) {
+    const l = capacityLimits(budgets, opts.count429, periodMs(plan.contract));
+    out.push('', 'per-step gates (the guide\'s, from config/budgets.yml) and the generator\'s own limit:');
+    out.push(`  p99 response time < ${l.p99Ms} ms; HTTP error rate < ${l.errorRatePct} %; timeouts <= ${l.maxTimeouts}${l.count429 ? '' : `; rate limited < ${l.maxRateLimitedPct} %`}`);
+    out.push(`  load generator: worker CPU < ${l.generatorCpuPct} % of a core, event-loop delay < ${l.generatorLoopDelayMs} ms`);
+    return out.join('\n');
   }
   out.push('', 'gates:');
   const specs = gatesForPlan(plan);

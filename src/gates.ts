@@ -119,15 +119,20 @@ export function gateSpecs(budgets: Budgets, endpoints: Array<Pick<Endpoint, 'nam
   return specs;
 }
 
-/** The gates of a resolved run plan: the budgets, with the run's options and the profile's own floor. */
+/**
+ * The gates of a resolved run plan: the budgets, with the run's options and the profile's own floor.
+ * A capacity search has none over the whole run: it breaks them on purpose, and judges each step
+ * (src/capacity.ts).
+ */
 export function gatesForPlan(plan: {
   budgets: Budgets;
   endpoints: Array<Pick<Endpoint, 'name' | 'budgetP95Ms'>>;
   loadSeconds: number;
   opts: { strict: boolean; count429: boolean };
-  profile: { minRps?: number };
+  profile: { minRps?: number; capacity?: unknown };
   estimate: { total: number };
 }): GateSpec[] {
+  if (plan.profile.capacity) return [];
   return gateSpecs(plan.budgets, plan.endpoints, {
     plannedRequests: plan.estimate.total,
     loadSeconds: plan.loadSeconds,

@@ -30,7 +30,7 @@ export interface RunOptions {
 }
 
 export const USAGE = `usage: npm run test:local|test:prod -- [options]
-  --profile NAME      standard (default), conservative, aggressive, spike, smoke, soak (or PROFILE=NAME)
+  --profile NAME      standard (default), conservative, aggressive, spike, smoke, soak, capacity (or PROFILE=NAME)
   --time-scale F      multiply every stage's duration by F, e.g. 0.1 for a 42 s rehearsal (or TIME_SCALE=F)
   --strict            per-endpoint p95 budgets fail the run instead of warning
   --timeout S         per-request timeout in seconds (default 10)

@@ -106,6 +106,52 @@ const Totals = z.object({
   codes: z.record(z.string(), z.number()),
 });
 
+const CapacityStep = z.object({
+  users: z.number(),
+  /** Whole 10 s periods inside the step's hold, which the step was judged on. */
+  periods: z.number(),
+  requests: z.number(),
+  requestsPerSecond: z.number(),
+  latency: z.object({ p50: z.number(), p95: z.number(), p99: z.number() }).nullable(),
+  errorRatePct: z.number(),
+  timeouts: z.number(),
+  rateLimitedPct: z.number(),
+  /** The load generator: its busiest worker's CPU (% of one core) and event-loop delay (ms), median second. */
+  cpuPct: z.number().nullable(),
+  loopDelayMs: z.number().nullable(),
+  broken: z.array(z.object({ gate: z.enum(['p99', 'error-rate', 'timeouts', 'rate-limited']), value: z.number(), limit: z.number() })),
+  generatorLimited: z.boolean(),
+  verdict: z.enum(['held', 'broken', 'generator-limit']),
+  endpoints: z.array(
+    z.object({ name: z.string(), requests: z.number(), errors: z.number(), timeouts: z.number(), p95: z.number().nullable(), p99: z.number().nullable() }),
+  ),
+});
+
+/** A capacity search's answer (--profile capacity). */
+const Capacity = z.object({
+  result: z.enum(['knee', 'generator-limit', 'top-held', 'below-first-step', 'incomplete']),
+  /** The answer in one line, beginning "capacity:". */
+  line: z.string(),
+  steps: z.array(CapacityStep),
+  /** Index in steps of the highest step held, and of the step that ended the search. */
+  held: z.number().nullable(),
+  stoppedAt: z.number().nullable(),
+  degradedFirst: z.string().nullable(),
+  atLeastRps: z.number().nullable(),
+  /** Users of every planned step, and the limits each step was judged by. */
+  plannedUsers: z.array(z.number()),
+  limits: z.object({
+    p99Ms: z.number(),
+    errorRatePct: z.number(),
+    maxTimeouts: z.number(),
+    maxRateLimitedPct: z.number(),
+    count429: z.boolean(),
+    generatorCpuPct: z.number(),
+    generatorLoopDelayMs: z.number(),
+  }),
+});
+export type CapacityRecord = z.infer<typeof Capacity>;
+
 export const RunRecordSchema = z.object({
   schema: z.literal(RECORD_SCHEMA),
   pack: z.object({ name: z.string(), version: z.string() }),
@@ -162,6 +208,8 @@ export const RunRecordSchema = z.object({
   endpoints: z.array(EndpointSummary),
   periods: z.array(Period),
   diagnosis: z.array(z.string()),
+  /** Only in capacity searches. */
+  capacity: Capacity.optional(),
 });
 export type RunRecord = z.infer<typeof RunRecordSchema>;
 

@@ -8,8 +8,10 @@ import { stringify } from 'yaml';
 import { assembleRecord, type ArtilleryEnd } from './assemble';
 import { readEvents, readTail, RunConfig } from './channel';
 import { chooseAuth, type AuthChoice } from './auth';
-import { isRateLimitedPath, type Contract, type Endpoint } from './contract';
+import { isRateLimitedPath, periodMs, type Contract, type Endpoint } from './contract';
 import { BUILD_DIR, contractFile, loadBudgets, loadContract, loadEnvironment, loadProfile, loadProfiles, ROOT, type Budgets, type Environment, type Profile } from './config';
+import { capacityLimits, checkCapacity } from './capacity-plan';
+import { stepWindows } from './capacity';
 import { platformCommand, readCombinedOutput, verdictsFromLog } from './distributed';
 import { formatDryRun } from './dryrun';
 import { EXIT, UsageError } from './errors';
@@ -95,6 +97,12 @@ export async function resolvePlan(argv: string[], env: NodeJS.ProcessEnv = proce
   const scenario = loadScenario(scenarioFile);
   const endpoints = scenarioContract(scenario, contract, scenarioFile);
   const target = checkBaseUrl(opts.baseUrl ?? environment.baseUrl);
+  // A capacity search: refused where it could hurt a shared backend; on loopback every request
+  // gets its own client address, or the rate limiter is all it would find.
+  if (profile.capacity) {
+    checkCapacity(profile, environment, target, opts.timeScale, periodMs(contract));
+    if (isLoopback(target)) opts.spreadIps = true;
+  }
   checkGuardrails(opts, environment, profile, target);
   const stages = scaleStages(profile.stages, opts.timeScale);
   checkLoadLength(stages, profile, opts.timeScale, budgets);
@@ -150,6 +158,9 @@ function runConfig(plan: RunPlan, dir: string): RunConfig {
     breaker: plan.breaker ? plan.budgets.breaker : null,
     contract: plan.contract,
     healthTimeoutMs: Number(process.env.VOXANNE_HEALTH_TIMEOUT_MS ?? 5000),
+    ...(plan.profile.capacity && {
+      capacity: { steps: stepWindows(plan.profile.capacity, opts.timeScale), limits: capacityLimits(plan.budgets, opts.count429, periodMs(plan.contract)) },
+    }),
   } satisfies RunConfig);
 }
 
@@ -166,6 +177,8 @@ function artilleryScript(plan: RunPlan, dir: string): Scenario {
     variables: { ...(script.config.variables ?? {}), voxanne: runConfig(plan, dir) },
     plugins: { ...script.config.plugins, ensure: ensureConfig(gatesForPlan(plan)) },
   };
+  // A capacity search has no whole-run gates for ensure to check (each step is judged instead).
+  if (plan.profile.capacity) delete (script.config.plugins as Record<string, unknown>).ensure;
   if (opts.spreadIps) {
     for (const s of script.scenarios) s.beforeRequest = [...[s.beforeRequest ?? []].flat(), 'spreadClientIp'];
   }

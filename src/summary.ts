@@ -6,6 +6,27 @@ const dots = (label: string) => `${label}${'.'.repeat(Math.max(2, 27 - label.len
 const ms = (n: number | undefined | null) => (n === null || n === undefined ? '-' : `${n}ms`);
 
 
+const num = (n: number | null) => (n === null ? '-' : String(n >= 100 ? Math.round(n) : n));
+
+/** A capacity search, step by step: what each step measured and how it was judged. */
+function capacityTable(c: NonNullable<RunRecord['capacity']>): string[] {
+  const l = c.limits;
+  const out = [
+    `capacity steps (judged on the whole 10 s periods of each hold; gates p99 < ${l.p99Ms} ms, errors < ${l.errorRatePct} %, timeouts <= ${l.maxTimeouts}; generator CPU < ${l.generatorCpuPct} %):`,
+    '  users    req/s     p50     p95     p99  errors  timeouts   gen CPU  loop delay  verdict',
+  ];
+  for (const s of c.steps) {
+    const verdict = s.verdict === 'held' ? 'held' : s.verdict === 'broken' ? `BROKE: ${s.broken.map((b) => b.gate).join(', ')}` : 'generator limit';
+    out.push(
+      `  ${String(s.users).padStart(5)} ${num(s.requestsPerSecond).padStart(8)} ${num(s.latency?.p50 ?? null).padStart(7)} ${num(s.latency?.p95 ?? null).padStart(7)} ` +
+        `${num(s.latency?.p99 ?? null).padStart(7)} ${`${s.errorRatePct}%`.padStart(7)} ${String(s.timeouts).padStart(9)} ${`${num(s.cpuPct)}%`.padStart(9)} ` +
+        `${`${num(s.loopDelayMs)} ms`.padStart(11)}  ${verdict}`,
+    );
+  }
+  if (!c.steps.length) out.push('  (no step lasted a whole period)');
+  return out;
+}
+
 export function formatSummary(r: RunRecord): string {
   const t = r.totals;
   const l = t.latency;
@@ -25,7 +46,8 @@ export function formatSummary(r: RunRecord): string {
   out.push(dots('http_reqs') + `${t.requests} (${t.requestsPerSecond.toFixed(1)}/s)`);
   out.push(dots('vus_max') + `${t.maxUsers}`);
 
-  out.push('', 'gates:');
+  if (r.capacity) out.push('', ...capacityTable(r.capacity));
+  else out.push('', 'gates:');
   for (const g of r.gates.filter((x) => !x.endpoint)) {
     out.push(`  ${g.passed ? 'PASS' : 'FAIL'}  ${g.title.padEnd(20)} ${gateValueText(g).padStart(10)}  ${gateLimitText(g)}`);
   }
@@ -40,6 +62,7 @@ export function formatSummary(r: RunRecord): string {
     );
   }
   if (r.diagnosis.length) out.push('', 'diagnosis:', ...r.diagnosis.map((d) => `  ${d}`));
+  if (r.capacity) out.push('', r.capacity.line);
   out.push('', `${r.outcome.toUpperCase()}: ${r.reason} (exit ${r.exitCode})`);
   return out.join('\n');
 }

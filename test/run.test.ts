@@ -95,7 +95,7 @@ describe('bad input', () => {
   test('unknown profile: exit 2, one line naming the choices, nothing sent', async () => {
     const r = await against({}, ['--profile', 'huge']);
     assert.equal(r.code, 2);
-    assert.equal(r.stderr.trim(), 'error: unknown profile "huge"; choose one of: standard, conservative, aggressive, spike, smoke, soak');
+    assert.equal(r.stderr.trim(), 'error: unknown profile "huge"; choose one of: standard, conservative, aggressive, spike, smoke, soak, capacity');
     assert.equal(r.standIn.stats().requests, 0);
   });
 });

@@ -8,6 +8,7 @@
 //  - the breaker, which stops the load early when the run is clearly failing.
 import { DDSketch } from '@artilleryio/sketches-js';
 import { BroadcastChannel } from 'node:worker_threads';
+import { judgeStep, lastWholePeriod, type StepWindow } from '../../src/capacity';
 import { readRunConfig, writeEvent, writeTail, type PeriodEvent, type RunConfig } from '../../src/channel';
 import { checkHealth } from '../../src/health';
 import { logLine } from '../../src/log';
@@ -79,6 +80,30 @@ function breakerCheck(breaker: NonNullable<RunConfig['breaker']>, periodLengthMs
   };
 }
 
+/**
+ * The capacity search's view: collects the periods and, once a step's last whole period is in,
+ * judges that step. Returns the first step that did not hold, once.
+ */
+function capacityCheck(capacity: NonNullable<RunConfig['capacity']>) {
+  const periods: PeriodEvent[] = [];
+  let next = 0;
+  return (period: PeriodEvent, loadStart: number): { step: StepWindow; verdict: 'broken' | 'generator-limit'; reason: string } | undefined => {
+    periods.push(period);
+    while (next < capacity.steps.length && period.period >= lastWholePeriod(capacity.steps[next], loadStart, capacity.limits.periodMs)) {
+      const step = capacity.steps[next++];
+      const r = judgeStep(step, periods, loadStart, capacity.limits);
+      if (!r) continue;
+      const figures = `${r.requestsPerSecond} req/s, p99 ${r.latency?.p99 ?? '-'} ms, errors ${r.errorRatePct} %, generator CPU ${r.cpuPct ?? '-'} %`;
+      logLine(`Capacity: step of ${step.users} users ${r.verdict === 'held' ? 'held' : r.verdict === 'broken' ? 'BROKE the gates' : 'saturated the load generator'} (${figures}).`);
+      if (r.verdict !== 'held') {
+        const reason = r.verdict === 'broken' ? r.broken.map((b) => `${b.gate} ${b.value} (limit ${b.limit})`).join(', ') : `generator CPU ${r.cpuPct} %, event-loop delay ${r.loopDelayMs} ms`;
+        return { step, verdict: r.verdict, reason };
+      }
+    }
+    return undefined;
+  };
+}
+
 export class Plugin {
   constructor(script: Script, events: NodeJS.EventEmitter) {
     if (process.env.LOCAL_WORKER_ID !== undefined) return; // workers record through processors/recorder.ts
@@ -93,6 +118,8 @@ export class Plugin {
     const workers = new Map<number, WorkerReport>();
     let users = 0;
     let stopping = false;
+    let loadStart: number | undefined;
+    const capacity = config.capacity ? capacityCheck(config.capacity) : undefined;
     let healthTimer: NodeJS.Timeout | undefined;
 
     const unreported = (): PeriodEvent[] => {
@@ -165,6 +192,7 @@ export class Plugin {
     }
 
     events.on('phaseStarted', (phase: { index?: number; name?: string; startTime?: number }) => {
+      loadStart ??= phase.startTime ?? Date.now();
       writeEvent(dir, { type: 'phase', index: phase.index ?? 0, name: phase.name ?? '', at: phase.startTime ?? Date.now() });
     });
 
@@ -174,10 +202,19 @@ export class Plugin {
       const histograms: Record<string, string> = {};
       for (const [name, sketch] of Object.entries(stats.histograms ?? {})) if (keepHistogram(name)) histograms[name] = toBase64(sketch);
       delivered.add(period);
-      writeEvent(dir, { type: 'period', period, first: stats.firstMetricAt, last: stats.lastMetricAt, counters, histograms });
+      const event: PeriodEvent = { type: 'period', period, first: stats.firstMetricAt, last: stats.lastMetricAt, counters, histograms };
+      writeEvent(dir, event);
       saveTail();
       const reason = tripped?.(counters);
       if (reason) abort(reason);
+      // The capacity search found its answer: the load stops there (a successful run, exit 0).
+      const found = capacity && loadStart !== undefined && !stopping ? capacity(event, loadStart) : undefined;
+      if (found) {
+        stopping = true;
+        writeEvent(dir, { type: 'capacity-stop', at: Date.now(), users: found.step.users, verdict: found.verdict, reason: found.reason });
+        logLine(`Capacity: stopping the load at the step of ${found.step.users} users.`);
+        void artillery()?.shutdown?.({ earlyStop: true, exitCode: 0 });
+      }
       users += userChange(counters);
       const p95 = stats.histograms?.['http.response_time']?.getValueAtQuantile(0.95);
       logLine(

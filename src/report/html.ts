@@ -14,6 +14,7 @@ import { describePolicy } from '../ratelimit';
 import { compare, count429, endpointErrorPct, rateLimitOf, samples, verdictFlips, type Comparison } from './comparison';
 import { buildSeries, type Series, type SeriesSet } from './series';
 import { clientScript } from './script';
+import { capacitySection } from './capacity';
 import { pageHead } from './style';
 
 const ICON: Record<RunRecord['outcome'], string> = { passed: '✓', failed: '✗', unhealthy: '✗', aborted: '!', interrupted: '■', refused: '⊘', crashed: '✗' };
@@ -535,12 +536,13 @@ ${pageHead(esc(title), { script })}
 <div class="wrap">
 <header class="top"><span class="brand">Voxanne load test</span><h1>${esc(r.environment)} · ${esc(r.profile.name)}${r.timeScale !== 1 ? ` <span class="muted" style="font-weight:400">×${esc(r.timeScale)}</span>` : ''}</h1>
 <span class="meta">${esc(fmtTime(r.startedAt))} · <span class="mono">${esc(r.target)}</span> · run <span class="mono">${esc(r.id)}</span> · <a href="../index.html">all runs</a></span></header>
-<nav class="toc" aria-label="Sections"><a href="#diagnosis">Diagnosis</a><a href="#gates">Gates</a><a href="#health">Health</a><a href="#endpoints">Endpoints</a><a href="#charts">Over time</a><a href="#compare">Since the last run</a><a href="#settings">Settings</a></nav>
+<nav class="toc" aria-label="Sections">${r.capacity ? '<a href="#capacity">Capacity</a>' : ''}<a href="#diagnosis">Diagnosis</a>${r.capacity ? '' : '<a href="#gates">Gates</a>'}<a href="#health">Health</a><a href="#endpoints">Endpoints</a><a href="#charts">Over time</a><a href="#compare">Since the last run</a><a href="#settings">Settings</a></nav>
 <main id="main">
 ${banner(r, cmp)}
 ${kpis(r, p)}
+${capacitySection(r, p)}
 <div class="grid-dh">${diagnosisSection(r)}${healthSection(r)}</div>
-${gatesSection(r, cmp)}
+${r.capacity ? '' : gatesSection(r, cmp)}
 ${endpointsSection(r)}
 ${chartPart.html}
 ${compareSection(r, p, cmp)}

@@ -127,6 +127,7 @@ svg.chart .grid{stroke:var(--line);stroke-width:1;fill:none;shape-rendering:cris
 svg.chart .axis-line{stroke:var(--muted);stroke-width:1;shape-rendering:crispEdges}
 svg.chart .line{fill:none;stroke-width:2;stroke-linejoin:round;stroke-linecap:round}
 svg.chart .line.dashed{stroke-dasharray:6 4;stroke-width:1.8}
+svg.chart .prev{opacity:.5}
 svg.chart .line.band{stroke-width:7;stroke-opacity:.3}
 svg.chart .dots.band{display:none}
 svg.chart .area{stroke:none;opacity:.14}
