@@ -37,8 +37,9 @@ describe('capacity search', () => {
     assert.ok(held.requestsPerSecond <= truthRps * 1.05 && held.requestsPerSecond >= truthRps * 0.8, `${held.requestsPerSecond} req/s vs ${truthRps.toFixed(1)}`);
     assert.deepEqual(broken.broken.map((b) => b.gate), ['p99']);
     assert.ok(held.cpuPct !== null && held.loopDelayMs !== null, 'the generator measured itself');
-    // The load stopped at the broken step: no user of the next step ever arrived.
-    assert.equal(r.record!.totals.maxUsers, broken.users);
+    // The load stopped once the broken step was judged: Artillery reports a period up to ~10 s after
+    // it closes, so at most the next step's users had begun to arrive.
+    assert.ok(r.record!.totals.maxUsers <= broken.users + 10, `stopped with ${r.record!.totals.maxUsers} users active`);
     // Every request claimed its own client address (loopback): the limiter never answered 429.
     assert.equal(r.record!.rateLimit.spreadIps, true);
     assert.equal(r.record!.totals.errors.rateLimited, 0);
