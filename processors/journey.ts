@@ -1,13 +1,13 @@
 // The processor of scenarios/journey.yml. Artillery loads it in every worker (users) and in the main
 // thread (the before/after health checks). Keep per-request work small: it runs on the hot path.
 import type { AfterResponseHookFunction, BeforeRequestHookFunction, VUContext, VUEvents } from 'artillery';
-import { readRunConfig, type RunConfig } from '../src/channel';
 import { planVisits, type Visit } from '../src/plan';
 import { authorizationFor } from './auth';
 import { checkBodies, COUNTED, expectedStatuses, type Counted } from './expectations';
 import { attachRecorder, noteRedirect, record, runIsStopping } from './recorder';
 import { counter } from '../src/metrics';
 import { loadContract } from '../src/config';
+import { loadRunConfig, runConfig } from './run-config';
 import { expectationsFor, fallbackText, periodMs, type Contract } from '../src/contract';
 
 export { preflight, checkHealthAfterLoad } from './preflight';
@@ -18,10 +18,6 @@ type Done = (err?: Error | null) => void;
 // arrivalCount phases on the first worker), so a module counter numbers them.
 let arrivals = 0;
 let visits: Visit[] | undefined;
-let config: RunConfig | undefined;
-
-/** The run's configuration (checked once per worker). */
-export const runConfig = (context: VUContext): RunConfig => (config ??= readRunConfig(context.vars));
 
 interface ContractEntry {
   bearer: boolean;
@@ -50,6 +46,10 @@ function contractFor(context: VUContext): Map<string, ContractEntry> {
 
 /** beforeScenario: look up this user's planned stay and auth mode. */
 export function startUser(context: VUContext, events: VUEvents, done: Done): void {
+  loadRunConfig(context).then(() => welcome(context, events, done), done);
+}
+
+function welcome(context: VUContext, events: VUEvents, done: Done): void {
   const c = runConfig(context);
   visits ??= planVisits(c.stages);
   const visit = visits[Math.min(arrivals++, visits.length - 1)];

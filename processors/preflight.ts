@@ -5,13 +5,14 @@
 //    stops the run here, not after a load of 401s), and tells how much of the rate limit is left.
 //  - after: /health again.
 import type { VUContext, VUEvents } from 'artillery';
-import { readRunConfig, writeEvent, type ApiCheck, type PreflightEvent, type RunConfig } from '../src/channel';
-import { EXIT } from '../src/errors';
+import { channelDir, writeEvent, type ApiCheck, type PreflightEvent, type RunConfig } from '../src/channel';
+import { EXIT, UsageError } from '../src/errors';
 import { checkApi, checkHealth } from '../src/health';
 import { decodeJwt } from '../src/jwt';
 import { logLine } from '../src/log';
 import { rateLimitAdvice } from '../src/ratelimit';
 import { authorizationFor } from './auth';
+import { loadRunConfig, runConfig } from './run-config';
 
 type Done = (err?: Error | null) => void;
 type ArtilleryShutdown = { shutdown?: (opts: { exitCode: number }) => Promise<void> };
@@ -58,15 +59,27 @@ function judge(config: RunConfig, api: ApiCheck, authorization: string | undefin
   return { verdict: 'go', rateLimitWarning: warning };
 }
 
+const shutdown = async (exitCode: number) => {
+  stopped = true;
+  await (globalThis.artillery as unknown as ArtilleryShutdown).shutdown?.({ exitCode });
+};
+
 export function preflight(context: VUContext, _events: VUEvents, done: Done): void {
-  const config = readRunConfig(context.vars);
   const target = String(context.vars.target);
   const stopBeforeLoad = async (event: PreflightEvent, exitCode: number) => {
-    writeEvent(config.runDir, event);
-    stopped = true;
-    await (globalThis.artillery as unknown as ArtilleryShutdown).shutdown?.({ exitCode });
+    writeEvent(channelDir(), event);
+    await shutdown(exitCode);
   };
   (async () => {
+    let config: RunConfig;
+    try {
+      config = await loadRunConfig(context);
+    } catch (err) {
+      // Plain `npx artillery run` with bad input (e.g. an unknown profile): the pack's one line, exit 2.
+      if (!(err instanceof UsageError)) throw err;
+      logLine(`error: ${err.message}`);
+      return shutdown(EXIT.badInput);
+    }
     const health = await checkHealth(target, config.healthTimeoutMs);
     if (!health.ok) return stopBeforeLoad({ type: 'preflight', verdict: 'unhealthy', health }, EXIT.unhealthyAtStart);
     const authorization = config.auth.mode === 'probe' ? undefined : await authorizationFor(config.auth);
@@ -75,7 +88,7 @@ export function preflight(context: VUContext, _events: VUEvents, done: Done): vo
     const event: PreflightEvent = { type: 'preflight', health, api, ...verdict };
     if (verdict.rateLimitWarning) logLine(verdict.rateLimitWarning);
     if (verdict.verdict === 'go') {
-      writeEvent(config.runDir, event);
+      writeEvent(channelDir(), event);
       return done();
     }
     if (verdict.message) logLine(`Not starting the load: ${verdict.message}.`);
@@ -85,9 +98,9 @@ export function preflight(context: VUContext, _events: VUEvents, done: Done): vo
 
 export function checkHealthAfterLoad(context: VUContext, _events: VUEvents, done: Done): void {
   if (stopped) return done();
-  const config = readRunConfig(context.vars);
+  const config = runConfig(context);
   checkHealth(String(context.vars.target), config.healthTimeoutMs).then((result) => {
-    writeEvent(config.runDir, { type: 'health-end', result });
+    writeEvent(channelDir(), { type: 'health-end', result });
     done();
   }, done);
 }

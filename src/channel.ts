@@ -1,6 +1,7 @@
 // The contract between the pack and its Artillery run, in both directions:
 //  - down: one configuration value (`config.variables.voxanne` of the script), read by the processor
-//    in every worker and by the plugin and hooks in Artillery's main thread;
+//    in every worker and by the plugin and hooks in Artillery's main thread; it holds no path, so a
+//    run folder's script.yml runs again with plain `npx artillery run`;
 //  - up: one event channel, <run dir>/events.ndjson, appended to by Artillery's main thread, plus
 //    tail.json, the snapshot of what the workers measured that Artillery has not reported yet
 //    (rewritten every second, so a killed Artillery loses at most the last couple of seconds).
@@ -13,8 +14,6 @@ import { Contract } from './contract';
 const Stage = z.object({ duration: z.number().nonnegative(), target: z.number().int().min(0) });
 
 export const RunConfig = z.object({
-  /** The run folder: where the event channel lives. */
-  runDir: z.string().min(1),
   stages: z.array(Stage).min(1),
   /** Pause between two journeys of one user. */
   thinkMs: z.number().nonnegative(),
@@ -159,9 +158,19 @@ export type PreflightEvent = EventOf<'preflight'>;
 export const EVENTS_FILE = 'events.ndjson';
 export const TAIL_FILE = 'tail.json';
 
-/** Appends one event. On Fargate/Lambda workers the run folder does not exist: nothing is written there. */
-export function writeEvent(dir: string, event: RunEvent): void {
-  if (existsSync(dir)) appendFileSync(join(dir, EVENTS_FILE), `${JSON.stringify(event)}\n`);
+/**
+ * The run folder the pack started Artillery for (VOXANNE_RUN_DIR), where the channel lives; none
+ * when the script runs under plain `npx artillery run`, or on Fargate/Lambda workers.
+ */
+export const RUN_DIR_ENV = 'VOXANNE_RUN_DIR';
+export function channelDir(): string | undefined {
+  const dir = process.env[RUN_DIR_ENV];
+  return dir && existsSync(dir) ? dir : undefined;
+}
+
+/** Appends one event to the channel; without a run folder, nothing is written. */
+export function writeEvent(dir: string | undefined, event: RunEvent): void {
+  if (dir) appendFileSync(join(dir, EVENTS_FILE), `${JSON.stringify(event)}\n`);
 }
 
 /** The channel's events, in order; a line cut short by a killed process, or not in the schema, is skipped. */
@@ -190,7 +199,8 @@ export const TailSnapshot = z.object({
 export type TailSnapshot = z.infer<typeof TailSnapshot>;
 
 /** Replaces tail.json in one step (write, then rename), so a kill never leaves half a file. */
-export function writeTail(dir: string, tail: TailSnapshot): void {
+export function writeTail(dir: string | undefined, tail: TailSnapshot): void {
+  if (!dir) return;
   const file = join(dir, TAIL_FILE);
   writeFileSync(`${file}.tmp`, JSON.stringify(tail));
   renameSync(`${file}.tmp`, file);

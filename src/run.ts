@@ -6,12 +6,12 @@ import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
 import { assembleRecord, type ArtilleryEnd } from './assemble';
-import { readEvents, readTail, RunConfig } from './channel';
+import { readEvents, readTail, RUN_DIR_ENV } from './channel';
+import { runConfig } from './run-config';
 import { chooseAuth, type AuthChoice } from './auth';
 import { isRateLimitedPath, periodMs, type Contract, type Endpoint } from './contract';
 import { BUILD_DIR, contractFile, loadBudgets, loadContract, loadEnvironment, loadProfile, loadProfiles, ROOT, type Budgets, type Environment, type Profile } from './config';
-import { capacityLimits, checkCapacity } from './capacity-plan';
-import { stepWindows } from './capacity';
+import { checkCapacity } from './capacity-plan';
 import { platformCommand, readCombinedOutput, verdictsFromLog } from './distributed';
 import { formatDryRun } from './dryrun';
 import { EXIT, UsageError } from './errors';
@@ -28,6 +28,7 @@ import { publishResults, withPublishMetrics } from './publish';
 import { sendAlert } from './alert';
 
 const ARTILLERY = join(ROOT, 'node_modules', 'artillery', 'bin', 'run');
+const PROCESSOR_SOURCE = join(ROOT, 'processors', 'journey.ts');
 
 /** Everything a run needs, resolved and checked before any request is sent. */
 export interface RunPlan {
@@ -136,34 +137,6 @@ function runId(plan: RunPlan, now = new Date()): string {
   return id;
 }
 
-/** The one configuration value the Artillery side reads (checked by the same schema there). */
-function runConfig(plan: RunPlan, dir: string): RunConfig {
-  const { opts } = plan;
-  return RunConfig.parse({
-    runDir: dir,
-    stages: plan.stages,
-    thinkMs: plan.profile.thinkSeconds * 1000,
-    count429: opts.count429,
-    spreadIps: opts.spreadIps,
-    auth: { mode: plan.auth.mode, devOrgId: plan.auth.devOrgId, devEmail: plan.auth.devEmail },
-    rateLimit: {
-      apiEstimate: plan.estimate.api,
-      profiles: plan.profileEstimates,
-      timeScale: opts.timeScale,
-      confirmed: opts.yes,
-      refuseAnyOverrun: plan.environment.production,
-      loopback: isLoopback(plan.target),
-    },
-    gates: gatesForPlan(plan).map(({ id, expression, strict }) => ({ id, expression, strict })),
-    breaker: plan.breaker ? plan.budgets.breaker : null,
-    contract: plan.contract,
-    healthTimeoutMs: Number(process.env.VOXANNE_HEALTH_TIMEOUT_MS ?? 5000),
-    ...(plan.profile.capacity && {
-      capacity: { steps: stepWindows(plan.profile.capacity, opts.timeScale), limits: capacityLimits(plan.budgets, opts.count429, periodMs(plan.contract)) },
-    }),
-  } satisfies RunConfig);
-}
-
 /** The Artillery script of this run: the scenario plus target, phases, gates and processor. */
 function artilleryScript(plan: RunPlan, dir: string): Scenario {
   const { opts } = plan;
@@ -172,9 +145,11 @@ function artilleryScript(plan: RunPlan, dir: string): Scenario {
     ...script.config,
     target: plan.target,
     phases: toPhases(plan.stages),
-    processor: join(BUILD_DIR, 'processors', 'journey.js'), // compiled by bin/pack.js
+    // Relative, so that the run folder's script.yml runs again with plain `npx artillery run`
+    // (Artillery bundles the TypeScript itself then); the pack runs it with the compiled copy.
+    processor: relative(dir, PROCESSOR_SOURCE),
     http: { ...(script.config.http ?? {}), timeout: opts.timeoutSeconds },
-    variables: { ...(script.config.variables ?? {}), voxanne: runConfig(plan, dir) },
+    variables: { ...(script.config.variables ?? {}), voxanne: runConfig(plan) },
     plugins: { ...script.config.plugins, ensure: ensureConfig(gatesForPlan(plan)) },
   };
   // A capacity search has no whole-run gates for ensure to check (each step is judged instead).
@@ -204,7 +179,7 @@ async function runArtillery(plan: RunPlan, dir: string, args: string[]): Promise
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
-      ARTILLERY_PLUGIN_PATH: join(BUILD_DIR, 'plugins'),
+      [RUN_DIR_ENV]: dir,
       VOXANNE_CONTRACT: contractFile(),
       ARTILLERY_DISABLE_TELEMETRY: '1',
       NO_COLOR: '1',
@@ -305,7 +280,9 @@ export async function executeRun(plan: RunPlan): Promise<RunRecord> {
   const output = join(dir, 'artillery.json');
   let record: RunRecord;
   if (plan.opts.platform === 'local') {
-    const end = await runArtillery(plan, dir, ['run', scriptFile, '--output', output]);
+    // The processor as bin/pack.js compiled it: Artillery's own TypeScript bundling costs 2-3 s a run.
+    const compiled = JSON.stringify({ config: { processor: join(BUILD_DIR, 'processors', 'journey.js') } });
+    const end = await runArtillery(plan, dir, ['run', scriptFile, '--output', output, '--overrides', compiled]);
     record = assembleRecord(plan, id, readEvents(dir), end);
   } else {
     const end = await runDistributed(plan, dir, scriptFile, output);

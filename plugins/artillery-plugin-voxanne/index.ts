@@ -9,7 +9,7 @@
 import { DDSketch } from '@artilleryio/sketches-js';
 import { BroadcastChannel } from 'node:worker_threads';
 import { judgeStep, lastWholePeriod, type StepWindow } from '../../src/capacity';
-import { readRunConfig, writeEvent, writeTail, type PeriodEvent, type RunConfig } from '../../src/channel';
+import { channelDir, readRunConfig, writeEvent, writeTail, type PeriodEvent, type RunConfig } from '../../src/channel';
 import { checkHealth } from '../../src/health';
 import { logLine } from '../../src/log';
 import { counter, userChange } from '../../src/metrics';
@@ -113,7 +113,7 @@ export class Plugin {
     } catch {
       return; // a script without the pack's configuration (plain Artillery): nothing to record
     }
-    const dir = config.runDir;
+    const dir = channelDir(); // none under plain `npx artillery run`: the checks still work, nothing is recorded
     const delivered = new Set<number>();
     const workers = new Map<number, WorkerReport>();
     let users = 0;

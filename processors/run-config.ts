@@ -1,0 +1,29 @@
+// The run's configuration on the Artillery side, once per thread. The pack writes it into the
+// script (`config.variables.voxanne`); a plain `npx artillery run scenarios/journey.yml` has none,
+// and then it is derived, with the pack's own checks, from the scenario's variables `profile` and
+// `timeScale` and the target, as `npm run test:local -- --profile P --time-scale F` would.
+import type { VUContext } from 'artillery';
+import { readRunConfig, type RunConfig } from '../src/channel';
+
+let config: RunConfig | undefined;
+let pending: Promise<RunConfig> | undefined;
+
+/** The configuration, once loadRunConfig has resolved in this thread (every user's first hook awaits it). */
+export function runConfig(context: VUContext): RunConfig {
+  return (config ??= readRunConfig(context.vars));
+}
+
+export function loadRunConfig(context: VUContext): Promise<RunConfig> {
+  if (config) return Promise.resolve(config);
+  if (context.vars.voxanne) return Promise.resolve(runConfig(context));
+  pending ??= derive(context).then((c) => (config = c));
+  return pending;
+}
+
+async function derive(context: VUContext): Promise<RunConfig> {
+  // Loaded only here: the pack's own runs never need the planner inside Artillery.
+  const [{ resolvePlan }, { runConfig: fromPlan }, { isLoopback }] = await Promise.all([import('../src/run'), import('../src/run-config'), import('../src/options')]);
+  const target = String(context.vars.target);
+  const argv = ['--env', isLoopback(target) ? 'local' : 'prod', '--base-url', target, '--profile', String(context.vars.profile ?? 'standard'), '--time-scale', String(context.vars.timeScale ?? 1)];
+  return fromPlan(await resolvePlan(argv, process.env));
+}
