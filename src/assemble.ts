@@ -2,6 +2,7 @@
 // the end health check. Works on whatever is there, so an interrupted or crashed run still has one.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { notStartedReason } from './artillery-start';
 import { ROOT } from './config';
 import { diagnose } from './diagnosis';
 import { EXIT } from './errors';
@@ -60,12 +61,13 @@ function verdict(
   failedGates: string[],
   durationSeconds: number,
   distributed: boolean,
+  dir: string,
 ): { outcome: Outcome; reason: string; exitCode: number } {
   if (end.interrupted) {
     return { outcome: 'interrupted', exitCode: EXIT.interrupted, reason: `Stopped by the user after ${Math.round(durationSeconds)} s of load.` };
   }
   if (!preflight && !distributed) {
-    return { outcome: 'unhealthy', exitCode: EXIT.unhealthyAtStart, reason: `Artillery ended (exit ${end.code}) before the preflight; no load was sent.` };
+    return { outcome: 'refused', exitCode: EXIT.badInput, reason: notStartedReason(end.code, dir) };
   }
   switch (preflight?.verdict) {
     case 'unhealthy':
@@ -153,7 +155,7 @@ export function assembleRecord(
   const verdicts = checks ? new Map(checks.checks.map((c) => [c.expression, c.passed])) : undefined;
   const gates = evaluateGates(specs, totals, endpoints, verdicts);
   const failedGates = gates.filter((g) => g.strict && !g.passed).map((g) => g.title);
-  const { outcome, reason, exitCode } = verdict(end, preflight, healthEnd, abort, Boolean(checks), failedGates, durationSeconds, distributed);
+  const { outcome, reason, exitCode } = verdict(end, preflight, healthEnd, abort, Boolean(checks), failedGates, durationSeconds, distributed, dir);
 
   const record: RunRecord = {
     schema: RECORD_SCHEMA,

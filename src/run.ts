@@ -1,7 +1,7 @@
 // One load-test run: check the input, plan the users, run Artillery on the scenario, then write the
 // run record and print the verdict. `npm run test:local` / `test:prod` start here.
 import { spawn } from 'node:child_process';
-import { appendFileSync, copyFileSync, createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, createWriteStream, existsSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
@@ -18,6 +18,7 @@ import { estimateRequests, maxUsers, planVisits, scaleStages, stagesToText, toPh
 import type { RunRecord } from './record';
 import { writeReports } from './report';
 import { loadScenario, scenarioEndpoints, SCENARIO_FILE, type Scenario } from './scenario';
+import { checkReportsDir, createRunFolder } from './run-folder';
 import { redactor } from './secrets';
 import { formatSummary } from './summary';
 
@@ -69,6 +70,7 @@ function checkGuardrails(opts: RunOptions, environment: Environment, profile: Pr
 
 export async function resolvePlan(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunPlan> {
   const opts = parseRunOptions(argv, env);
+  if (!opts.dryRun) checkReportsDir(opts.reportsDir);
   const environment = loadEnvironment(opts.env);
   const profile = loadProfile(opts.profile);
   const budgets = loadBudgets();
@@ -97,12 +99,10 @@ export async function resolvePlan(argv: string[], env: NodeJS.ProcessEnv = proce
   };
 }
 
+/** The run folder's name: start time, environment and profile (claimed atomically, see run-folder). */
 function runId(plan: RunPlan, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const base = `${stamp}-${plan.environment.name}-${plan.profile.name}`;
-  let id = base;
-  for (let i = 2; existsSync(join(plan.opts.reportsDir, id)); i++) id = `${base}-${i}`;
-  return id;
+  return createRunFolder(plan.opts.reportsDir, `${stamp}-${plan.environment.name}-${plan.profile.name}`);
 }
 
 /** The Artillery script of this run: the scenario plus target, phases, gates and processor. */
@@ -224,7 +224,6 @@ function appendHistory(record: RunRecord, reportsDir: string): void {
 export async function executeRun(plan: RunPlan): Promise<RunRecord> {
   const id = runId(plan);
   const dir = join(plan.opts.reportsDir, id);
-  mkdirSync(dir, { recursive: true });
   const scriptFile = join(dir, 'script.yml');
   writeFileSync(scriptFile, stringify(artilleryScript(plan)));
   console.log(
