@@ -1,6 +1,13 @@
 // GET /health as the guide's pass criteria read it: 200 with status "ok", within a few seconds.
 import { readRateLimit, type RateLimitState } from './ratelimit';
-export type HealthProblem = 'refused' | 'timeout' | 'unreachable' | 'degraded' | 'http-error' | 'wrong-body';
+export type HealthProblem = 'refused' | 'timeout' | 'unreachable' | 'redirect-loop' | 'degraded' | 'http-error' | 'wrong-body';
+
+/** Why a request got no answer: the system error code, or "redirect loop" when fetch gave up after 20 redirects. */
+function failureCode(err: unknown): string {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  if (/redirect count exceeded/i.test(e.cause?.message ?? '')) return 'redirect loop';
+  return e.cause?.code ?? e.name;
+}
 
 export interface HealthResult {
   ok: boolean;
@@ -21,11 +28,15 @@ export async function checkHealth(baseUrl: string, timeoutMs = 5000): Promise<He
   try {
     res = await fetch(new URL('/health', baseUrl), { signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    const code = e.cause?.code ?? e.name;
+    const code = failureCode(err);
     const problem: HealthProblem =
-      code === 'ECONNREFUSED' ? 'refused' : /Timeout|Abort/.test(code) ? 'timeout' : 'unreachable';
-    return { ok: false, at, problem, detail: problem === 'timeout' ? `no answer within ${timeoutMs} ms` : code };
+      code === 'ECONNREFUSED' ? 'refused' : code === 'redirect loop' ? 'redirect-loop' : /Timeout|Abort/.test(code) ? 'timeout' : 'unreachable';
+    return {
+      ok: false,
+      at,
+      problem,
+      detail: problem === 'timeout' ? `no answer within ${timeoutMs} ms` : problem === 'redirect-loop' ? 'redirect loop: more than 20 redirects' : code,
+    };
   }
   const text = await res.text().catch(() => '');
   const latencyMs = Math.round(performance.now() - started);
@@ -72,8 +83,7 @@ export async function checkApi(baseUrl: string, timeoutMs = 5000): Promise<ApiCh
   try {
     res = await fetch(new URL(API_PROBE_PATH, baseUrl), { signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    return { ok: false, path: API_PROBE_PATH, detail: e.cause?.code ?? e.name };
+    return { ok: false, path: API_PROBE_PATH, detail: failureCode(err) };
   }
   const text = await res.text().catch(() => '');
   const latencyMs = Math.round(performance.now() - started);

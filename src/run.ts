@@ -266,7 +266,7 @@ export async function main(argv: string[]): Promise<number> {
     return record.exitCode;
   } catch (err) {
     if (err instanceof UsageError) {
-      (err.exitCode === 0 ? console.log : console.error)(err.exitCode === 0 ? err.message : `error: ${err.message}`);
+      (err.exitCode === 0 ? console.log : console.error)(err.exitCode === 0 ? err.message : `error: ${redactor()(err.message)}`);
       return err.exitCode;
     }
     console.error(`error: ${redactor()(String((err as Error)?.message ?? err))} (unexpected; please report it)`);
