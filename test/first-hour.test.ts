@@ -114,7 +114,9 @@ describe('small traps', () => {
         [file, 'it is a file'],
         [join(file, 'x'), 'a part of the path is a file'],
       ]) {
-        const r = await runPack('run', QUICK, { BASE_URL: target.url }, { reportsDir: reports });
+        // Not runPack: it reads the reports folder afterwards.
+        const child = spawn(process.execPath, ['bin/pack.js', 'run', ...QUICK, '--reports', reports], { cwd: ROOT, env: userEnv({ BASE_URL: target.url }), stdio: ['ignore', 'pipe', 'pipe'] });
+        const r = await collect(child);
         assert.equal(r.code, 2, r.stdout + r.stderr);
         assert.deepEqual(r.stderr.trim().split('\n'), [
           `error: the reports folder ${reports} cannot be used (${why}); pass --reports DIR or REPORTS_DIR with a writable folder`,
