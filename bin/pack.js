@@ -14,7 +14,20 @@ const COMMANDS = {
   demo: 'src/demo.js',
   target: 'src/standin/cli.js',
   report: 'src/report/cli.js',
+  history: 'src/history-carry.js',
 };
+
+/**
+ * The Node version package.json's engines field asks for (Artillery 2.0.34 needs 22.18), checked
+ * before anything else: on an older Node, Artillery fails in ways that look like a target problem.
+ */
+function nodeTooOld() {
+  const wanted = /(\d+)\.(\d+)\.(\d+)/.exec(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).engines.node);
+  const have = process.versions.node.split('.').map(Number);
+  const need = wanted.slice(1).map(Number);
+  for (let i = 0; i < 3; i++) if (have[i] !== need[i]) return have[i] < need[i] ? need.join('.') : undefined;
+  return undefined;
+}
 
 function tsFiles(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -55,6 +68,11 @@ module.exports = { build, BUILD };
 
 if (require.main === module) {
   const [command, ...args] = process.argv.slice(2);
+  const need = nodeTooOld();
+  if (need) {
+    console.error(`error: this pack needs Node ${need} or newer and found Node ${process.versions.node}; install Node 22 (see .nvmrc: nvm install), then npm ci`);
+    process.exit(2);
+  }
   if (!COMMANDS[command]) {
     console.error(`error: unknown command "${command ?? ''}"; use one of: ${Object.keys(COMMANDS).join(', ')}`);
     process.exit(2);

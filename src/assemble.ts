@@ -3,6 +3,7 @@
 // started) is decided here, once, from data.
 import { answerCapacity, judgeSteps, stepUsers, stepWindows, type CapacityAnswer } from './capacity';
 import { capacityLimits } from './capacity-plan';
+import { notStartedReason } from './artillery-start';
 import { diagnose } from './diagnosis';
 import { EXIT } from './errors';
 import type { EventOf, PeriodEvent, RunEvent, TailSnapshot } from './channel';
@@ -55,11 +56,7 @@ function verdict(
   }
   if (!preflight && !o.distributed) {
     if (end.killedBy) return { outcome: 'crashed', exitCode: EXIT.crashed, reason: `Artillery was killed (${end.killedBy}) before the preflight; no load was sent.` };
-    return {
-      outcome: 'crashed',
-      exitCode: EXIT.badInput,
-      reason: `Artillery did not start (exit ${end.code})${end.startError ? `: ${end.startError}` : ''}; this is a local problem, no load was sent.`,
-    };
+    return { outcome: 'refused', exitCode: EXIT.badInput, reason: notStartedReason(end.code, end.startError) };
   }
   switch (preflight?.verdict) {
     case 'unhealthy':

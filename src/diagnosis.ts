@@ -19,6 +19,11 @@ export function healthHints(h: HealthResult, target: string): string[] {
         `Check the host name and the network, and that the backend is up: ${curl}`,
         'A service on Render that was idle can take a minute to wake up; try again.',
       ];
+    case 'redirect-loop':
+      return [
+        `Redirect loop at ${target}/health: it kept redirecting (${h.detail}).`,
+        `Check BASE_URL (http:// vs https://, a trailing host name) and the proxy's redirect rules: curl -IL ${target}/health`,
+      ];
     case 'degraded': {
       const failing = h.failingServices?.length ? h.failingServices.join(', ') : 'a service';
       return [

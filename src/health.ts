@@ -2,6 +2,13 @@
 import type { ApiCheck, HealthResult } from './channel';
 import { readRateLimit } from './ratelimit';
 
+/** Why a request got no answer: the system error code, or "redirect loop" when fetch gave up after 20 redirects. */
+function failureCode(err: unknown): string {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  if (/redirect count exceeded/i.test(e.cause?.message ?? '')) return 'redirect loop';
+  return e.cause?.code ?? e.name;
+}
+
 // The shapes (src/channel.ts) travel on the event channel and into the run record.
 export type { ApiCheck, HealthResult };
 export type HealthProblem = NonNullable<HealthResult['problem']>;
@@ -13,11 +20,15 @@ export async function checkHealth(baseUrl: string, timeoutMs = 5000): Promise<He
   try {
     res = await fetch(new URL('/health', baseUrl), { signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    const code = e.cause?.code ?? e.name;
+    const code = failureCode(err);
     const problem: HealthProblem =
-      code === 'ECONNREFUSED' ? 'refused' : /Timeout|Abort/.test(code) ? 'timeout' : 'unreachable';
-    return { ok: false, at, problem, detail: problem === 'timeout' ? `no answer within ${timeoutMs} ms` : code };
+      code === 'ECONNREFUSED' ? 'refused' : code === 'redirect loop' ? 'redirect-loop' : /Timeout|Abort/.test(code) ? 'timeout' : 'unreachable';
+    return {
+      ok: false,
+      at,
+      problem,
+      detail: problem === 'timeout' ? `no answer within ${timeoutMs} ms` : problem === 'redirect-loop' ? 'redirect loop: more than 20 redirects' : code,
+    };
   }
   const text = await res.text().catch(() => '');
   const latencyMs = Math.round(performance.now() - started);
@@ -66,8 +77,7 @@ export async function checkApi(baseUrl: string, timeoutMs = 5000, authorization?
       ...(authorization && { headers: { authorization } }),
     });
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    return { ok: false, path, authenticated: Boolean(authorization), detail: e.cause?.code ?? e.name };
+    return { ok: false, path, authenticated: Boolean(authorization), detail: failureCode(err) };
   }
   const text = await res.text().catch(() => '');
   const latencyMs = Math.round(performance.now() - started);

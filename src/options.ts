@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { ROOT } from './config';
 import { UsageError } from './errors';
+import { refuseNpmSwallowedFlags } from './npm-flags';
 
 export interface RunOptions {
   env: string;
@@ -75,35 +76,54 @@ function onOff(flag: string, text: string | undefined): boolean | undefined {
   throw new UsageError(`${flag} takes on or off (got "${text}")`);
 }
 
+/** The run's options, as parseArgs reads them. */
+const OPTIONS = {
+  env: { type: 'string' },
+  profile: { type: 'string' },
+  'time-scale': { type: 'string' },
+  strict: { type: 'boolean', default: false },
+  timeout: { type: 'string' },
+  'base-url': { type: 'string' },
+  reports: { type: 'string' },
+  'dry-run': { type: 'boolean', default: false },
+  yes: { type: 'boolean', default: false },
+  verbose: { type: 'boolean', default: false },
+  'allow-http': { type: 'boolean', default: false },
+  'count-429': { type: 'boolean', default: false },
+  'spread-ips': { type: 'boolean', default: false },
+  breaker: { type: 'string' },
+  scenario: { type: 'string' },
+  platform: { type: 'string' },
+  count: { type: 'string' },
+  region: { type: 'string' },
+  'from-output': { type: 'string' },
+  help: { type: 'boolean', default: false },
+} as const;
+
+/**
+ * A negative number after an option ("--time-scale -1") looks like an option to parseArgs, which
+ * then prints three lines; joined as "--time-scale=-1" it reaches the usual one-line check.
+ */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : '';
+    const spec = (OPTIONS as Record<string, { type: string }>)[name];
+    if (spec?.type === 'string' && /^-\d|^-\.\d/.test(argv[i + 1] ?? '')) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
 export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): RunOptions {
+  refuseNpmSwallowedFlags(OPTIONS, env);
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv),
       strict: true,
       allowPositionals: false,
-      options: {
-        env: { type: 'string' },
-        profile: { type: 'string' },
-        'time-scale': { type: 'string' },
-        strict: { type: 'boolean', default: false },
-        timeout: { type: 'string' },
-        'base-url': { type: 'string' },
-        reports: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        yes: { type: 'boolean', default: false },
-        verbose: { type: 'boolean', default: false },
-        'allow-http': { type: 'boolean', default: false },
-        'count-429': { type: 'boolean', default: false },
-        'spread-ips': { type: 'boolean', default: false },
-        breaker: { type: 'string' },
-        scenario: { type: 'string' },
-        platform: { type: 'string' },
-        count: { type: 'string' },
-        region: { type: 'string' },
-        'from-output': { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
+      options: OPTIONS,
     });
   } catch (err) {
     const e = err as Error & { code?: string };

@@ -1,13 +1,14 @@
 // One load-test run: check the input, plan the users, run Artillery on the scenario, then write the
 // run record and print the verdict. `npm run test:local` / `test:prod` start here.
 import { spawn } from 'node:child_process';
-import { appendFileSync, copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
 import { assembleRecord, type ArtilleryEnd } from './assemble';
 import { readEvents, readTail, RUN_DIR_ENV } from './channel';
 import { runConfig } from './run-config';
+import { artilleryStartError } from './artillery-start';
 import { chooseAuth, type AuthChoice } from './auth';
 import { isRateLimitedPath, periodMs, type Contract, type Endpoint } from './contract';
 import { BUILD_DIR, contractFile, loadBudgets, loadContract, loadEnvironment, loadProfile, loadProfiles, ROOT, type Budgets, type Environment, type Profile } from './config';
@@ -22,6 +23,7 @@ import { estimateRequests, maxUsers, planVisits, scaleStages, toPhases, totalSec
 import type { RunRecord } from './record';
 import { writeReports } from './report';
 import { loadScenario, scenarioContract, SCENARIO_FILE, withContractExpectations, type Scenario } from './scenario';
+import { checkReportsDir, createRunFolder } from './run-folder';
 import { redactor } from './secrets';
 import { formatSummary } from './summary';
 import { publishResults, withPublishMetrics } from './publish';
@@ -90,6 +92,7 @@ function checkLoadLength(stages: Profile['stages'], profile: Profile, timeScale:
 
 export async function resolvePlan(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunPlan> {
   const opts = parseRunOptions(argv, env);
+  if (!opts.dryRun) checkReportsDir(opts.reportsDir);
   const environment = loadEnvironment(opts.env);
   const profile = loadProfile(opts.profile);
   const budgets = loadBudgets();
@@ -129,12 +132,10 @@ export async function resolvePlan(argv: string[], env: NodeJS.ProcessEnv = proce
   };
 }
 
+/** The run folder's name: start time, environment and profile (claimed atomically, see run-folder). */
 function runId(plan: RunPlan, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const base = `${stamp}-${plan.environment.name}-${plan.profile.name}`;
-  let id = base;
-  for (let i = 2; existsSync(join(plan.opts.reportsDir, id)); i++) id = `${base}-${i}`;
-  return id;
+  return createRunFolder(plan.opts.reportsDir, `${stamp}-${plan.environment.name}-${plan.profile.name}`);
 }
 
 /** The Artillery script of this run: the scenario plus target, phases, gates and processor. */
@@ -160,13 +161,6 @@ function artilleryScript(plan: RunPlan, dir: string): Scenario {
   return script;
 }
 
-const lastErrorLine = (text: string): string | undefined =>
-  text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => /error|not a artillery command|cannot find|not found/i.test(l))
-    .pop();
-
 /**
  * Runs Artillery; shows the pack's own lines, keeps the rest (secrets redacted) in artillery.log.
  * SIGINT, SIGTERM and SIGHUP stop the load gracefully (Artillery reports everything it measured);
@@ -187,12 +181,10 @@ async function runArtillery(plan: RunPlan, dir: string, args: string[]): Promise
   });
   const log = createWriteStream(join(dir, 'artillery.log'));
   const redact = redactor();
-  let output = '';
   const forward = (stream: NodeJS.ReadableStream) =>
     createInterface({ input: stream }).on('line', (raw) => {
       const line = redact(raw);
       log.write(`${line}\n`);
-      if (output.length < 20_000) output += `${line}\n`;
       if (line.startsWith(USER_LINE_MARK)) console.log(line.slice(USER_LINE_MARK.length));
       else if (plan.opts.verbose) console.log(line);
     });
@@ -223,7 +215,7 @@ async function runArtillery(plan: RunPlan, dir: string, args: string[]): Promise
     stoppedBy,
     startedAt,
     endedAt: new Date(),
-    startError: lastErrorLine(output),
+    startError: artilleryStartError(dir),
     tail: readTail(dir),
   };
 }
@@ -269,7 +261,6 @@ function appendHistory(record: RunRecord, reportsDir: string): void {
 export async function executeRun(plan: RunPlan): Promise<RunRecord> {
   const id = runId(plan);
   const dir = join(plan.opts.reportsDir, id);
-  mkdirSync(dir, { recursive: true });
   const scriptFile = join(dir, 'script.yml');
   writeFileSync(scriptFile, stringify(withPublishMetrics(artilleryScript(plan, dir), plan, id)));
   console.log(
@@ -318,7 +309,7 @@ export async function main(argv: string[]): Promise<number> {
     return record.exitCode;
   } catch (err) {
     if (err instanceof UsageError) {
-      (err.exitCode === 0 ? console.log : console.error)(err.exitCode === 0 ? err.message : `error: ${err.message}`);
+      (err.exitCode === 0 ? console.log : console.error)(err.exitCode === 0 ? err.message : `error: ${redactor()(err.message)}`);
       return err.exitCode;
     }
     console.error(`error: ${redactor()(String((err as Error)?.message ?? err))} (unexpected; please report it)`);

@@ -1,6 +1,7 @@
 // Password sign-in against the backend's Supabase project (GoTrue's token endpoint), and refresh.
 // Credentials come from the environment; nothing here logs them or the tokens.
 import { UsageError } from './errors';
+import { redactor } from './secrets';
 
 export interface Session {
   accessToken: string;
@@ -45,7 +46,8 @@ async function tokenRequest(grant: string, body: object, env: NodeJS.ProcessEnv)
   }
   const answer = (await res.json().catch(() => ({}))) as Record<string, unknown>;
   if (!res.ok || typeof answer.access_token !== 'string') {
-    const reason = String(answer.msg ?? answer.error_description ?? answer.message ?? answer.error ?? `HTTP ${res.status}`);
+    // The auth server's own words, through the redaction: a server may echo the password or the key back.
+    const reason = redactor(env)(String(answer.msg ?? answer.error_description ?? answer.message ?? answer.error ?? `HTTP ${res.status}`)).slice(0, 300);
     throw new UsageError(`sign-in failed: ${reason} (HTTP ${res.status}); check LOAD_TEST_EMAIL, LOAD_TEST_PASSWORD and SUPABASE_ANON_KEY`);
   }
   const expiresIn = Number(answer.expires_in ?? 3600);

@@ -14,7 +14,7 @@ import { CREDENTIAL_VARS } from './helpers';
 const ROOT = join(__dirname, '..');
 const WORKFLOWS = join(ROOT, '.github', 'workflows');
 const ACTIONLINT = join(ROOT, 'node_modules', '@tktco', 'node-actionlint', 'bin', 'node-actionlint.js');
-const SECRET_VARS = CREDENTIAL_VARS;
+const SECRET_VARS = [...CREDENTIAL_VARS, 'ALERT_WEBHOOK_URL'];
 
 interface Step {
   name?: string;
@@ -27,6 +27,8 @@ interface Step {
 }
 interface Job {
   'runs-on'?: unknown;
+  strategy?: { matrix?: Record<string, unknown> };
+  container?: { image?: string };
   env?: Record<string, unknown>;
   steps: Step[];
   'continue-on-error'?: unknown;
@@ -102,10 +104,15 @@ describe('scheduled production run', () => {
   const wf = load('scheduled-prod.yml');
   const all = steps(wf);
 
-  test('runs hourly, says how to change it, and can be started by hand with a profile', () => {
-    assert.deepEqual(wf.on.schedule, [{ cron: '0 * * * *' }]);
+  test('runs hourly off the full hour, says how to change it, and can be started by hand with a profile', () => {
+    assert.equal(wf.on.schedule.length, 1);
+    const cron = String(wf.on.schedule[0].cron);
+    const [minute, ...rest] = cron.split(' ');
+    assert.match(minute, /^\d+$/);
+    assert.ok(Number(minute) > 0 && Number(minute) < 60, `cron minute ${minute} is not 0`);
+    assert.deepEqual(rest, ['*', '*', '*', '*'], 'hourly');
     const lines = text('scheduled-prod.yml').split('\n');
-    const cronLine = lines.findIndex((l) => l.includes("cron: '0 * * * *'"));
+    const cronLine = lines.findIndex((l) => l.includes(`cron: '${cron}'`));
     const comment = lines.slice(Math.max(0, cronLine - 5), cronLine).join('\n');
     assert.match(comment, /#.*change/i, 'a comment above the cron says how to change it');
     const profile = wf.on.workflow_dispatch?.inputs?.profile;
@@ -120,10 +127,11 @@ describe('scheduled production run', () => {
     assert.notEqual(c['cancel-in-progress'], true);
   });
 
-  test('installs with npm ci on Node 20 and runs npm run test:prod, whose exit code fails the job', () => {
+  test('installs with npm ci on Node 22 (.nvmrc) and runs npm run test:prod, whose exit code fails the job', () => {
     const checkout = stepIndex(all, uses('actions/checkout'), 'checking out');
     const node = stepIndex(all, uses('actions/setup-node'), 'setting up Node');
-    assert.equal(String(all[node].with?.['node-version']), '20');
+    assert.equal(all[node].with?.['node-version-file'], '.nvmrc');
+    assert.equal(readFileSync(join(ROOT, '.nvmrc'), 'utf8').trim(), '22');
     assert.equal(all[node].with?.cache, 'npm');
     const install = stepIndex(all, runs(/^npm ci\b/), 'running npm ci');
     const load = stepIndex(all, runs(/^npm run test:prod$/), 'running npm run test:prod');
@@ -132,10 +140,44 @@ describe('scheduled production run', () => {
     assert.equal(step.if, undefined, 'the load test runs unconditionally');
     assert.equal(step['continue-on-error'], undefined, 'a failed gate is not swallowed');
     for (const job of Object.values(wf.jobs)) assert.equal(job['continue-on-error'], undefined);
-    assert.equal(step.env?.VOXANNE_CONFIRM, 'yes');
     // The profile input reaches the pack through the environment, not pasted into the shell.
     assert.match(String(step.env?.PROFILE), /inputs\.profile/);
     assert.doesNotMatch(step.run ?? '', /\$\{\{/);
+  });
+
+  test('confirms only a manual run whose confirm box (default: no) was ticked; scheduled runs use smoke and never confirm', () => {
+    const confirm = wf.on.workflow_dispatch?.inputs?.confirm;
+    assert.equal(confirm?.type, 'boolean');
+    assert.equal(confirm?.default, false);
+    const step = all.find(runs(/^npm run test:prod$/))!;
+    for (const env of envBlocks(wf)) {
+      if ('VOXANNE_CONFIRM' in env && env !== step.env) assert.fail('VOXANNE_CONFIRM is set only on the load-test step');
+    }
+    assert.equal(step.env?.VOXANNE_CONFIRM, "${{ github.event_name == 'workflow_dispatch' && inputs.confirm && 'yes' || 'no' }}");
+    assert.equal(step.env?.PROFILE, "${{ github.event_name == 'workflow_dispatch' && inputs.profile || 'smoke' }}");
+    assert.doesNotMatch(text('scheduled-prod.yml'), /VOXANNE_CONFIRM:\s*'?yes'?\s*$/m, 'no unconditional confirm');
+    assert.equal(step.env?.ALERT_WEBHOOK_URL, '${{ secrets.ALERT_WEBHOOK_URL }}');
+  });
+
+  test('carries the history: restored and imported before the run, exported and saved after it, pass or fail', () => {
+    const restore = stepIndex(all, uses('actions/cache/restore'), 'restoring the cache');
+    const importing = stepIndex(all, runs(/^node bin\/pack\.js history import \.history-carry$/), 'importing the history');
+    const load = stepIndex(all, runs(/^npm run test:prod$/), 'running the load test');
+    const exporting = stepIndex(all, runs(/^node bin\/pack\.js history export \.history-carry$/), 'exporting the history');
+    const save = stepIndex(all, uses('actions/cache/save'), 'saving the cache');
+    assert.ok(restore < importing && importing < load && load < exporting && exporting < save);
+    assert.equal(all[restore].with?.path, '.history-carry');
+    assert.equal(all[save].with?.path, '.history-carry');
+    // A new key every run; restored by prefix, so the newest saved history comes back.
+    assert.match(String(all[save].with?.key), /^voxanne-history-\$\{\{ github\.run_id \}\}/);
+    assert.equal(all[restore].with?.key, all[save].with?.key);
+    assert.equal(all[restore].with?.['restore-keys'], 'voxanne-history-');
+    for (const at of [exporting, save]) assert.match(String(all[at].if), /always\(\)/);
+    assert.equal(all[importing].if, undefined);
+    const reset = wf.on.workflow_dispatch?.inputs?.reset_history;
+    assert.equal(reset?.type, 'boolean');
+    assert.equal(reset?.default, false);
+    assert.match(String(all[restore].if), /inputs\.reset_history/);
   });
 
   test('credentials come from repository secrets only, and are never echoed', () => {
@@ -161,8 +203,8 @@ describe('scheduled production run', () => {
     assert.ok(upload, 'an upload-artifact step');
     assert.equal(upload.if, 'always()');
     assert.match(String(upload.with?.path), /^reports\/?$/m);
-    const junit = all.find((s) => /^(mikepenz\/action-junit-report|dorny\/test-reporter)@v\d+$/.test(s.uses ?? ''));
-    assert.ok(junit, 'a JUnit publishing step, pinned to a major version');
+    const junit = all.find(uses('mikepenz/action-junit-report'));
+    assert.ok(junit, 'a JUnit publishing step');
     assert.equal(junit.if, 'always()');
     const paths = String(junit.with?.report_paths ?? junit.with?.path);
     assert.equal(paths, 'reports/*/junit.xml');
@@ -179,10 +221,13 @@ describe('pull-request check', () => {
     assert.ok(wf.on.push?.branches?.includes('main'));
   });
 
-  test('installs Node 20 and Chromium, then npm ci, the demo and the tests, in order', () => {
+  test('installs Node 22 and 24 (a matrix) and Chromium, then npm ci, the demo and the tests, in order', () => {
+    const [job] = Object.values(wf.jobs);
+    assert.deepEqual(job.strategy?.matrix?.node, [22, 24]);
+    assert.equal(job.container?.image, 'node:${{ matrix.node }}-bookworm');
     const checkout = stepIndex(all, uses('actions/checkout'), 'checking out');
     const node = stepIndex(all, uses('actions/setup-node'), 'setting up Node');
-    assert.equal(String(all[node].with?.['node-version']), '20');
+    assert.equal(all[node].with?.['node-version'], '${{ matrix.node }}');
     const chromium = stepIndex(all, runs(/apt-get install[^\n]*\bchromium\b/), 'installing chromium');
     const install = stepIndex(all, runs(/^npm ci\b/), 'running npm ci');
     const demo = stepIndex(all, runs(/^npm run demo$/), 'running npm run demo');
@@ -194,6 +239,17 @@ describe('pull-request check', () => {
     }
   });
 
+  test('publishes the JUnit of the tests and of the demo gates, pass or fail', () => {
+    const tests = all.find(runs(/^npm test$/))!;
+    assert.match(String(tests.env?.NODE_OPTIONS), /--test-reporter=junit --test-reporter-destination=test-results\/junit\.xml/);
+    assert.match(String(tests.env?.NODE_OPTIONS), /--test-reporter=spec --test-reporter-destination=stdout/);
+    const junit = all.find(uses('mikepenz/action-junit-report'));
+    assert.ok(junit, 'a JUnit publishing step');
+    assert.equal(junit.if, 'always()');
+    assert.deepEqual(String(junit.with?.report_paths).trim().split('\n'), ['test-results/junit.xml', 'reports/*/junit.xml']);
+    assert.ok(stepIndex(all, runs(/^npm test$/), 'tests') < all.indexOf(junit));
+  });
+
   test('uploads the reports when something failed', () => {
     const upload = all.find(uses('actions/upload-artifact'));
     assert.ok(upload, 'an upload-artifact step');
@@ -202,10 +258,25 @@ describe('pull-request check', () => {
   });
 });
 
-test('every action is pinned to a major version or a commit', () => {
+test('every action is pinned to a commit, with its version in a comment, and checkout keeps no credentials', () => {
   for (const file of ['scheduled-prod.yml', 'pull-request.yml']) {
     for (const s of steps(load(file)).filter((x) => x.uses)) {
-      assert.match(s.uses!, /@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/, `${file}: ${s.uses}`);
+      assert.match(s.uses!, /^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/, `${file}: ${s.uses}`);
+      const line = text(file).split('\n').find((l) => l.includes(`uses: ${s.uses}`));
+      assert.match(String(line), /@[0-9a-f]{40} # v\d+\.\d+\.\d+$/, `${file}: ${s.uses} has a "# vX.Y.Z" comment`);
+    }
+    const checkouts = steps(load(file)).filter(uses('actions/checkout'));
+    assert.ok(checkouts.length > 0);
+    for (const s of checkouts) assert.equal(s.with?.['persist-credentials'], false, `${file}: checkout with persist-credentials: false`);
+  }
+  // One version per action across both files.
+  const pins = new Map<string, Set<string>>();
+  for (const file of ['scheduled-prod.yml', 'pull-request.yml']) {
+    for (const s of steps(load(file)).filter((x) => x.uses)) {
+      const [action, sha] = s.uses!.split('@');
+      const repo = action.split('/').slice(0, 2).join('/');
+      pins.set(repo, (pins.get(repo) ?? new Set()).add(sha));
     }
   }
+  for (const [repo, shas] of pins) assert.equal(shas.size, 1, `${repo} is pinned to one commit`);
 });

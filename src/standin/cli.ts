@@ -1,5 +1,6 @@
 // `npm run target`: run the stand-in Voxanne backend in the foreground, with optional faults.
 // Bad input is one line on stderr and exit 2 (never a stack trace); SIGINT/SIGTERM stop it cleanly.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { EXIT, UsageError } from '../errors';
 import { loadContract } from '../config';
@@ -166,6 +167,44 @@ function describe(o: StandInOptions): string {
   return `faults: ${faults.join(', ') || 'none'}${settings.length ? `; ${settings.join(', ')}` : ''}`;
 }
 
+/** The parent of process `pid` (Linux /proc), or undefined where that cannot be read. */
+function parentOf(pid: number): number | undefined {
+  try {
+    // /proc/<pid>/stat: "pid (command) state ppid ..."; the command may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isInteger(ppid) && ppid > 1 ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * `npm run target` starts `sh -c "node bin/pack.js target"`. When npm is stopped, the shell may go
+ * (this process is handed to init) or stay, and either way the stand-in would keep its port. So
+ * it stops when its parent changes or, started by npm, when npm (the shell's parent) is gone.
+ */
+function stopWhenOrphaned(stop: () => void): NodeJS.Timeout {
+  const parent = process.ppid;
+  const npm = process.env.npm_lifecycle_event ? parentOf(parent) : undefined;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent || (npm !== undefined && !alive(npm))) {
+      clearInterval(timer);
+      stop();
+    }
+  }, 500);
+  return timer.unref();
+}
+
 /** Serves until stopped (SIGINT/SIGTERM or --close-after); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let options: StandInOptions;
@@ -204,7 +243,10 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  process.once('SIGHUP', stop); // the terminal closed
+  const orphaned = stopWhenOrphaned(stop);
   await standIn.closed;
+  clearInterval(orphaned);
   console.log(
     stopping
       ? `stand-in stopped after ${standIn.stats().requests} requests`

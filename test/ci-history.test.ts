@@ -1,0 +1,105 @@
+// Scheduled runs in CI start from a clean checkout each time: only what the workflow carries in its
+// cache links one run to the next. Two "clones" (two empty reports folders) share only the carry
+// folder, moved by the same commands the workflow runs: history import, the run, history export.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parse } from 'yaml';
+import { CARRY_LIMITS } from '../src/history-carry';
+import { startStandIn, type StandIn } from '../src/standin/server';
+import { QUICK, ROOT, runPack } from './helpers';
+
+/** `node bin/pack.js history <action> <carry> --reports <reports>`, as the workflow's steps run it. */
+function history(action: 'import' | 'export', carry: string, reports: string): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, ['bin/pack.js', 'history', action, carry, '--reports', reports], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out })));
+}
+
+const runFolders = (dir: string) => readdirSync(dir).filter((f) => /^\d{8}-/.test(f)).sort();
+
+describe('history carried between scheduled runs', () => {
+  let standIn: StandIn;
+  before(async () => (standIn = await startStandIn({ latencyScale: 0.2, seed: 7 })));
+  after(() => standIn.close());
+
+  test('the workflow runs the same commands this test does', () => {
+    const wf = parse(readFileSync(join(ROOT, '.github', 'workflows', 'scheduled-prod.yml'), 'utf8'));
+    const runs = Object.values(wf.jobs as Record<string, { steps: Array<{ run?: string }> }>).flatMap((j) => j.steps.map((s) => s.run));
+    assert.ok(runs.includes('node bin/pack.js history import .history-carry'));
+    assert.ok(runs.includes('node bin/pack.js history export .history-carry'));
+  });
+
+  test('a second run in a fresh clone compares with the first, and its index lists both', async () => {
+    const carry = join(mkdtempSync(join(tmpdir(), 'voxanne-carry-')), '.history-carry'); // the cache: missing at first
+
+    // Scheduled run 1, clone A.
+    const a = mkdtempSync(join(tmpdir(), 'voxanne-test-'));
+    const firstImport = await history('import', carry, a);
+    assert.equal(firstImport.code, 0, firstImport.out);
+    assert.match(firstImport.out, /nothing carried/);
+    const first = await runPack('run', QUICK, { BASE_URL: standIn.url }, { reportsDir: a });
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.equal((await history('export', carry, a)).code, 0);
+
+    // Scheduled run 2, clone B: starts empty, gets only the carry folder.
+    const b = mkdtempSync(join(tmpdir(), 'voxanne-test-'));
+    const restored = await history('import', carry, b);
+    assert.equal(restored.code, 0, restored.out);
+    assert.match(restored.out, /restored 1 runs and 1 history lines/);
+    const second = await runPack('run', QUICK, { BASE_URL: standIn.url }, { reportsDir: b });
+    assert.equal(second.code, 0, second.stdout + second.stderr);
+    assert.equal((await history('export', carry, b)).code, 0);
+
+    const firstId = first.record!.id;
+    const secondId = second.record!.id;
+    assert.notEqual(firstId, secondId);
+    const report = readFileSync(join(second.dir!, 'report.html'), 'utf8');
+    assert.match(report, new RegExp(`<section id="compare"[^>]*data-compare="${firstId}"`), 'the second report compares with the first run');
+    const index = readFileSync(join(b, 'index.html'), 'utf8');
+    for (const id of [firstId, secondId]) assert.ok(index.includes(`data-run="${id}"`), `index.html lists ${id}`);
+    // The first run's link in the index works: the carried run has a report (without charts).
+    assert.match(readFileSync(join(b, firstId, 'report.html'), 'utf8'), new RegExp(firstId));
+    const lines = readFileSync(join(b, 'history.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).id);
+    assert.deepEqual(lines, [firstId, secondId]);
+    // What goes on to run 3: both runs, without their per-period data.
+    assert.deepEqual(readdirSync(join(carry, 'runs')).sort(), [firstId, secondId].sort());
+    for (const id of [firstId, secondId]) {
+      assert.deepEqual(JSON.parse(readFileSync(join(carry, 'runs', id, 'run.json'), 'utf8')).periods, []);
+    }
+  });
+
+  test(`what is carried stays bounded: the newest ${CARRY_LIMITS.runs} runs`, async () => {
+    const reports = mkdtempSync(join(tmpdir(), 'voxanne-test-'));
+    const r = await runPack('run', QUICK, { BASE_URL: standIn.url }, { reportsDir: reports });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const record = JSON.parse(readFileSync(join(r.dir!, 'run.json'), 'utf8'));
+    // Older copies of the run, an hour apart.
+    for (let i = 1; i <= CARRY_LIMITS.runs + 5; i++) {
+      const id = `20200101-${String(i).padStart(2, '0')}0000-local-smoke`;
+      cpSync(r.dir!, join(reports, id), { recursive: true });
+      writeFileSync(join(reports, id, 'run.json'), JSON.stringify({ ...record, id, startedAt: new Date(Date.UTC(2020, 0, 1, 0, i)).toISOString() }));
+    }
+    const carry = mkdtempSync(join(tmpdir(), 'voxanne-carry-'));
+    const out = await history('export', carry, reports);
+    assert.equal(out.code, 0, out.out);
+    const carried = readdirSync(join(carry, 'runs'));
+    assert.equal(carried.length, CARRY_LIMITS.runs);
+    assert.ok(carried.includes(r.record!.id), 'the newest run is carried');
+    assert.equal(runFolders(reports).length, CARRY_LIMITS.runs + 6);
+  });
+
+  test('bad use: one line, exit 2', async () => {
+    const child = spawn(process.execPath, ['bin/pack.js', 'history', 'push'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 2);
+    assert.deepEqual(err.trim().split('\n'), ['error: expected "history export DIR" or "history import DIR" (got "push"); see history --help']);
+  });
+});
