@@ -575,12 +575,14 @@ async function overhead(server: Server, packArgs: string[]): Promise<OverheadRow
     packScript.config.phases = toPhases(stages);
     const runDir = mkdtempSync(join(TMP, 'packmax-'));
     const voxanne = packScript.config.variables.voxanne;
-    packScript.config.variables = { ...packScript.config.variables, voxanne: { ...voxanne, stages, thinkMs: 0, runDir } };
+    packScript.config.variables = { ...packScript.config.variables, voxanne: { ...voxanne, stages, thinkMs: 0 } };
+    // The script is run from elsewhere: the processor as the pack runs it, compiled.
+    packScript.config.processor = join(ROOT, '.build', 'processors', 'journey.js');
     rows.push(
       row(
         await measure(server, async () => {
           const { ran } = await runArtilleryScript('pack-max', stringify(packScript), 150, {
-            ARTILLERY_PLUGIN_PATH: join(ROOT, '.build', 'plugins'),
+            VOXANNE_RUN_DIR: runDir,
           });
           return { tool: "the pack's Artillery script, think 0", load: `${USERS} users for ${holdS + 1} s, no think`, ran };
         }),
