@@ -3,7 +3,7 @@
 // last start are transpiled first; TypeScript itself is loaded only then, so a run starts fast.
 // Type-checking is separate: `npm run typecheck` (tsc --noEmit), part of `npm test`.
 'use strict';
-const { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } = require('node:fs');
+const { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
 const { dirname, join, relative } = require('node:path');
 
 const ROOT = join(__dirname, '..');
@@ -58,7 +58,10 @@ function build() {
       fileName: source,
     });
     mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, outputText);
+    // Written aside, then renamed: another process starting at the same moment never reads half a file.
+    const aside = `${target}.${process.pid}-${require('node:worker_threads').threadId}.tmp`;
+    writeFileSync(aside, outputText);
+    renameSync(aside, target);
     compiled++;
   }
   return compiled;
