@@ -3,7 +3,7 @@
 // (which stops the load at the first step that breaks) and the run record (which gives the answer),
 // so both judge a step the same way.
 import type { Stage } from './config';
-import type { PeriodEvent } from './channel';
+import type { CapacityLimits, PeriodEvent } from './channel';
 import { buildPeriods, errorTotal, mergeSketches, noErrors, addErrors, summarize, type ErrorKinds } from './record';
 
 /** A hold shorter than two periods may contain no whole period: nothing to judge the step by. */
@@ -25,17 +25,7 @@ export interface CapacitySpec {
 }
 
 /** Limits a step is judged by: the guide's gates, and where the generator stops measuring the backend. */
-export interface CapacityLimits {
-  p99Ms: number;
-  errorRatePct: number;
-  maxTimeouts: number;
-  maxRateLimitedPct: number;
-  count429: boolean;
-  generatorCpuPct: number;
-  generatorLoopDelayMs: number;
-  /** Artillery's reporting period: steps are judged on whole periods. */
-  periodMs: number;
-}
+export type { CapacityLimits };
 
 /** One step, in seconds from the start of the load (already time-scaled). */
 export interface StepWindow {

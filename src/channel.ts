@@ -13,6 +13,21 @@ import { Contract } from './contract';
 
 const Stage = z.object({ duration: z.number().nonnegative(), target: z.number().int().min(0) });
 
+/** What each step of a capacity search is judged by: the guide's gates and the generator's own limits. */
+export const CapacityLimits = z.object({
+  p99Ms: z.number(),
+  errorRatePct: z.number(),
+  maxTimeouts: z.number(),
+  maxRateLimitedPct: z.number(),
+  count429: z.boolean(),
+  generatorCpuPct: z.number(),
+  generatorLoopDelayMs: z.number(),
+  /** Artillery's reporting period: steps are judged on whole periods. */
+  periodMs: z.number().positive(),
+});
+
+export type CapacityLimits = z.infer<typeof CapacityLimits>;
+
 export const RunConfig = z.object({
   stages: z.array(Stage).min(1),
   /** Pause between two journeys of one user. */
@@ -47,16 +62,7 @@ export const RunConfig = z.object({
   capacity: z
     .object({
       steps: z.array(z.object({ users: z.number(), from: z.number(), holdFrom: z.number(), holdTo: z.number() })),
-      limits: z.object({
-        p99Ms: z.number(),
-        errorRatePct: z.number(),
-        maxTimeouts: z.number(),
-        maxRateLimitedPct: z.number(),
-        count429: z.boolean(),
-        generatorCpuPct: z.number(),
-        generatorLoopDelayMs: z.number(),
-        periodMs: z.number().positive(),
-      }),
+      limits: CapacityLimits,
     })
     .optional(),
 });

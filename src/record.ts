@@ -3,7 +3,7 @@
 // records are read back through it (older versions migrated).
 import { DDSketch } from '@artilleryio/sketches-js';
 import { z } from 'zod';
-import { ApiCheck, HealthResult, RateLimitState, type PeriodEvent } from './channel';
+import { ApiCheck, CapacityLimits, HealthResult, RateLimitState, type PeriodEvent } from './channel';
 import type { Endpoint } from './contract';
 import { artilleryMetric, counter, userChange } from './metrics';
 
@@ -140,15 +140,7 @@ const Capacity = z.object({
   atLeastRps: z.number().nullable(),
   /** Users of every planned step, and the limits each step was judged by. */
   plannedUsers: z.array(z.number()),
-  limits: z.object({
-    p99Ms: z.number(),
-    errorRatePct: z.number(),
-    maxTimeouts: z.number(),
-    maxRateLimitedPct: z.number(),
-    count429: z.boolean(),
-    generatorCpuPct: z.number(),
-    generatorLoopDelayMs: z.number(),
-  }),
+  limits: CapacityLimits,
 });
 export type CapacityRecord = z.infer<typeof Capacity>;
 
