@@ -34,7 +34,7 @@ describe('runs with no response: a verdict and a diagnosis from data', () => {
   const cases: Array<[string, RunEvent[], Partial<ArtilleryEnd>, string, number, RegExp]> = [
     ['interrupted before the load', [preflight], { stoppedBy: 'SIGINT', code: 130 }, 'interrupted', 130, /stopped before the load started/],
     ['interrupted before any answer', [preflight, phase, { type: 'end', at: T0 + 2000, exitCode: 130, earlyStop: true, inFlight: 2 }], { stoppedBy: 'SIGTERM', code: 143 }, 'interrupted', 143, /before the first answer came back/],
-    ['Artillery never started', [], { code: 1, startError: 'Error: run is not a artillery command' }, 'crashed', 2, /Artillery did not start \(exit 1\): Error: run is not a artillery command; this is a local problem/],
+    ['Artillery never started', [], { code: 1, startError: 'Error: run is not a artillery command' }, 'refused', 2, /Artillery did not start \(exit 1: Error: run is not a artillery command\); no load was sent\. A local problem, not the target/],
     ['Artillery killed after the preflight', [preflight, phase], { code: null, killedBy: 'SIGKILL' }, 'crashed', 5, /Artillery was killed \(SIGKILL\)/],
     ['aborted by the breaker', [preflight, phase, { type: 'abort', at: T0 + 5000, reason: '/health went bad mid-run (refused).' }, { type: 'end', at: T0 + 5000, exitCode: 1, earlyStop: true, inFlight: 0 }], { code: 1 }, 'aborted', 1, /before the breaker stopped the load/],
     ['finished, nothing answered', [preflight, phase, { type: 'end', at: T0 + 12000, exitCode: 1, earlyStop: false, inFlight: 0 }], { code: 1 }, 'failed', 1, /the target answered nothing during the load/],
