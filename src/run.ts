@@ -174,6 +174,8 @@ async function runArtillery(plan: RunPlan, dir: string, args: string[]): Promise
     env: {
       ...process.env,
       [RUN_DIR_ENV]: dir,
+      // Artillery loads a lot of code in its main thread and again in each worker: keep V8's compiled code.
+      NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(BUILD_DIR, 'compile-cache'),
       VOXANNE_CONTRACT: contractFile(),
       ARTILLERY_DISABLE_TELEMETRY: '1',
       NO_COLOR: '1',
