@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunRecord } from '../src/record';
+import { startStandIn, type StandIn, type StandInOptions } from '../src/standin/server';
 
 export const ROOT = join(__dirname, '..');
 
@@ -68,3 +69,16 @@ export async function closedPort(): Promise<number> {
   await new Promise((r) => server.close(r));
   return port;
 }
+
+/** A rehearsal run (QUICK, then `args`) against a fresh stand-in on loopback, which comes back for its log. */
+export async function againstStandIn(options: StandInOptions, args: string[], env: Record<string, string> = {}, seed = 7) {
+  const standIn = await startStandIn({ latencyScale: 0.2, seed, ...options });
+  try {
+    return { ...(await runPack('run', [...QUICK, ...args], { BASE_URL: standIn.url, ...env })), standIn };
+  } finally {
+    await standIn.close();
+  }
+}
+
+/** What the stand-in answered to the load itself (Artillery's users), not to the pack's own checks. */
+export const loadRequests = (s: StandIn) => s.stats().log.filter((e) => e.load);

@@ -7,24 +7,14 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { signJwt } from '../src/jwt';
 import { loadContract } from '../src/config';
-import { startStandIn, type StandIn, type StandInOptions } from '../src/standin/server';
-import { closedPort, QUICK, runPack } from './helpers';
+import { startStandIn, type StandInOptions } from '../src/standin/server';
+import { againstStandIn, closedPort, loadRequests, QUICK, runPack } from './helpers';
 
 const RUN = 'run';
 
-async function against(options: StandInOptions, args: string[], env: Record<string, string> = {}) {
-  const standIn = await startStandIn({ latencyScale: 0.2, seed: 7, ...options });
-  try {
-    const result = await runPack(RUN, [...QUICK, ...args], { BASE_URL: standIn.url, ...env });
-    return { ...result, standIn };
-  } finally {
-    await standIn.close();
-  }
-}
+const against = (options: StandInOptions, args: string[], env: Record<string, string> = {}) => againstStandIn(options, args, env, 7);
 
-const loadRequests = (s: StandIn) => s.stats().log.filter((e) => e.load);
-
-describe('verdicts', () => {
+describe('verdicts', { concurrency: true }, () => {
   test('a healthy backend passes every gate: exit 0, every endpoint of the catalog requested', async () => {
     const r = await against({}, []);
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -63,7 +53,7 @@ describe('verdicts', () => {
   });
 });
 
-describe('health before and after the load', () => {
+describe('health before and after the load', { concurrency: true }, () => {
   test('target down: exit 3 with the connection-refused hints', async () => {
     const port = await closedPort();
     const r = await runPack(RUN, QUICK, { BASE_URL: `http://127.0.0.1:${port}` });
@@ -91,7 +81,7 @@ describe('health before and after the load', () => {
   });
 });
 
-describe('bad input', () => {
+describe('bad input', { concurrency: true }, () => {
   test('unknown profile: exit 2, one line naming the choices, nothing sent', async () => {
     const r = await against({}, ['--profile', 'huge']);
     assert.equal(r.code, 2);
@@ -100,7 +90,7 @@ describe('bad input', () => {
   });
 });
 
-describe('auth modes', () => {
+describe('auth modes', { concurrency: true }, () => {
   test('API_TOKEN is sent as Bearer on the authenticated endpoints only', async () => {
     const token = signJwt({ sub: 'u-1', email: 'ops@example.com', app_metadata: { org_id: 'org-42' }, exp: Math.floor(Date.now() / 1000) + 3600 }, 'k');
     const r = await against({}, [], { API_TOKEN: token });
@@ -138,7 +128,7 @@ describe('auth modes', () => {
   });
 });
 
-describe('interrupted runs', () => {
+describe('interrupted runs', { concurrency: true }, () => {
   test('Ctrl-C (SIGINT) stops the load, writes the record so far and an interrupted report: exit 130', async () => {
     const standIn = await startStandIn({ latencyScale: 0.2 });
     const reportsDir = mkdtempSync(join(tmpdir(), 'voxanne-sigint-'));
