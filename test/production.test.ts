@@ -1,6 +1,6 @@
-// Safe and truthful against a shared, rate-limited production backend: real tokens,
-// secrets, guardrails, preflight and bad input (rate limits, the breaker and broken targets are in production-load.test.ts). Every target here is a
-// stand-in on loopback; checks that name production only ever run with --dry-run or are refused
+// Safe and truthful against a shared, rate-limited production backend: real tokens, secrets,
+// guardrails, preflight and bad input (rate limits, the breaker and broken targets: production-load).
+// Every target here is a stand-in on loopback; checks that name production only ever run with --dry-run or are refused
 // before anything is sent.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
