@@ -59,7 +59,9 @@ export function rateLimitLine(r: RunRecord): string | undefined {
 export function diagnose(r: RunRecord): string[] {
   const lines: string[] = [];
   if (r.health.start && !r.health.start.ok) lines.push(...healthHints(r.health.start, r.target));
-  if (r.apiCheck && !r.apiCheck.ok) {
+  // A refused token or oversized headers are said by the verdict; the Redis hint is for an API that fails.
+  const refusedUs = r.apiCheck && ((r.apiCheck.authenticated && r.apiCheck.status === 401) || r.apiCheck.status === 413 || r.apiCheck.status === 431);
+  if (r.apiCheck && !r.apiCheck.ok && !refusedUs) {
     lines.push(
       `API failing while /health is OK: ${r.apiCheck.path} answered ${r.apiCheck.status ?? r.apiCheck.detail}` +
         `${r.apiCheck.detail && r.apiCheck.status ? `: ${r.apiCheck.detail}` : ''}.`,

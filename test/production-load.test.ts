@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { isLoopback } from '../src/options';
-import type { StandInOptions } from '../src/standin/server';
-import { againstStandIn, loadRequests } from './helpers';
+import { startStandIn, type StandInOptions } from '../src/standin/server';
+import { againstStandIn, loadRequests, QUICK, runPack } from './helpers';
 
 const against = (options: StandInOptions, args: string[], env: Record<string, string> = {}) => againstStandIn(options, args, env, 11);
 
@@ -106,7 +106,12 @@ describe('timeouts and broken targets', { concurrency: true }, () => {
     assert.ok(broken.record!.totals.errors.transport > 0 && broken.record!.totals.errors.notJson > 0);
     assert.match(broken.stdout, /Bodies that are not JSON/);
 
-    const dying = await against({ closeAfterSeconds: 8 }, []);
+    // The target dies once the load is well under way (20 load requests answered), not at a fixed time.
+    const standIn = await startStandIn({ latencyScale: 0.2, seed: 11 });
+    const running = runPack('run', QUICK, { BASE_URL: standIn.url });
+    while (loadRequests(standIn).length < 20) await new Promise((r) => setTimeout(r, 50));
+    await standIn.close();
+    const dying = await running;
     assert.ok([1, 4].includes(dying.code!), dying.stdout + dying.stderr);
     assert.ok(dying.record, 'run.json was written');
     assert.ok(dying.record!.totals.errors.transport > 0);
