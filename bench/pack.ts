@@ -730,25 +730,31 @@ async function main(): Promise<void> {
       '',
       ...machine(),
       '',
-      '## Fidelity',
-      '',
-      'Target: 50 ms fixed delay. "Excess" is the figure the tool reports minus the server\'s own timing (hrtime from arrival to `res.end`) of the same requests.',
-      '',
-      ...fidelityTable(fid.rows),
-      '',
+      ...(ONLY === 'overhead'
+        ? []
+        : [
+            '## Fidelity',
+            '',
+            'Target: 50 ms fixed delay. "Excess" is the figure the tool reports minus the server\'s own timing (hrtime from arrival to `res.end`) of the same requests.',
+            '',
+            ...fidelityTable(fid.rows),
+            '',
+          ]),
       '## Overhead',
       '',
       "Target: 0 ms delay. CPU is user + sys of the command's whole process tree; \"during the load\" is from the load's first request to its last answer as the server saw them; requests/s over the same span.",
       '',
       ...overheadTable(over),
       '',
+    ];
+    if (ONLY !== 'overhead') out.push(
       '## Fixed cost',
       '',
       `Medians of ${REPS} run(s) each, against the 0 ms target. The pack's first request is its preflight /health, its last the after-load /health; "load" requests are Artillery's.`,
       '',
       ...fixedTable(fixed),
       '',
-    ];
+    );
     console.log(out.join('\n'));
     log(`done in ${Math.round((Date.now() - started) / 1000)} s`);
   } finally {
