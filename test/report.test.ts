@@ -299,11 +299,9 @@ describe('reports without a run', () => {
     const merged = mergeSketches(r.periods.slice(w * 7, w * 8).map((p) => p.latency));
     assert.equal(series.all.p99[7], Math.round((merged?.getValueAtQuantile(0.99) as number) * 10) / 10);
     assert.equal(series.all.requests[7], r.periods.slice(w * 7, w * 8).reduce((s, p) => s + p.requests, 0));
-    const t = performance.now();
+    // How long this takes is measured by npm run bench:report, not asserted here (shared, noisy machines).
     const html = renderReport(r, healthy.record);
-    const ms = performance.now() - t;
     assert.ok(Buffer.byteLength(html) < 2 * 1024 * 1024, `${Buffer.byteLength(html)} bytes`);
-    assert.ok(ms < 5000, `${Math.round(ms)} ms`);
     const sketch = r.periods[0].latency as string;
     assert.ok(!html.includes(sketch.slice(0, 40)), 'no raw sketch in the page');
     assert.match(html, /elapsed h:mm/);
