@@ -6,9 +6,8 @@ import { authorizationFor } from './auth';
 import { checkBodies, COUNTED, expectedStatuses, type Counted } from './expectations';
 import { attachRecorder, noteRedirect, record, runIsStopping } from './recorder';
 import { counter } from '../src/metrics';
-import { loadContract } from '../src/config';
 import { loadRunConfig, runConfig } from './run-config';
-import { expectationsFor, fallbackText, periodMs, type Contract } from '../src/contract';
+import { expectationsFor, fallbackText, periodMs } from '../src/contract';
 
 export { preflight, checkHealthAfterLoad } from './preflight';
 
@@ -28,15 +27,11 @@ interface ContractEntry {
 }
 let catalog: Map<string, ContractEntry> | undefined;
 
-/**
- * The contract catalog by request name (once per worker): from the run's configuration, or from
- * the catalog file when Artillery runs a script the pack did not write.
- */
+/** The contract catalog by request name, from the run's configuration (once per worker). */
 function contractFor(context: VUContext): Map<string, ContractEntry> {
   if (catalog) return catalog;
-  const contract: Contract = context.vars.voxanne ? runConfig(context).contract : loadContract();
   catalog = new Map(
-    contract.endpoints.map((e) => [
+    runConfig(context).contract.endpoints.map((e) => [
       e.name,
       { bearer: e.auth === 'bearer', expectWithToken: expectationsFor(e, true), expectWithoutToken: expectationsFor(e, false), fallback: fallbackText(e) },
     ]),

@@ -4,6 +4,7 @@
 // latency histograms of its recent periods, exactly as Artillery buckets them, and posts them to
 // the main thread (plugins/artillery-plugin-voxanne) every second and whenever it is asked.
 import { DDSketch } from '@artilleryio/sketches-js';
+import { encodeSketch } from '../src/record';
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
@@ -120,7 +121,7 @@ function report(): WorkerReport {
       first: b.first,
       last: b.last,
       counters: { ...b.counters },
-      histograms: Object.fromEntries(Object.entries(b.histograms).map(([n, s]) => [n, Buffer.from(s.toProto()).toString('base64')])),
+      histograms: Object.fromEntries(Object.entries(b.histograms).map(([n, s]) => [n, encodeSketch(s)])),
     }),
   );
   return { worker: threadId, at: Date.now(), inFlight: Math.max(0, sent - settled), periods };

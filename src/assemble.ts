@@ -44,7 +44,7 @@ function verdict(
   plan: RunPlan,
   end: ArtilleryEnd,
   events: RunEvent[],
-  o: { failedGates: string[]; loadSeconds: number; requests: number; tooShort: string | undefined; distributed: boolean; capacity?: CapacityAnswer },
+  o: { failedGates: string[]; loadSeconds: number; tooShort: string | undefined; distributed: boolean; capacity?: CapacityAnswer },
 ): { outcome: Outcome; reason: string; exitCode: number } {
   const preflight = first(events, 'preflight');
   const abort = first(events, 'abort');
@@ -185,7 +185,7 @@ export function assembleRecord(
         topUsers: spec.max,
       })
     : undefined;
-  const { outcome, reason, exitCode } = verdict(plan, end, events, { failedGates, loadSeconds, requests: totals.requests, tooShort, distributed, capacity });
+  const { outcome, reason, exitCode } = verdict(plan, end, events, { failedGates, loadSeconds, tooShort, distributed, capacity });
   const unknownSeconds = !ended && !distributed && end.tail ? Math.max(0, (end.endedAt.getTime() - end.tail.at) / 1000) : 0;
 
   const record: RunRecord = {

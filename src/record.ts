@@ -256,6 +256,7 @@ function addCodes(into: Record<string, number>, from: Record<string, number>): R
 }
 
 export const decodeSketch = (b64: string): DDSketch => DDSketch.fromProto(Buffer.from(b64, 'base64'));
+export const encodeSketch = (sketch: DDSketch): string => Buffer.from(sketch.toProto()).toString('base64');
 
 /** Merges base64 sketches into one (undefined when none). Exact: sketches merge without loss. */
 export function mergeSketches(sketches: Array<string | undefined>): DDSketch | undefined {

@@ -202,7 +202,7 @@ async function runArtillery(plan: RunPlan, dir: string, args: string[]): Promise
     }
     stoppedBy = signal;
     console.log(`${signal}: stopping the load and keeping what was measured (again to end at once).`);
-    child.kill(signal === 'SIGHUP' ? 'SIGHUP' : signal);
+    child.kill(signal);
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);

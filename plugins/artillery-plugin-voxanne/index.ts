@@ -6,7 +6,8 @@
 //    Ctrl-C, SIGTERM, SIGHUP and the breaker lose nothing that was answered;
 //  - ensure's verdicts, by gate id; how the run ended and what was still in flight;
 //  - the breaker, which stops the load early when the run is clearly failing.
-import { DDSketch } from '@artilleryio/sketches-js';
+import type { DDSketch } from '@artilleryio/sketches-js';
+import { encodeSketch, mergeSketches } from '../../src/record';
 import { BroadcastChannel } from 'node:worker_threads';
 import { judgeStep, lastWholePeriod, type StepWindow } from '../../src/capacity';
 import { channelDir, readRunConfig, writeEvent, writeTail, type PeriodEvent, type RunConfig } from '../../src/channel';
@@ -38,28 +39,19 @@ type ArtilleryGlobal = {
 };
 const artillery = () => (globalThis as { artillery?: ArtilleryGlobal }).artillery;
 
-const toBase64 = (s: DDSketch) => Buffer.from(s.toProto()).toString('base64');
-const fromBase64 = (b64: string) => DDSketch.fromProto(Buffer.from(b64, 'base64'));
-
 /** One period from the same period of several workers: counters add up, sketches merge exactly. */
 function mergePeriods(parts: PeriodEvent[]): PeriodEvent {
   const counters: Record<string, number> = {};
-  const sketches: Record<string, DDSketch> = {};
-  for (const p of parts) {
-    for (const [name, n] of Object.entries(p.counters)) counters[name] = (counters[name] ?? 0) + n;
-    for (const [name, b64] of Object.entries(p.histograms)) {
-      const s = fromBase64(b64);
-      if (sketches[name]) sketches[name].merge(s);
-      else sketches[name] = s;
-    }
-  }
+  for (const p of parts) for (const [name, n] of Object.entries(p.counters)) counters[name] = (counters[name] ?? 0) + n;
+  const names = new Set(parts.flatMap((p) => Object.keys(p.histograms)));
+  const sketches = Object.fromEntries([...names].map((name) => [name, mergeSketches(parts.map((p) => p.histograms[name]))!]));
   return {
     type: 'period',
     period: parts[0].period,
     first: Math.min(...parts.map((p) => p.first)),
     last: Math.max(...parts.map((p) => p.last)),
     counters,
-    histograms: Object.fromEntries(Object.entries(sketches).map(([n, s]) => [n, toBase64(s)])),
+    histograms: Object.fromEntries(Object.entries(sketches).map(([n, s]) => [n, encodeSketch(s)])),
     unreported: true,
   };
 }
@@ -130,7 +122,7 @@ export class Plugin {
       return [...byPeriod.values()].map(mergePeriods).sort((a, b) => a.period - b.period);
     };
     const inFlight = () => [...workers.values()].reduce((n, w) => n + w.inFlight, 0);
-    const saveTail = () => writeTail(dir, { at: Date.now(), periods: unreported(), inFlight: inFlight() });
+    const saveTail = () => dir && writeTail(dir, { at: Date.now(), periods: unreported(), inFlight: inFlight() });
 
     const recorder = new BroadcastChannel(RECORDER_CHANNEL);
     recorder.unref();
@@ -200,7 +192,7 @@ export class Plugin {
       const period = Number(stats.period);
       const counters = stats.counters ?? {};
       const histograms: Record<string, string> = {};
-      for (const [name, sketch] of Object.entries(stats.histograms ?? {})) if (keepHistogram(name)) histograms[name] = toBase64(sketch);
+      for (const [name, sketch] of Object.entries(stats.histograms ?? {})) if (keepHistogram(name)) histograms[name] = encodeSketch(sketch);
       delivered.add(period);
       const event: PeriodEvent = { type: 'period', period, first: stats.firstMetricAt, last: stats.lastMetricAt, counters, histograms };
       writeEvent(dir, event);

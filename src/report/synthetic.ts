@@ -10,7 +10,7 @@ import { diagnose } from '../diagnosis';
 import { evaluateGates, gateSpecs } from '../gates';
 import { plannedUsersAt, planVisits, totalSeconds } from '../plan';
 import {
-  addErrors, computeTotals, noErrors, RECORD_SCHEMA, summarizeEndpoints,
+  addErrors, computeTotals, encodeSketch, noErrors, RECORD_SCHEMA, summarizeEndpoints,
   type EndpointPeriod, type ErrorKinds, type Period, type RunRecord,
 } from '../record';
 
@@ -37,7 +37,6 @@ export interface SyntheticOptions {
   thinkSeconds?: number;
 }
 
-const b64 = (s: DDSketch) => Buffer.from(s.toProto()).toString('base64');
 
 export function syntheticRecord(opts: SyntheticOptions): RunRecord {
   const budgets = loadBudgets();
@@ -83,7 +82,7 @@ export function syntheticRecord(opts: SyntheticOptions): RunRecord {
       if (ok) codes['200'] = ok;
       if (errors.http5xx) codes['500'] = errors.http5xx;
       if (errors.rateLimited) codes['429'] = errors.rateLimited;
-      endpoints[name] = { requests: n, codes, errors, latency: n ? b64(sketch) : undefined };
+      endpoints[name] = { requests: n, codes, errors, latency: n ? encodeSketch(sketch) : undefined };
     }
     const parts = Object.values(endpoints);
     const codes: Record<string, number> = {};
@@ -94,7 +93,7 @@ export function syntheticRecord(opts: SyntheticOptions): RunRecord {
       requests: parts.reduce((s, e) => s + e.requests, 0),
       codes,
       errors: parts.reduce((s, e) => addErrors(s, e.errors), noErrors()),
-      latency: overall.count ? b64(overall) : undefined,
+      latency: overall.count ? encodeSketch(overall) : undefined,
       users: { created: 0, completed: 0, failed: 0, active, planned },
       endpoints,
     });
