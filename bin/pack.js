@@ -8,7 +8,7 @@ const { dirname, join, relative } = require('node:path');
 
 const ROOT = join(__dirname, '..');
 const BUILD = join(ROOT, '.build');
-const SOURCES = ['src', 'processors', 'plugins'];
+const SOURCES = ['src', 'processors', 'plugins', 'test'];
 const COMMANDS = {
   run: 'src/run.js',
   demo: 'src/demo.js',
@@ -45,32 +45,37 @@ const mtime = (file) => {
   }
 };
 
+/** Transpiles one source into .build/ when its compiled copy is older; returns the compiled copy's path. */
+function compileFile(source) {
+  const target = join(BUILD, relative(ROOT, source)).replace(/\.ts$/, '.js');
+  if (mtime(target) >= mtime(source)) return target;
+  const ts = require('typescript');
+  const { outputText } = ts.transpileModule(readFileSync(source, 'utf8'), {
+    // The tests' own files carry a source map, so a failing test names its line in the .ts file.
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, inlineSourceMap: relative(ROOT, source).startsWith('test') },
+    fileName: source,
+  });
+  mkdirSync(dirname(target), { recursive: true });
+  // Written aside, then renamed: another process starting at the same moment never reads half a file.
+  const aside = `${target}.${process.pid}-${require('node:worker_threads').threadId}.tmp`;
+  writeFileSync(aside, outputText);
+  renameSync(aside, target);
+  compiled++;
+  return target;
+}
+let compiled = 0;
+
 /** Transpiles the sources that are newer than their compiled copy; returns how many. */
 function build() {
-  let ts;
-  let compiled = 0;
-  for (const source of SOURCES.flatMap((dir) => tsFiles(join(ROOT, dir)))) {
-    const target = join(BUILD, relative(ROOT, source)).replace(/\.ts$/, '.js');
-    if (mtime(target) >= mtime(source)) continue;
-    ts ??= require('typescript');
-    const { outputText } = ts.transpileModule(readFileSync(source, 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-      fileName: source,
-    });
-    mkdirSync(dirname(target), { recursive: true });
-    // Written aside, then renamed: another process starting at the same moment never reads half a file.
-    const aside = `${target}.${process.pid}-${require('node:worker_threads').threadId}.tmp`;
-    writeFileSync(aside, outputText);
-    renameSync(aside, target);
-    compiled++;
-  }
-  return compiled;
+  const before = compiled;
+  for (const source of SOURCES.flatMap((dir) => tsFiles(join(ROOT, dir)))) compileFile(source);
+  return compiled - before;
 }
 
 /** Where Node keeps compiled code between runs (the pack's and its Artillery child's). */
 const COMPILE_CACHE = join(BUILD, 'compile-cache');
 
-module.exports = { build, BUILD, COMPILE_CACHE };
+module.exports = { build, compileFile, BUILD, COMPILE_CACHE, ROOT };
 
 if (require.main === module) {
   const [command, ...args] = process.argv.slice(2);

@@ -5,12 +5,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { CARRY_LIMITS } from '../src/history-carry';
 import { startStandIn, type StandIn } from '../src/standin/server';
 import { QUICK, ROOT, runPack } from './helpers';
+import { healthyThenFailing } from './shared-runs';
 
 /** `node bin/pack.js history <action> <carry> --reports <reports>`, as the workflow's steps run it. */
 function history(action: 'import' | 'export', carry: string, reports: string): Promise<{ code: number | null; out: string }> {
@@ -75,9 +76,10 @@ describe('history carried between scheduled runs', () => {
   });
 
   test(`what is carried stays bounded: the newest ${CARRY_LIMITS.runs} runs`, async () => {
+    // A real run's folder (test/shared-runs.ts), copied.
+    const r = (await healthyThenFailing()).healthy;
     const reports = mkdtempSync(join(tmpdir(), 'voxanne-test-'));
-    const r = await runPack('run', QUICK, { BASE_URL: standIn.url }, { reportsDir: reports });
-    assert.equal(r.code, 0, r.stdout + r.stderr);
+    cpSync(r.dir!, join(reports, basename(r.dir!)), { recursive: true });
     const record = JSON.parse(readFileSync(join(r.dir!, 'run.json'), 'utf8'));
     // Older copies of the run, an hour apart.
     for (let i = 1; i <= CARRY_LIMITS.runs + 5; i++) {

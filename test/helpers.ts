@@ -1,8 +1,9 @@
 // Runs the pack's real command lines (real Artillery) in a child process, as a user would.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunRecord } from '../src/record';
 import { startStandIn, type StandIn, type StandInOptions } from '../src/standin/server';
 
@@ -31,12 +32,105 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !CLEARED.includes(k))), ...extra };
 }
 
-/** Runs `node bin/pack.js <command> ...args`, as the npm scripts do. */
+/** The folder one `npm test` shares between its test files' processes (test/suite.ts), else this process's own. */
+let ownSuiteDir: string | undefined;
+export function suiteDir(): string {
+  return process.env.VOXANNE_TEST_SUITE ?? (ownSuiteDir ??= mkdtempSync(join(tmpdir(), 'voxanne-suite-')));
+}
+
+const alive = (pidFile: string): boolean => {
+  try {
+    process.kill(Number(readFileSync(pidFile, 'utf8')), 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'EPERM'; // not written yet, or alive
+  }
+};
+
+/**
+ * How many Artillery runs the whole suite lets go at once, across its test files. A run spends
+ * about 6 CPU-seconds, most of them starting, then mostly waits: a few at a time keep the cores
+ * busy, and more would slow every run until the targets' latencies and the load's pace no longer
+ * resemble a run's. VOXANNE_TEST_RUNS_AT_ONCE overrides it.
+ */
+export const RUNS_AT_ONCE = Number(process.env.VOXANNE_TEST_RUNS_AT_ONCE) || availableParallelism() * 4;
+
+/** Runs `fn` (which starts an Artillery run) once fewer than RUNS_AT_ONCE runs of the suite are going. */
+export async function withRunSlot<T>(fn: () => Promise<T>): Promise<T> {
+  const slots = join(suiteDir(), 'slots');
+  mkdirSync(slots, { recursive: true });
+  for (;;) {
+    for (let i = 0; i < RUNS_AT_ONCE; i++) {
+      const slot = join(slots, String(i));
+      try {
+        mkdirSync(slot); // atomic: one process gets it
+      } catch {
+        if (!alive(join(slot, 'pid'))) rmSync(slot, { recursive: true, force: true }); // its process died holding it
+        continue;
+      }
+      writeFileSync(join(slot, 'pid'), String(process.pid));
+      try {
+        return await fn();
+      } finally {
+        rmSync(slot, { recursive: true, force: true });
+      }
+    }
+    await sleep(100);
+  }
+}
+
+/**
+ * One run (or a few) that several test files read: the first caller produces it, the others wait
+ * for its result, a JSON value (what the run printed and wrote, what its servers saw). Every file
+ * still passes alone: then it produces the run itself.
+ */
+export async function shared<T>(name: string, produce: () => Promise<T>): Promise<T> {
+  const dir = join(suiteDir(), 'shared', name);
+  const result = join(dir, 'result.json');
+  mkdirSync(join(suiteDir(), 'shared'), { recursive: true });
+  let producer = true;
+  try {
+    mkdirSync(dir);
+  } catch {
+    producer = false;
+  }
+  if (producer) {
+    writeFileSync(join(dir, 'pid'), String(process.pid));
+    const outcome = await produce().then(
+      (value) => ({ value }),
+      (err: unknown) => ({ error: err instanceof Error ? err.stack ?? err.message : String(err) }),
+    );
+    writeFileSync(`${result}.tmp`, JSON.stringify(outcome));
+    renameSync(`${result}.tmp`, result);
+  }
+  while (!existsSync(result)) {
+    if (!alive(join(dir, 'pid'))) throw new Error(`the process producing the shared run "${name}" ended without a result`);
+    await sleep(200);
+  }
+  const outcome = JSON.parse(readFileSync(result, 'utf8')) as { value: T } | { error: string };
+  if ('error' in outcome) throw new Error(`the shared run "${name}" failed: ${outcome.error}`);
+  return outcome.value;
+}
+
+/**
+ * Runs `node bin/pack.js <command> ...args`, as the npm scripts do, once a run slot is free; a run
+ * that other files wait for (`shared`) starts at once.
+ */
 export function runPack(
   command: 'run' | 'demo' | 'report',
   args: string[],
-  env: Record<string, string> = {},
-  opts: { reportsDir?: string; onStart?: (pid: number) => void } = {},
+  env: Record<string, string> | (() => Record<string, string>) = {},
+  opts: { reportsDir?: string; onStart?: (pid: number) => void; shared?: boolean } = {},
+): Promise<PackResult> {
+  const start = () => startPack(command, args, typeof env === 'function' ? env() : env, opts);
+  return opts.shared ? start() : withRunSlot(start);
+}
+
+function startPack(
+  command: 'run' | 'demo' | 'report',
+  args: string[],
+  env: Record<string, string>,
+  opts: { reportsDir?: string; onStart?: (pid: number) => void },
 ): Promise<PackResult> {
   const reportsDir = opts.reportsDir ?? mkdtempSync(join(tmpdir(), 'voxanne-test-'));
   const child = spawn(process.execPath, ['bin/pack.js', command, ...args, '--reports', reportsDir], {
@@ -71,10 +165,10 @@ export async function closedPort(): Promise<number> {
 }
 
 /** A rehearsal run (QUICK, then `args`) against a fresh stand-in on loopback, which comes back for its log. */
-export async function againstStandIn(options: StandInOptions, args: string[], env: Record<string, string> = {}, seed = 7) {
+export async function againstStandIn(options: StandInOptions, args: string[], env: Record<string, string> | (() => Record<string, string>) = {}, seed = 7) {
   const standIn = await startStandIn({ latencyScale: 0.2, seed, ...options });
   try {
-    return { ...(await runPack('run', [...QUICK, ...args], { BASE_URL: standIn.url, ...env })), standIn };
+    return { ...(await runPack('run', [...QUICK, ...args], () => ({ BASE_URL: standIn.url, ...(typeof env === 'function' ? env() : env) }))), standIn };
   } finally {
     await standIn.close();
   }

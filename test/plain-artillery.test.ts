@@ -3,9 +3,9 @@
 // folder's script.yml runs that exact test again. Real Artillery against the stand-in on loopback.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { loadEnvironment } from '../src/config';
@@ -13,14 +13,18 @@ import { ensureConfig, gatesForPlan } from '../src/gates';
 import { toPhases } from '../src/plan';
 import { resolvePlan } from '../src/run';
 import { startStandIn, type StandInOptions } from '../src/standin/server';
-import { cleanEnv, QUICK, ROOT, runPack } from './helpers';
+import { cleanEnv, QUICK, ROOT, runPack, withRunSlot } from './helpers';
 
 const SCENARIO = join(ROOT, 'scenarios', 'journey.yml');
 
-/** `npx artillery run ...` from the repository root, with none of the pack's variables set. */
-function artillery(args: string[]): Promise<{ code: number | null; out: string }> {
+/** `npx artillery run ...` in `cwd` (the repository root), with none of the pack's variables set. */
+function artillery(args: string[], cwd = ROOT): Promise<{ code: number | null; out: string }> {
+  return withRunSlot(() => startArtillery(args, cwd));
+}
+
+function startArtillery(args: string[], cwd: string): Promise<{ code: number | null; out: string }> {
   const child = spawn('npx', ['--no-install', 'artillery', 'run', ...args], {
-    cwd: ROOT,
+    cwd,
     env: cleanEnv({ ARTILLERY_DISABLE_TELEMETRY: '1', NO_COLOR: '1' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -28,6 +32,20 @@ function artillery(args: string[]): Promise<{ code: number | null; out: string }
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, out })));
+}
+
+/**
+ * A checkout of its own: the files a plain run reads, and the same node_modules. Artillery bundles a
+ * TypeScript processor into processors/dist/ beside it and deletes that when its run ends, so two
+ * plain runs from one checkout at once would pull it from under each other; a copy has its own.
+ */
+function checkout(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'voxanne-checkout-'));
+  for (const part of ['package.json', 'scenarios', 'processors', 'src', 'config', 'environments']) {
+    cpSync(join(ROOT, part), join(dir, part), { recursive: true, filter: (from) => !from.endsWith(`${sep}dist`) });
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
 }
 
 async function planOf(profile: string, timeScale = 1) {
@@ -41,21 +59,17 @@ async function plainRun(options: StandInOptions) {
   const overrides = { config: { phases: toPhases(plan.stages), plugins: { ensure: ensureConfig(gatesForPlan(plan)) } } };
   const standIn = await startStandIn({ latencyScale: 0.2, seed: 5, ...options });
   try {
-    const r = await artillery([
-      'scenarios/journey.yml',
-      '--target', standIn.url,
-      '--variables', JSON.stringify({ profile: 'smoke', timeScale: 0.25 }),
-      '--overrides', JSON.stringify(overrides),
-    ]);
+    const r = await artillery(
+      ['scenarios/journey.yml', '--target', standIn.url, '--variables', JSON.stringify({ profile: 'smoke', timeScale: 0.25 }), '--overrides', JSON.stringify(overrides)],
+      checkout(),
+    );
     return { ...r, log: standIn.stats().log };
   } finally {
     await standIn.close();
   }
 }
 
-// One at a time: Artillery bundles a TypeScript processor into processors/dist/ and deletes it when
-// its run ends, so two plain runs from one checkout at once would pull it from under each other.
-describe('plain Artillery', () => {
+describe('plain Artillery', { concurrency: true }, () => {
   test('the YAML holds the standard profile, its gates and the local environment, as the pack would generate them', async () => {
     const yaml = parse(readFileSync(SCENARIO, 'utf8'));
     const plan = await planOf('standard');
@@ -80,28 +94,25 @@ describe('plain Artillery', () => {
     assert.ok(load.filter((e) => e.path === '/').every((e) => e.auth === 'none'));
   });
 
-  test('with plain Artillery a failing backend still fails the run through ensure', async () => {
-    const r = await plainRun({ errorRate: 0.3, faultsAfterRequests: 2 });
-    assert.equal(r.code, 1, r.out);
-    assert.match(r.out, /^fail: voxanne\.errors \/ \(voxanne\.requests - voxanne\.rate_limited\) \* 100 < 5$/m);
-  });
-
-  test("a run folder's script.yml runs the same test again with plain Artillery: no absolute path, no pack-only variable", async () => {
-    const standIn = await startStandIn({ latencyScale: 0.2, seed: 6 });
+  test("a run folder's script.yml runs the same test again with plain Artillery (no absolute path, no pack-only variable); a failing backend fails it through ensure", async () => {
+    const healthy = await startStandIn({ latencyScale: 0.2, seed: 6 });
+    const first = await runPack('run', [...QUICK, '--base-url', healthy.url]);
+    await healthy.close();
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    const text = readFileSync(join(first.dir!, 'script.yml'), 'utf8');
+    // A path of this checkout or of the temporary folder, written as an absolute path.
+    for (const dir of [ROOT, tmpdir()]) assert.doesNotMatch(text, new RegExp(`(^|[\\s"'])${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'), `no absolute path in script.yml`);
+    assert.doesNotMatch(text, /\$env|\$processEnvironment/);
+    // The same target (its address is in script.yml) now answers 30 % server errors.
+    const failing = await startStandIn({ latencyScale: 0.2, seed: 6, port: Number(new URL(healthy.url).port), errorRate: 0.3, faultsAfterRequests: 2 });
     try {
-      const first = await runPack('run', [...QUICK, '--base-url', standIn.url]);
-      assert.equal(first.code, 0, first.stdout + first.stderr);
-      const text = readFileSync(join(first.dir!, 'script.yml'), 'utf8');
-      // A path of this checkout or of the temporary folder, written as an absolute path.
-      for (const dir of [ROOT, tmpdir()]) assert.doesNotMatch(text, new RegExp(`(^|[\\s"'])${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'), `no absolute path in script.yml`);
-      assert.doesNotMatch(text, /\$env|\$processEnvironment/);
-      const before = standIn.stats().log.filter((e) => e.load).length;
       const again = await artillery([join(first.dir!, 'script.yml')]);
-      assert.equal(again.code, 0, again.out);
+      assert.equal(again.code, 1, again.out);
       assert.match(again.out, /^ok: http\.response_time\.p99 < 1000$/m);
-      assert.ok(standIn.stats().log.filter((e) => e.load).length > before, 'the re-run sent its load');
+      assert.match(again.out, /^fail: voxanne\.errors \/ \(voxanne\.requests - voxanne\.rate_limited\) \* 100 < 5$/m);
+      assert.ok(failing.stats().log.filter((e) => e.load).length > 0, 'the re-run sent its load');
     } finally {
-      await standIn.close();
+      await failing.close();
     }
   });
 });

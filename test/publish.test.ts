@@ -2,24 +2,17 @@
 // prometheus-pushgateway) on loopback; and the refusal of credentials written into the file.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { stringify } from 'yaml';
 import { startStandIn } from '../src/standin/server';
 import { closedPort, QUICK, runPack } from './helpers';
+import { environmentFile, unreachableSinks } from './shared-runs';
 
 const GATEWAY = 'prometheus-pushgateway';
 const hasGateway = spawnSync('sh', ['-c', `command -v ${GATEWAY}`]).status === 0;
 const SKIP = hasGateway ? false : `${GATEWAY} is not installed (apt-get install prometheus-pushgateway, as .ci/run does)`;
-
-/** An environment file in a temporary folder; its name is the run's environment label. */
-function environmentFile(publishMetrics: unknown[]): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'voxanne-env-')), 'ci.yml');
-  writeFileSync(file, stringify({ description: 'CI', baseUrl: 'http://127.0.0.1:9', authFallback: 'dev-token', publishMetrics }));
-  return file;
-}
 
 interface Sample {
   name: string;
@@ -91,11 +84,9 @@ describe('publishMetrics to a Prometheus Pushgateway', { skip: SKIP }, () => {
   });
 
   test('a gateway that cannot be reached is one warning; the exit code is the run\'s', async () => {
-    const port = await closedPort();
-    const env = environmentFile([{ type: 'prometheus', pushgateway: `http://127.0.0.1:${port}` }]);
-    const standIn = await startStandIn({ latencyScale: 0.2, seed: 7 });
-    const r = await runPack('run', [...QUICK, '--env', env], { BASE_URL: standIn.url }).finally(() => standIn.close());
-    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const r = await unreachableSinks(); // a failing run, its alert webhook unreachable too
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal(r.stderr.match(/could not push/g)?.length, 1, r.stderr);
     assert.match(r.stderr, /^warning: could not push the results to the Pushgateway \(ECONNREFUSED\); the run's verdict is unchanged$/m);
   });
 });

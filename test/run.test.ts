@@ -1,155 +1,129 @@
 // The guide's test end to end: real Artillery, driven by the pack's command line, against the
 // stand-in backend on loopback. Assertions are what a user sees: exit code, summary, run record.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { signJwt } from '../src/jwt';
 import { loadContract } from '../src/config';
-import { startStandIn, type StandInOptions } from '../src/standin/server';
+import type { StandInOptions } from '../src/standin/server';
 import { againstStandIn, closedPort, loadRequests, QUICK, runPack } from './helpers';
+import { DEV_ORG, healthyThenFailing } from './shared-runs';
 
 const RUN = 'run';
 
 const against = (options: StandInOptions, args: string[], env: Record<string, string> = {}) => againstStandIn(options, args, env, 7);
 
-describe('verdicts', { concurrency: true }, () => {
-  test('a healthy backend passes every gate: exit 0, every endpoint of the catalog requested', async () => {
-    const r = await against({}, []);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /PASSED: Every gate passed/);
-    for (const { path } of loadContract().endpoints) {
-      assert.ok((r.standIn.stats().byPath[path] ?? 0) > 0, `${path} was requested`);
-      assert.match(r.stdout, new RegExp(`GET ${path.replace(/\//g, '\\/')}\\s+\\d+ req\\s+0 err`));
-    }
-    assert.equal(r.record?.outcome, 'passed');
-    assert.ok(r.record!.gates.every((g) => g.passed));
-    assert.match(r.stdout, /http_req_duration\.+: avg=[\d.]+ms min=/);
+describe("the guide's test, end to end", { concurrency: true }, () => {
+  describe('verdicts', { concurrency: true }, () => {
+    test('a healthy backend passes every gate: exit 0, every endpoint of the catalog requested', async () => {
+      const r = (await healthyThenFailing()).healthy;
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /PASSED: Every gate passed/);
+      for (const { path } of loadContract().endpoints) {
+        assert.ok((r.stats.byPath[path] ?? 0) > 0, `${path} was requested`);
+        assert.match(r.stdout, new RegExp(`GET ${path.replace(/\//g, '\\/')}\\s+\\d+ req\\s+0 err`));
+      }
+      assert.equal(r.record?.outcome, 'passed');
+      assert.ok(r.record!.gates.every((g) => g.passed));
+      assert.match(r.stdout, /http_req_duration\.+: avg=[\d.]+ms min=/);
+    });
+
+    test('15 % server errors fail the error-rate gate: exit 1', async () => {
+      const r = (await healthyThenFailing()).failing;
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /FAIL\s+HTTP error rate/);
+      assert.match(r.stdout, /Gate failed: HTTP error rate/);
+      assert.ok(r.record!.totals.errors.http5xx > 0);
+      assert.doesNotMatch(r.stdout + r.stderr, /exit 21/);
+    });
+
+    test('a slow endpoint fails the p99 gate: exit 1, slowest endpoint named', async () => {
+      const r = await against({ slow: { assistants: 1300 } }, []);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /FAIL\s+p99 response time/);
+      assert.match(r.stdout, /slowest: \/api\/assistants/);
+      assert.match(r.stdout, /WARN\s+GET \/api\/assistants/); // its p95 budget is a warning by default
+    });
+
+    test('--strict makes the per-endpoint budgets gates', async () => {
+      const r = await against({ slow: { webhook_health: 300 } }, ['--strict']);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /FAIL\s+GET \/api\/vapi\/webhook\/health/);
+      assert.match(r.stdout, /PASS\s+p99 response time/);
+    });
   });
 
-  test('10 % server errors fail the error-rate gate: exit 1', async () => {
-    const r = await against({ errorRate: 0.1, faultsAfterRequests: 2 }, []); // past the preflight
-    assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stdout, /FAIL\s+HTTP error rate/);
-    assert.match(r.stdout, /Gate failed: HTTP error rate/);
-    assert.ok(r.record!.totals.errors.http5xx > 0);
-    assert.doesNotMatch(r.stdout + r.stderr, /exit 21/);
+  describe('health before and after the load', { concurrency: true }, () => {
+    test('target down: exit 3 with the connection-refused hints', async () => {
+      const port = await closedPort();
+      const r = await runPack(RUN, QUICK, { BASE_URL: `http://127.0.0.1:${port}` });
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.match(r.stdout, /Connection refused at http:\/\/127\.0\.0\.1:\d+/);
+      assert.match(r.stdout, /Verify the backend is running/);
+      assert.equal(r.record?.outcome, 'unhealthy');
+      assert.equal(r.record?.totals.requests, 0);
+    });
+
+    test('degraded /health at start: exit 3, only /health was requested, failing service named', async () => {
+      const r = await against({ healthDegraded: true }, []);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.match(r.stdout, /degraded: database down/);
+      assert.deepEqual(loadRequests(r.standIn), []);
+    });
+
+    test('/health degraded after the load: exit 4', async () => {
+      // /health goes bad 10 s after the first load request: at the end of the 10 s load, before the check after it.
+      const r = await against({ healthDegraded: { afterSeconds: 10, fromRequest: 3 } }, []);
+      assert.equal(r.code, 4, r.stdout + r.stderr);
+      assert.match(r.stdout, /\/health failed after the load/);
+      assert.equal(r.record?.health.start?.ok, true);
+      assert.equal(r.record?.health.end?.problem, 'degraded');
+    });
   });
 
-  test('a slow endpoint fails the p99 gate: exit 1, slowest endpoint named', async () => {
-    const r = await against({ slow: { assistants: 1300 } }, []);
-    assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stdout, /FAIL\s+p99 response time/);
-    assert.match(r.stdout, /slowest: \/api\/assistants/);
-    assert.match(r.stdout, /WARN\s+GET \/api\/assistants/); // its p95 budget is a warning by default
+  describe('bad input', { concurrency: true }, () => {
+    test('unknown profile: exit 2, one line naming the choices, nothing sent', async () => {
+      const r = await against({}, ['--profile', 'huge']);
+      assert.equal(r.code, 2);
+      assert.equal(r.stderr.trim(), 'error: unknown profile "huge"; choose one of: standard, conservative, aggressive, spike, smoke, soak, capacity');
+      assert.equal(r.standIn.stats().requests, 0);
+    });
   });
 
-  test('--strict makes the per-endpoint budgets gates', async () => {
-    const r = await against({ slow: { webhook_health: 300 } }, ['--strict']);
-    assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stdout, /FAIL\s+GET \/api\/vapi\/webhook\/health/);
-    assert.match(r.stdout, /PASS\s+p99 response time/);
-  });
-});
+  describe('auth modes', { concurrency: true }, () => {
+    test('API_TOKEN is sent as Bearer on the authenticated endpoints only', async () => {
+      const token = signJwt({ sub: 'u-1', email: 'ops@example.com', app_metadata: { org_id: 'org-42' }, exp: Math.floor(Date.now() / 1000) + 3600 }, 'k');
+      const r = await against({}, [], { API_TOKEN: token });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /auth: API_TOKEN \(user ops@example\.com, org org-42\)/);
+      const log = r.standIn.stats().log;
+      assert.ok(log.filter((e) => e.path === '/api/assistants').every((e) => e.orgId === 'org-42'));
+      assert.ok(log.filter((e) => e.path === '/').every((e) => e.auth === 'none'));
+      assert.ok(!r.stdout.includes(token) && !r.stderr.includes(token));
+    });
 
-describe('health before and after the load', { concurrency: true }, () => {
-  test('target down: exit 3 with the connection-refused hints', async () => {
-    const port = await closedPort();
-    const r = await runPack(RUN, QUICK, { BASE_URL: `http://127.0.0.1:${port}` });
-    assert.equal(r.code, 3, r.stdout + r.stderr);
-    assert.match(r.stdout, /Connection refused at http:\/\/127\.0\.0\.1:\d+/);
-    assert.match(r.stdout, /Verify the backend is running/);
-    assert.equal(r.record?.outcome, 'unhealthy');
-    assert.equal(r.record?.totals.requests, 0);
-  });
+    test('with API_TOKEN, a token the backend refuses stops the run before the load: exit 2, the claim named', async () => {
+      const token = signJwt({ sub: 'u-1', email: 'ops@example.com', app_metadata: { org_id: 'default' } }, 'k');
+      const r = await against({}, [], { API_TOKEN: token });
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stdout, /answered 401 to the run's token: the token's org_id is "default", which the backend refuses/);
+      assert.deepEqual(loadRequests(r.standIn), []);
+    });
 
-  test('degraded /health at start: exit 3, only /health was requested, failing service named', async () => {
-    const r = await against({ healthDegraded: true }, []);
-    assert.equal(r.code, 3, r.stdout + r.stderr);
-    assert.match(r.stdout, /degraded: database down/);
-    assert.deepEqual(loadRequests(r.standIn), []);
-  });
+    test('local without a token sends a development token with the configured org', async () => {
+      const r = (await healthyThenFailing()).healthy; // DEV_ORG_ID set
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, new RegExp(`auth: development token \\(org ${DEV_ORG}`));
+      const calls = r.stats.log.filter((e) => e.path === '/api/calls-dashboard');
+      assert.ok(calls.length > 0 && calls.every((e) => e.orgId === DEV_ORG && e.status === 200));
+    });
 
-  test('/health degraded after the load: exit 4', async () => {
-    // /health goes bad 10 s after the first load request: at the end of the 10 s load, before the check after it.
-    const r = await against({ healthDegraded: { afterSeconds: 10, fromRequest: 3 } }, []);
-    assert.equal(r.code, 4, r.stdout + r.stderr);
-    assert.match(r.stdout, /\/health failed after the load/);
-    assert.equal(r.record?.health.start?.ok, true);
-    assert.equal(r.record?.health.end?.problem, 'degraded');
-  });
-});
-
-describe('bad input', { concurrency: true }, () => {
-  test('unknown profile: exit 2, one line naming the choices, nothing sent', async () => {
-    const r = await against({}, ['--profile', 'huge']);
-    assert.equal(r.code, 2);
-    assert.equal(r.stderr.trim(), 'error: unknown profile "huge"; choose one of: standard, conservative, aggressive, spike, smoke, soak, capacity');
-    assert.equal(r.standIn.stats().requests, 0);
-  });
-});
-
-describe('auth modes', { concurrency: true }, () => {
-  test('API_TOKEN is sent as Bearer on the authenticated endpoints only', async () => {
-    const token = signJwt({ sub: 'u-1', email: 'ops@example.com', app_metadata: { org_id: 'org-42' }, exp: Math.floor(Date.now() / 1000) + 3600 }, 'k');
-    const r = await against({}, [], { API_TOKEN: token });
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /auth: API_TOKEN \(user ops@example\.com, org org-42\)/);
-    const log = r.standIn.stats().log;
-    assert.ok(log.filter((e) => e.path === '/api/assistants').every((e) => e.orgId === 'org-42'));
-    assert.ok(log.filter((e) => e.path === '/').every((e) => e.auth === 'none'));
-    assert.ok(!r.stdout.includes(token) && !r.stderr.includes(token));
-  });
-
-  test('with API_TOKEN, a token the backend refuses stops the run before the load: exit 2, the claim named', async () => {
-    const token = signJwt({ sub: 'u-1', email: 'ops@example.com', app_metadata: { org_id: 'default' } }, 'k');
-    const r = await against({}, [], { API_TOKEN: token });
-    assert.equal(r.code, 2, r.stdout + r.stderr);
-    assert.match(r.stdout, /answered 401 to the run's token: the token's org_id is "default", which the backend refuses/);
-    assert.deepEqual(loadRequests(r.standIn), []);
-  });
-
-  test('local without a token sends a development token with the configured org', async () => {
-    const r = await against({}, [], { DEV_ORG_ID: 'org-dev-7' });
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /auth: development token \(org org-dev-7/);
-    const calls = r.standIn.stats().log.filter((e) => e.path === '/api/calls-dashboard');
-    assert.ok(calls.length > 0 && calls.every((e) => e.orgId === 'org-dev-7' && e.status === 200));
-  });
-
-  test('prod without a token probes the authenticated endpoints and expects 401', async () => {
-    const r = await against({}, ['--env', 'prod', '--allow-http']);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /auth: no token: authenticated endpoints probed unauthenticated, expecting 401/);
-    const api = r.standIn.stats().log.filter((e) => e.path === '/api/assistants');
-    assert.ok(api.length > 0 && api.every((e) => e.auth === 'none' && e.status === 401));
-    assert.equal(r.record!.totals.errorCount, 0);
-  });
-});
-
-describe('interrupted runs', { concurrency: true }, () => {
-  test('Ctrl-C (SIGINT) stops the load, writes the record so far and an interrupted report: exit 130', async () => {
-    const standIn = await startStandIn({ latencyScale: 0.2 });
-    const reportsDir = mkdtempSync(join(tmpdir(), 'voxanne-sigint-'));
-    let pid = 0;
-    const running = runPack(RUN, ['--profile', 'smoke'], { BASE_URL: standIn.url }, { reportsDir, onStart: (p) => (pid = p) });
-    // Interrupt once the first 10 s period of load has been recorded.
-    const recorded = () =>
-      readdirSync(reportsDir).some((run) => {
-        const events = join(reportsDir, run, 'events.ndjson');
-        return existsSync(events) && readFileSync(events, 'utf8').includes('"type":"period"');
-      });
-    const started = Date.now();
-    while (Date.now() - started < 90_000 && !recorded()) await new Promise((r) => setTimeout(r, 250));
-    process.kill(pid, 'SIGINT');
-    const r = await running;
-    await standIn.close();
-    assert.equal(r.code, 130, r.stdout + r.stderr);
-    assert.equal(r.record?.outcome, 'interrupted');
-    assert.match(r.record!.reason, /Stopped by SIGINT after \d+ s of load/);
-    assert.ok(r.record!.totals.requests > 0, 'what was recorded before Ctrl-C is kept');
-    assert.match(r.stdout, /INTERRUPTED: Stopped by SIGINT/);
-    assert.match(readFileSync(join(r.dir!, 'report.html'), 'utf8'), /[Ii]nterrupted/);
+    test('prod without a token probes the authenticated endpoints and expects 401', async () => {
+      const r = await against({}, ['--env', 'prod', '--allow-http']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /auth: no token: authenticated endpoints probed unauthenticated, expecting 401/);
+      const api = r.standIn.stats().log.filter((e) => e.path === '/api/assistants');
+      assert.ok(api.length > 0 && api.every((e) => e.auth === 'none' && e.status === 401));
+      assert.equal(r.record!.totals.errorCount, 0);
+    });
   });
 });

@@ -8,7 +8,7 @@ import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { RunRecord } from '../src/record';
-import { cleanEnv, ROOT, runPack } from './helpers';
+import { cleanEnv, ROOT, runPack, withRunSlot } from './helpers';
 import { startWitness, type Witness } from './witness';
 
 interface Stop {
@@ -28,6 +28,8 @@ interface Outcome {
   record: RunRecord;
   witness: Witness;
   signalAt: number;
+  /** The run folder. */
+  dir: string;
 }
 
 const childrenOf = (pid: number): number[] => {
@@ -38,7 +40,10 @@ const childrenOf = (pid: number): number[] => {
   }
 };
 
-async function runAndStop(profileArgs: string[], stop: Stop, witnessOpts = {}): Promise<Outcome> {
+/** Starts a run (once a run slot is free) and stops it as `stop` says. */
+const runAndStop = (profileArgs: string[], stop: Stop, witnessOpts = {}) => withRunSlot(() => startAndStop(profileArgs, stop, witnessOpts));
+
+async function startAndStop(profileArgs: string[], stop: Stop, witnessOpts: Parameters<typeof startWitness>[0]): Promise<Outcome> {
   const witness = await startWitness({ latencyMs: 20, ...witnessOpts });
   const reports = mkdtempSync(join(tmpdir(), 'voxanne-signal-'));
   const args = [...profileArgs, '--base-url', witness.url, '--reports', reports];
@@ -74,7 +79,7 @@ async function runAndStop(profileArgs: string[], stop: Stop, witnessOpts = {}): 
   const run = readdirSync(reports).find((f) => /^\d{8}-/.test(f));
   assert.ok(run, `a run folder was written:\n${stdout}`);
   const record = JSON.parse(readFileSync(join(reports, run!, 'run.json'), 'utf8')) as RunRecord;
-  return { code, stdout, record, witness, signalAt };
+  return { code, stdout, record, witness, signalAt, dir: join(reports, run!) };
 }
 
 /** The record holds every response the witness answered before the signal, and nothing it did not answer. */
@@ -104,13 +109,16 @@ describe('stopped runs keep everything the target answered', { concurrency: 3 },
     }
   });
 
-  test('Ctrl-C early in the load (before the first period closed)', async () => {
+  test('Ctrl-C early in the load (before the first period closed): the record so far and an interrupted report', async () => {
     const o = await runAndStop(SMOKE, { signal: 'SIGINT', to: 'pack', when: loadBegan(5) });
     assert.equal(o.code, 130, o.stdout);
     assert.equal(o.record.outcome, 'interrupted');
+    assert.match(o.record.reason, /Stopped by SIGINT after \d+ s of load/);
+    assert.match(o.stdout, /INTERRUPTED: Stopped by SIGINT/);
     assert.ok(o.record.totals.requests > 0);
     assertNothingLost(o);
     assert.ok(o.record.ending.unreportedPeriods >= 1, 'the open period came from the workers');
+    assert.match(readFileSync(join(o.dir, 'report.html'), 'utf8'), /[Ii]nterrupted/);
   });
 
   test('SIGTERM mid-run: exit 143, and the load time is right', async () => {

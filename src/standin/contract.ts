@@ -46,6 +46,8 @@ export interface ContractState {
   calls: Call[];
   developmentMode: boolean;
   checkTokenExpiry: boolean;
+  /** Every token is refused, as an expired or revoked one. */
+  tokensRevoked: boolean;
   /** Endpoints with a declared fallback answer it (the voice API is down). */
   voiceApiDown: boolean;
   redisDown: boolean;
@@ -82,6 +84,7 @@ export function authenticate(
   allowAnonymous: boolean,
   checkExpiry: boolean,
   now: number,
+  revoked = false,
 ): { ok: true } | { ok: false; error: string } {
   if (!header && allowAnonymous) return { ok: true };
   if (!header || !header.startsWith('Bearer ') || !header.slice(7).trim()) {
@@ -89,7 +92,7 @@ export function authenticate(
   }
   const claims = decodeJwt(header.slice(7).trim());
   const orgId = claims?.app_metadata?.org_id;
-  const expired = checkExpiry && typeof claims?.exp === 'number' && claims.exp * 1000 <= now;
+  const expired = revoked || (checkExpiry && typeof claims?.exp === 'number' && claims.exp * 1000 <= now);
   if (!claims || typeof claims.email !== 'string' || !claims.email || typeof orgId !== 'string' || !orgId || orgId === 'default' || expired) {
     return { ok: false, error: 'Invalid or expired token' };
   }
@@ -171,7 +174,7 @@ function health(facts: RequestFacts, endpoint: Endpoint, state: ContractState): 
 /** An endpoint's answer from its catalog entry: auth, then the fallback switch, then its behaviour or example. */
 function route(facts: RequestFacts, endpoint: Endpoint, state: ContractState): Body {
   if (endpoint.auth === 'bearer') {
-    const result = authenticate(facts.authorization, endpoint.devAnonymous && state.developmentMode, state.checkTokenExpiry, facts.now);
+    const result = authenticate(facts.authorization, endpoint.devAnonymous && state.developmentMode, state.checkTokenExpiry, facts.now, state.tokensRevoked);
     if (!result.ok) return { status: endpoint.withoutToken?.status ?? 401, body: { error: result.error }, work: false };
   }
   // The backend swallows the failure behind it and answers the declared fallback.

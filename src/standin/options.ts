@@ -28,6 +28,8 @@ export interface StandInOptions {
   closeAfterSeconds?: number;
   developmentMode?: boolean;
   checkTokenExpiry?: boolean;
+  /** From this request on (counted like faultsAfterRequests), every token is refused with 401 as expired or revoked. */
+  revokeTokensAfterRequests?: number;
   /** The limiter's settings; each defaults to the catalog's rate limit. */
   rateLimit?: { limit?: number; windowSeconds?: number };
   /**
@@ -67,6 +69,7 @@ export interface ResolvedOptions {
   closeAfterMs?: number;
   developmentMode: boolean;
   checkTokenExpiry: boolean;
+  revokeTokensAfterRequests: number;
   rateLimit: { limit: number; windowSeconds: number };
   capacity?: { concurrency: number; serviceMs: number };
   seed: number;
@@ -102,6 +105,7 @@ const RULES = {
   'capacity.serviceMs': { flag: 'service-ms', what: 'a number of milliseconds > 0', ok: (v) => isNum(v) && v > 0 },
   seed: { flag: 'seed', what: 'a non-negative integer', ok: (v) => Number.isInteger(v) && v >= 0 },
   faultsAfterRequests: { flag: 'faults-after-requests', what: 'an integer >= 0', ok: (v) => Number.isInteger(v) && v >= 0 },
+  revokeTokensAfterRequests: { flag: 'revoke-tokens-after-requests', what: 'an integer >= 0', ok: (v) => Number.isInteger(v) && v >= 0 },
 } satisfies Record<string, Rule>;
 export type RuleName = keyof typeof RULES;
 
@@ -175,6 +179,7 @@ export function resolveStandInOptions(o: StandInOptions, naming: Naming = 'optio
     closeAfterMs: closeAfter === undefined ? undefined : closeAfter * 1000,
     developmentMode: o.developmentMode === true,
     checkTokenExpiry: o.checkTokenExpiry === true,
+    revokeTokensAfterRequests: checked('revokeTokensAfterRequests', o.revokeTokensAfterRequests, naming, 0),
     rateLimit: {
       limit: checked('rateLimit.limit', rateLimit.limit, naming, contract.rateLimit.requests),
       windowSeconds: checked('rateLimit.windowSeconds', rateLimit.windowSeconds, naming, contract.rateLimit.windowSeconds),

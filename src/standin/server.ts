@@ -127,6 +127,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
         calls,
         developmentMode: o.developmentMode,
         checkTokenExpiry: o.checkTokenExpiry,
+        tokensRevoked: o.revokeTokensAfterRequests > 0 && stats.requests > o.revokeTokensAfterRequests,
         voiceApiDown: o.voiceApiDown,
         redisDown: o.redisDown,
         healthDegraded: degradedClock !== undefined && now - degradedClock >= o.degradedAfterMs,

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { startStandIn, type StandInOptions } from '../../src/standin/server';
-import { runPack } from '../helpers';
+import { startStandIn, type StandInOptions } from '../src/standin/server';
+import { runPack } from './helpers';
 
 // Holds of 20 s (the shortest the search accepts): one or two whole 10 s periods per step.
 const SEARCH = ['--profile', 'capacity', '--time-scale', '0.667'];

@@ -2,8 +2,8 @@
 // matters here, so this file runs in the solo phase of `npm test`, with nothing else beside it.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { startStandIn } from '../../src/standin/server';
-import { runPack } from '../helpers';
+import { startStandIn } from '../src/standin/server';
+import { runPack } from './helpers';
 
 const RUN = 'run';
 
