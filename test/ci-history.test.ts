@@ -24,7 +24,7 @@ function history(action: 'import' | 'export', carry: string, reports: string): P
 
 const runFolders = (dir: string) => readdirSync(dir).filter((f) => /^\d{8}-/.test(f)).sort();
 
-describe('history carried between scheduled runs', () => {
+describe('history carried between scheduled runs', { concurrency: true }, () => {
   let standIn: StandIn;
   before(async () => (standIn = await startStandIn({ latencyScale: 0.2, seed: 7 })));
   after(() => standIn.close());
@@ -36,41 +36,40 @@ describe('history carried between scheduled runs', () => {
     assert.ok(runs.includes('node bin/pack.js history export .history-carry'));
   });
 
-  test('a second run in a fresh clone compares with the first, and its index lists both', async () => {
+  test('a run in a fresh clone compares with the runs before it, and its index lists them all', async () => {
     const carry = join(mkdtempSync(join(tmpdir(), 'voxanne-carry-')), '.history-carry'); // the cache: missing at first
 
-    // Scheduled run 1, clone A.
+    // Scheduled runs 1 and 2, clone A: the healthy and the failing run of test/shared-runs.ts.
+    const earlier = await healthyThenFailing();
     const a = mkdtempSync(join(tmpdir(), 'voxanne-test-'));
     const firstImport = await history('import', carry, a);
     assert.equal(firstImport.code, 0, firstImport.out);
     assert.match(firstImport.out, /nothing carried/);
-    const first = await runPack('run', QUICK, { BASE_URL: standIn.url }, { reportsDir: a });
-    assert.equal(first.code, 0, first.stdout + first.stderr);
+    cpSync(earlier.reports, a, { recursive: true });
     assert.equal((await history('export', carry, a)).code, 0);
 
-    // Scheduled run 2, clone B: starts empty, gets only the carry folder.
+    // Scheduled run 3, clone B: starts empty, gets only the carry folder.
     const b = mkdtempSync(join(tmpdir(), 'voxanne-test-'));
     const restored = await history('import', carry, b);
     assert.equal(restored.code, 0, restored.out);
-    assert.match(restored.out, /restored 1 runs and 1 history lines/);
-    const second = await runPack('run', QUICK, { BASE_URL: standIn.url }, { reportsDir: b });
-    assert.equal(second.code, 0, second.stdout + second.stderr);
+    assert.match(restored.out, /restored 2 runs and 2 history lines/);
+    const third = await runPack('run', QUICK, { BASE_URL: standIn.url }, { reportsDir: b });
+    assert.equal(third.code, 0, third.stdout + third.stderr);
     assert.equal((await history('export', carry, b)).code, 0);
 
-    const firstId = first.record!.id;
-    const secondId = second.record!.id;
-    assert.notEqual(firstId, secondId);
-    const report = readFileSync(join(second.dir!, 'report.html'), 'utf8');
-    assert.match(report, new RegExp(`<section id="compare"[^>]*data-compare="${firstId}"`), 'the second report compares with the first run');
+    const ids = [earlier.healthy.record!.id, earlier.failing.record!.id, third.record!.id];
+    assert.equal(new Set(ids).size, 3);
+    const report = readFileSync(join(third.dir!, 'report.html'), 'utf8');
+    assert.match(report, new RegExp(`<section id="compare"[^>]*data-compare="${ids[1]}"`), 'the third report compares with the run before it');
     const index = readFileSync(join(b, 'index.html'), 'utf8');
-    for (const id of [firstId, secondId]) assert.ok(index.includes(`data-run="${id}"`), `index.html lists ${id}`);
-    // The first run's link in the index works: the carried run has a report (without charts).
-    assert.match(readFileSync(join(b, firstId, 'report.html'), 'utf8'), new RegExp(firstId));
+    for (const id of ids) assert.ok(index.includes(`data-run="${id}"`), `index.html lists ${id}`);
+    // The carried runs' links in the index work: they have a report (without charts).
+    for (const id of ids.slice(0, 2)) assert.match(readFileSync(join(b, id, 'report.html'), 'utf8'), new RegExp(id));
     const lines = readFileSync(join(b, 'history.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).id);
-    assert.deepEqual(lines, [firstId, secondId]);
-    // What goes on to run 3: both runs, without their per-period data.
-    assert.deepEqual(readdirSync(join(carry, 'runs')).sort(), [firstId, secondId].sort());
-    for (const id of [firstId, secondId]) {
+    assert.deepEqual(lines, ids);
+    // What goes on to run 4: all three, without their per-period data.
+    assert.deepEqual(readdirSync(join(carry, 'runs')).sort(), [...ids].sort());
+    for (const id of ids) {
       assert.deepEqual(JSON.parse(readFileSync(join(carry, 'runs', id, 'run.json'), 'utf8')).periods, []);
     }
   });

@@ -38,12 +38,22 @@ export function suiteDir(): string {
   return process.env.VOXANNE_TEST_SUITE ?? (ownSuiteDir ??= mkdtempSync(join(tmpdir(), 'voxanne-suite-')));
 }
 
-const alive = (pidFile: string): boolean => {
+const readText = (file: string): string | undefined => {
   try {
-    process.kill(Number(readFileSync(pidFile, 'utf8')), 0);
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
+/** Whether process `pid` is alive; 0 (not known yet) counts as alive. */
+const alive = (pid: number): boolean => {
+  if (!pid) return true;
+  try {
+    process.kill(pid, 0);
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'EPERM'; // not written yet, or alive
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 };
 
@@ -55,27 +65,34 @@ const alive = (pidFile: string): boolean => {
  */
 export const RUNS_AT_ONCE = Number(process.env.VOXANNE_TEST_RUNS_AT_ONCE) || availableParallelism() * 4;
 
-/** Runs `fn` (which starts an Artillery run) once fewer than RUNS_AT_ONCE runs of the suite are going. */
-export async function withRunSlot<T>(fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` (which starts an Artillery run) once it holds `weight` of the suite's RUNS_AT_ONCE run
+ * slots. A run that must have the machine to itself (one that saturates the load generator) takes
+ * them all, gathering them as other runs end. Only one such run may wait at a time.
+ */
+export async function withRunSlot<T>(fn: () => Promise<T>, weight = 1): Promise<T> {
   const slots = join(suiteDir(), 'slots');
   mkdirSync(slots, { recursive: true });
-  for (;;) {
-    for (let i = 0; i < RUNS_AT_ONCE; i++) {
-      const slot = join(slots, String(i));
-      try {
-        mkdirSync(slot); // atomic: one process gets it
-      } catch {
-        if (!alive(join(slot, 'pid'))) rmSync(slot, { recursive: true, force: true }); // its process died holding it
-        continue;
+  const want = Math.min(weight, RUNS_AT_ONCE);
+  const held: string[] = [];
+  try {
+    while (held.length < want) {
+      for (let i = 0; i < RUNS_AT_ONCE && held.length < want; i++) {
+        const slot = join(slots, String(i));
+        try {
+          mkdirSync(slot); // atomic: one process gets it
+        } catch {
+          if (!held.includes(slot) && !alive(Number(readText(join(slot, 'pid'))) || 0)) rmSync(slot, { recursive: true, force: true }); // its process died holding it
+          continue;
+        }
+        writeFileSync(join(slot, 'pid'), String(process.pid));
+        held.push(slot);
       }
-      writeFileSync(join(slot, 'pid'), String(process.pid));
-      try {
-        return await fn();
-      } finally {
-        rmSync(slot, { recursive: true, force: true });
-      }
+      if (held.length < want) await sleep(100);
     }
-    await sleep(100);
+    return await fn();
+  } finally {
+    for (const slot of held) rmSync(slot, { recursive: true, force: true });
   }
 }
 
@@ -104,7 +121,7 @@ export async function shared<T>(name: string, produce: () => Promise<T>): Promis
     renameSync(`${result}.tmp`, result);
   }
   while (!existsSync(result)) {
-    if (!alive(join(dir, 'pid'))) throw new Error(`the process producing the shared run "${name}" ended without a result`);
+    if (!alive(Number(readText(join(dir, 'pid'))) || 0)) throw new Error(`the process producing the shared run "${name}" ended without a result`);
     await sleep(200);
   }
   const outcome = JSON.parse(readFileSync(result, 'utf8')) as { value: T } | { error: string };
@@ -114,16 +131,17 @@ export async function shared<T>(name: string, produce: () => Promise<T>): Promis
 
 /**
  * Runs `node bin/pack.js <command> ...args`, as the npm scripts do, once a run slot is free; a run
- * that other files wait for (`shared`) starts at once.
+ * that other files wait for (`shared`) starts at once, one that needs the machine (`alone`) waits
+ * for every slot.
  */
 export function runPack(
   command: 'run' | 'demo' | 'report',
   args: string[],
   env: Record<string, string> | (() => Record<string, string>) = {},
-  opts: { reportsDir?: string; onStart?: (pid: number) => void; shared?: boolean } = {},
+  opts: { reportsDir?: string; onStart?: (pid: number) => void; shared?: boolean; alone?: boolean } = {},
 ): Promise<PackResult> {
   const start = () => startPack(command, args, typeof env === 'function' ? env() : env, opts);
-  return opts.shared ? start() : withRunSlot(start);
+  return opts.shared ? start() : withRunSlot(start, opts.alone ? RUNS_AT_ONCE : 1);
 }
 
 function startPack(

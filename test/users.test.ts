@@ -1,7 +1,9 @@
-// The users' curve: the stand-in's own view of a standard run follows the profile's stages. Timing
-// matters here, so this file runs in the solo phase of `npm test`, with nothing else beside it.
+// The users' curve: the stand-in's own view of a standard run follows the profile's stages, within
+// 1.5 s and one user: on a machine busy with the rest of the suite, users arrive and leave a little
+// late (the worker's timers and the stand-in's own clock both wait for a core).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { planVisits, plannedUsersAt } from '../src/plan';
 import { startStandIn } from '../src/standin/server';
 import { runPack } from './helpers';
 
@@ -27,20 +29,15 @@ describe('concurrent users follow the stages', () => {
       return [...spans.values()].filter((sp) => sp.first - 200 <= t && t <= sp.last + 500).length;
     };
     // Stages x0.1: 0->5 over 6 s, ->10 over 12 s, hold 10 until 36 s, ->0 by 42 s.
-    const expected: Array<[number, number]> = [
-      [3.2, 2],
-      [6.5, 5],
-      [12.5, 7],
-      [18.5, 10],
-      [27, 10],
-      [35.5, 10],
-      [39.5, 5],
-      [44, 0],
-    ];
-    const seen = expected.map(([s]) => usersAt(s));
-    for (const [i, [s, users]] of expected.entries()) {
-      assert.ok(Math.abs(seen[i] - users) <= 1, `at ${s} s: expected about ${users} users, saw ${seen[i]} (all: ${seen})`);
+    const visits = planVisits(r.record!.profile.stages);
+    const SLACK_S = 1.5;
+    for (const s of [3.2, 6.5, 12.5, 18.5, 27, 35.5, 39.5, 44]) {
+      const planned = [-SLACK_S, 0, SLACK_S].map((d) => plannedUsersAt(visits, s + d));
+      const [low, high] = [Math.min(...planned) - 1, Math.max(...planned) + 1];
+      const seen = usersAt(s);
+      assert.ok(low <= seen && seen <= high, `at ${s} s: planned ${plannedUsersAt(visits, s)} users (${low}..${high} within ${SLACK_S} s), saw ${seen}`);
     }
+    assert.ok(Math.max(...[27, 30, 33].map(usersAt)) === 10, 'all 10 users during the hold');
     assert.equal(r.record!.totals.maxUsers, 10);
   });
 });
