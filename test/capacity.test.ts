@@ -23,7 +23,9 @@ describe('capacity search', () => {
   test('a backend of known capacity: the answer lies within one step of the truth', async () => {
     // One request at a time for 60 ms: at most 16.7 requests/s. Users without a pause queue, so a
     // request waits for every other user: p99 ~ users x 60 ms, past the 1000 ms gate above ~16 users.
-    const r = await search({ capacity: { concurrency: 1, serviceMs: 60 } });
+    // Alone among the suite's runs, like the search below: the stand-in's 60 ms are timers of this
+    // test's process, late when the machine is busy, and the truth would move.
+    const r = await search({ capacity: { concurrency: 1, serviceMs: 60 } }, true);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const c = r.record?.capacity;
     assert.ok(c, 'run.json has a capacity answer');
@@ -53,9 +55,8 @@ describe('capacity search', () => {
   });
 
   test('a backend with no limit and no delay: the pack names itself, the load generator, as the bottleneck', async () => {
-    // Alone among the suite's runs, after the search above (by then the suite's files have started):
-    // beside other runs the generator's thread gets less than a core, and the search would climb
-    // step after step before the saturation shows.
+    // Alone among the suite's runs: beside others the generator's thread gets less than a core, and
+    // the search would climb step after step before the saturation shows.
     const r = await search({ latencyScale: 0 }, true);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const c = r.record?.capacity;

@@ -63,12 +63,12 @@ const alive = (pid: number): boolean => {
  * busy, and more would slow every run until the targets' latencies and the load's pace no longer
  * resemble a run's. VOXANNE_TEST_RUNS_AT_ONCE overrides it.
  */
-export const RUNS_AT_ONCE = Number(process.env.VOXANNE_TEST_RUNS_AT_ONCE) || availableParallelism() * 4;
+export const RUNS_AT_ONCE = Number(process.env.VOXANNE_TEST_RUNS_AT_ONCE) || availableParallelism() * 3;
 
 /**
  * Runs `fn` (which starts an Artillery run) once it holds `weight` of the suite's RUNS_AT_ONCE run
- * slots. A run that must have the machine to itself (one that saturates the load generator) takes
- * them all, gathering them as other runs end. Only one such run may wait at a time.
+ * slots. A run that must have the machine to itself (one that measures capacity) takes them all,
+ * gathering them as other runs end. Only one such run may wait at a time.
  */
 export async function withRunSlot<T>(fn: () => Promise<T>, weight = 1): Promise<T> {
   const slots = join(suiteDir(), 'slots');
@@ -130,18 +130,17 @@ export async function shared<T>(name: string, produce: () => Promise<T>): Promis
 }
 
 /**
- * Runs `node bin/pack.js <command> ...args`, as the npm scripts do, once a run slot is free; a run
- * that other files wait for (`shared`) starts at once, one that needs the machine (`alone`) waits
- * for every slot.
+ * Runs `node bin/pack.js <command> ...args`, as the npm scripts do, once a run slot is free; one
+ * that needs the machine to itself (`alone`) waits for every slot.
  */
 export function runPack(
   command: 'run' | 'demo' | 'report',
   args: string[],
   env: Record<string, string> | (() => Record<string, string>) = {},
-  opts: { reportsDir?: string; onStart?: (pid: number) => void; shared?: boolean; alone?: boolean } = {},
+  opts: { reportsDir?: string; onStart?: (pid: number) => void; alone?: boolean } = {},
 ): Promise<PackResult> {
   const start = () => startPack(command, args, typeof env === 'function' ? env() : env, opts);
-  return opts.shared ? start() : withRunSlot(start, opts.alone ? RUNS_AT_ONCE : 1);
+  return withRunSlot(start, opts.alone ? RUNS_AT_ONCE : 1);
 }
 
 function startPack(

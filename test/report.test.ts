@@ -415,11 +415,16 @@ describe('in a browser', () => {
         await page.goto(url);
         await page.waitForLoadState('load');
         if (file.endsWith('report.html')) {
-          // Charts: every visible line and bar path has a drawing.
+          // Charts: every visible chart draws its data, as lines, bars, or dots where a line has a
+          // lone point (a busy machine's 10 s run may give a series one point).
           const drawn = await page.$$eval('svg.chart', (svgs) =>
             svgs
               .filter((s) => (s as unknown as HTMLElement).getBoundingClientRect().width > 0)
-              .map((s) => Array.from(s.querySelectorAll('path.line, path.bar')).filter((p) => (p.getAttribute('d') ?? '').length > 10).length),
+              .map(
+                (s) =>
+                  Array.from(s.querySelectorAll('path.line, path.bar')).filter((p) => (p.getAttribute('d') ?? '').length > 10).length +
+                  s.querySelectorAll('g.dots circle').length,
+              ),
           );
           assert.ok(drawn.length >= 4, `${drawn.length} visible charts`);
           assert.ok(drawn.filter((n) => n > 0).length >= 4, `charts with paths: ${drawn}`);

@@ -49,7 +49,7 @@ async function runAgainst(options: StandInOptions, env: Record<string, string>, 
   const hook = await receiver();
   const standIn = await startStandIn({ latencyScale: 0.2, seed: 7, ...options });
   try {
-    const r = await runPack('run', QUICK, { BASE_URL: standIn.url, ALERT_WEBHOOK_URL: hook.url, ...env }, { reportsDir, shared: true });
+    const r = await runPack('run', QUICK, { BASE_URL: standIn.url, ALERT_WEBHOOK_URL: hook.url, ...env }, { reportsDir });
     return { ...r, stats: standIn.stats(), alerts: hook.messages };
   } finally {
     await Promise.all([standIn.close(), hook.close()]);
@@ -77,7 +77,7 @@ export function unreachableSinks(): Promise<SharedRun> {
     const webhook = `http://127.0.0.1:${await closedPort()}/services/T1/B1/h1dd3nP4th`;
     const standIn = await startStandIn({ latencyScale: 0.2, seed: 7, errorRate: 0.15, faultsAfterRequests: 2 });
     try {
-      const r = await runPack('run', [...QUICK, '--env', env], { BASE_URL: standIn.url, ALERT_WEBHOOK_URL: webhook }, { shared: true });
+      const r = await runPack('run', [...QUICK, '--env', env], { BASE_URL: standIn.url, ALERT_WEBHOOK_URL: webhook });
       return { ...r, stats: standIn.stats(), alerts: [] };
     } finally {
       await standIn.close();
