@@ -65,34 +65,27 @@ const alive = (pid: number): boolean => {
  */
 export const RUNS_AT_ONCE = Number(process.env.VOXANNE_TEST_RUNS_AT_ONCE) || availableParallelism() * 3;
 
-/**
- * Runs `fn` (which starts an Artillery run) once it holds `weight` of the suite's RUNS_AT_ONCE run
- * slots. A run that must have the machine to itself (one that measures capacity) takes them all,
- * gathering them as other runs end. Only one such run may wait at a time.
- */
-export async function withRunSlot<T>(fn: () => Promise<T>, weight = 1): Promise<T> {
+/** Runs `fn` (which starts an Artillery run) once fewer than RUNS_AT_ONCE runs of the suite are going. */
+export async function withRunSlot<T>(fn: () => Promise<T>): Promise<T> {
   const slots = join(suiteDir(), 'slots');
   mkdirSync(slots, { recursive: true });
-  const want = Math.min(weight, RUNS_AT_ONCE);
-  const held: string[] = [];
-  try {
-    while (held.length < want) {
-      for (let i = 0; i < RUNS_AT_ONCE && held.length < want; i++) {
-        const slot = join(slots, String(i));
-        try {
-          mkdirSync(slot); // atomic: one process gets it
-        } catch {
-          if (!held.includes(slot) && !alive(Number(readText(join(slot, 'pid'))) || 0)) rmSync(slot, { recursive: true, force: true }); // its process died holding it
-          continue;
-        }
-        writeFileSync(join(slot, 'pid'), String(process.pid));
-        held.push(slot);
+  for (;;) {
+    for (let i = 0; i < RUNS_AT_ONCE; i++) {
+      const slot = join(slots, String(i));
+      try {
+        mkdirSync(slot); // atomic: one process gets it
+      } catch {
+        if (!alive(Number(readText(join(slot, 'pid'))) || 0)) rmSync(slot, { recursive: true, force: true }); // its process died holding it
+        continue;
       }
-      if (held.length < want) await sleep(100);
+      writeFileSync(join(slot, 'pid'), String(process.pid));
+      try {
+        return await fn();
+      } finally {
+        rmSync(slot, { recursive: true, force: true });
+      }
     }
-    return await fn();
-  } finally {
-    for (const slot of held) rmSync(slot, { recursive: true, force: true });
+    await sleep(100);
   }
 }
 
@@ -129,18 +122,15 @@ export async function shared<T>(name: string, produce: () => Promise<T>): Promis
   return outcome.value;
 }
 
-/**
- * Runs `node bin/pack.js <command> ...args`, as the npm scripts do, once a run slot is free; one
- * that needs the machine to itself (`alone`) waits for every slot.
- */
+/** Runs `node bin/pack.js <command> ...args`, as the npm scripts do, once a run slot is free. */
 export function runPack(
   command: 'run' | 'demo' | 'report',
   args: string[],
   env: Record<string, string> | (() => Record<string, string>) = {},
-  opts: { reportsDir?: string; onStart?: (pid: number) => void; alone?: boolean } = {},
+  opts: { reportsDir?: string; onStart?: (pid: number) => void } = {},
 ): Promise<PackResult> {
   const start = () => startPack(command, args, typeof env === 'function' ? env() : env, opts);
-  return withRunSlot(start, opts.alone ? RUNS_AT_ONCE : 1);
+  return withRunSlot(start);
 }
 
 function startPack(

@@ -3,9 +3,9 @@
 // late (the worker's timers and the stand-in's own clock both wait for a core).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { planVisits, plannedUsersAt } from '../src/plan';
-import { startStandIn } from '../src/standin/server';
-import { runPack } from './helpers';
+import { planVisits, plannedUsersAt } from '../../src/plan';
+import { startStandIn } from '../../src/standin/server';
+import { runPack } from '../helpers';
 
 const RUN = 'run';
 

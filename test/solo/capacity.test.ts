@@ -1,19 +1,20 @@
-// The capacity search (--profile capacity) end to end: real Artillery through the pack's command
+// The capacity search (--profile capacity) end to end (in the solo phase of `npm test`: it measures
+// capacity, and beside other runs the generator and the stand-in's timers would get less than a core): real Artillery through the pack's command
 // line against the stand-in on loopback, with a backend of known capacity and one with no limit.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { startStandIn, type StandInOptions } from '../src/standin/server';
-import { runPack } from './helpers';
+import { startStandIn, type StandInOptions } from '../../src/standin/server';
+import { runPack } from '../helpers';
 
 // Holds of 20 s (the shortest the search accepts): one or two whole 10 s periods per step.
 const SEARCH = ['--profile', 'capacity', '--time-scale', '0.667'];
 
-async function search(options: StandInOptions, alone = false) {
+async function search(options: StandInOptions) {
   const standIn = await startStandIn({ seed: 3, ...options });
   try {
-    return { ...(await runPack('run', SEARCH, { BASE_URL: standIn.url }, { alone })), stats: standIn.stats() };
+    return { ...(await runPack('run', SEARCH, { BASE_URL: standIn.url })), stats: standIn.stats() };
   } finally {
     await standIn.close();
   }
@@ -23,9 +24,7 @@ describe('capacity search', () => {
   test('a backend of known capacity: the answer lies within one step of the truth', async () => {
     // One request at a time for 60 ms: at most 16.7 requests/s. Users without a pause queue, so a
     // request waits for every other user: p99 ~ users x 60 ms, past the 1000 ms gate above ~16 users.
-    // Alone among the suite's runs, like the search below: the stand-in's 60 ms are timers of this
-    // test's process, late when the machine is busy, and the truth would move.
-    const r = await search({ capacity: { concurrency: 1, serviceMs: 60 } }, true);
+    const r = await search({ capacity: { concurrency: 1, serviceMs: 60 } });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const c = r.record?.capacity;
     assert.ok(c, 'run.json has a capacity answer');
@@ -55,9 +54,7 @@ describe('capacity search', () => {
   });
 
   test('a backend with no limit and no delay: the pack names itself, the load generator, as the bottleneck', async () => {
-    // Alone among the suite's runs: beside others the generator's thread gets less than a core, and
-    // the search would climb step after step before the saturation shows.
-    const r = await search({ latencyScale: 0 }, true);
+    const r = await search({ latencyScale: 0 });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const c = r.record?.capacity;
     assert.equal(c?.result, 'generator-limit', c?.line);
