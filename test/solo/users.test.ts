@@ -1,6 +1,6 @@
 // The users' curve: the stand-in's own view of a standard run follows the profile's stages, within
-// 1.5 s and one user: on a machine busy with the rest of the suite, users arrive and leave a little
-// late (the worker's timers and the stand-in's own clock both wait for a core).
+// 1.5 s and one user (on a busy machine users arrive and leave a little late: the worker's timers
+// and the stand-in's own clock both wait for a core). It runs in the solo phase of `npm test`.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { planVisits, plannedUsersAt } from '../../src/plan';
