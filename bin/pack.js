@@ -45,6 +45,8 @@ const mtime = (file) => {
   }
 };
 
+let compiled = 0;
+
 /** Transpiles one source into .build/ when its compiled copy is older; returns the compiled copy's path. */
 function compileFile(source) {
   const target = join(BUILD, relative(ROOT, source)).replace(/\.ts$/, '.js');
@@ -63,7 +65,6 @@ function compileFile(source) {
   compiled++;
   return target;
 }
-let compiled = 0;
 
 /** Transpiles the sources in `dirs` that are newer than their compiled copy; returns how many. */
 function build(dirs = SOURCES) {

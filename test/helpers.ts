@@ -126,12 +126,15 @@ export async function shared<T>(name: string, produce: () => Promise<T>): Promis
 export function runPack(
   command: 'run' | 'demo' | 'report',
   args: string[],
-  env: Record<string, string> | (() => Record<string, string>) = {},
+  env: RunEnv = {},
   opts: { reportsDir?: string; onStart?: (pid: number) => void } = {},
 ): Promise<PackResult> {
-  const start = () => startPack(command, args, typeof env === 'function' ? env() : env, opts);
-  return withRunSlot(start);
+  return withRunSlot(() => startPack(command, args, envOf(env), opts));
 }
+
+/** A run's variables, or a function that makes them as the run starts (after it waited for a slot). */
+export type RunEnv = Record<string, string> | (() => Record<string, string>);
+const envOf = (env: RunEnv) => (typeof env === 'function' ? env() : env);
 
 function startPack(
   command: 'run' | 'demo' | 'report',
@@ -172,10 +175,10 @@ export async function closedPort(): Promise<number> {
 }
 
 /** A rehearsal run (QUICK, then `args`) against a fresh stand-in on loopback, which comes back for its log. */
-export async function againstStandIn(options: StandInOptions, args: string[], env: Record<string, string> | (() => Record<string, string>) = {}, seed = 7) {
+export async function againstStandIn(options: StandInOptions, args: string[], env: RunEnv = {}, seed = 7) {
   const standIn = await startStandIn({ latencyScale: 0.2, seed, ...options });
   try {
-    return { ...(await runPack('run', [...QUICK, ...args], () => ({ BASE_URL: standIn.url, ...(typeof env === 'function' ? env() : env) }))), standIn };
+    return { ...(await runPack('run', [...QUICK, ...args], () => ({ BASE_URL: standIn.url, ...envOf(env) }))), standIn };
   } finally {
     await standIn.close();
   }

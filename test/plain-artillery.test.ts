@@ -12,7 +12,7 @@ import { loadEnvironment } from '../src/config';
 import { ensureConfig, gatesForPlan } from '../src/gates';
 import { toPhases } from '../src/plan';
 import { resolvePlan } from '../src/run';
-import { startStandIn, type StandInOptions } from '../src/standin/server';
+import { startStandIn } from '../src/standin/server';
 import { cleanEnv, QUICK, ROOT, runPack, withRunSlot } from './helpers';
 
 const SCENARIO = join(ROOT, 'scenarios', 'journey.yml');
@@ -52,12 +52,12 @@ async function planOf(profile: string, timeScale = 1) {
   return resolvePlan(['--env', 'local', '--profile', profile, '--time-scale', String(timeScale)], {});
 }
 
-async function plainRun(options: StandInOptions) {
+async function plainRun() {
   // The smoke profile squeezed into 10 s, as the pack would run it: phases, gates and the variables
   // the processor derives the users' stays from.
   const plan = await planOf('smoke', 0.25);
   const overrides = { config: { phases: toPhases(plan.stages), plugins: { ensure: ensureConfig(gatesForPlan(plan)) } } };
-  const standIn = await startStandIn({ latencyScale: 0.2, seed: 5, ...options });
+  const standIn = await startStandIn({ latencyScale: 0.2, seed: 5 });
   try {
     const r = await artillery(
       ['scenarios/journey.yml', '--target', standIn.url, '--variables', JSON.stringify({ profile: 'smoke', timeScale: 0.25 }), '--overrides', JSON.stringify(overrides)],
@@ -82,7 +82,7 @@ describe('plain Artillery', { concurrency: true }, () => {
   });
 
   test('npx artillery run scenarios/journey.yml: the journey with its expectations and tokens, the gates enforced by ensure', async () => {
-    const r = await plainRun({});
+    const r = await plainRun();
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /Bundled Typescript file into JS/);
     assert.doesNotMatch(r.out, /Could not load plugin|could not be found|processFunc is not a function/);

@@ -16,7 +16,7 @@ export interface SharedRun extends PackResult {
 }
 
 /** A Slack-style webhook receiver on loopback that keeps every message it is sent. */
-export async function receiver() {
+async function receiver() {
   const messages: Array<{ path: string; body: any }> = [];
   const server = createServer((req, res) => {
     let body = '';
