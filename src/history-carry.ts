@@ -7,8 +7,8 @@
 //           without charts, so the index's links work); history.ndjson is merged.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { ROOT } from './config';
 import { EXIT } from './errors';
+import { reportsFolder } from './run-folder';
 import { renderReport } from './report/html';
 import { readRecord, readRuns } from './report/index';
 
@@ -88,7 +88,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     console.error(`error: expected "history export DIR" or "history import DIR" (got "${argv.join(' ')}"); see history --help`);
     return EXIT.badInput;
   }
-  const reportsDir = resolve(reportsArg ?? env.REPORTS_DIR ?? join(ROOT, 'reports'));
+  const reportsDir = reportsFolder(reportsArg, env);
   const shown = (p: string) => relative(process.cwd(), p) || '.';
   try {
     if (action === 'export') {

@@ -1,9 +1,8 @@
 // Command-line options and environment variables of a run, checked before anything is sent.
 import { parseArgs } from 'node:util';
-import { join } from 'node:path';
-import { ROOT } from './config';
 import { UsageError } from './errors';
 import { refuseNpmSwallowedFlags } from './npm-flags';
+import { reportsFolder } from './run-folder';
 
 export interface RunOptions {
   env: string;
@@ -140,7 +139,7 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = process
     strict: v.strict,
     timeoutSeconds: positiveNumber('--timeout', v.timeout, 10, 600),
     baseUrl: v['base-url'] ?? env.BASE_URL,
-    reportsDir: v.reports ?? env.REPORTS_DIR ?? join(ROOT, 'reports'),
+    reportsDir: reportsFolder(v.reports, env),
     dryRun: v['dry-run'],
     yes: v.yes || env.VOXANNE_CONFIRM === 'yes',
     verbose: v.verbose,

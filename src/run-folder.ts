@@ -2,7 +2,8 @@
 // without `recursive` fails when the folder exists), so runs started at the same second each get
 // their own folder instead of sharing one.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { ROOT } from './config';
 import { UsageError } from './errors';
 
 const REASONS: Record<string, string> = {
@@ -13,6 +14,10 @@ const REASONS: Record<string, string> = {
   EROFS: 'the file system is read-only',
   ENOSPC: 'the disk is full',
 };
+
+/** The reports folder: --reports DIR, else REPORTS_DIR, else reports/ in the pack. */
+export const reportsFolder = (arg: string | undefined, env: NodeJS.ProcessEnv = process.env): string =>
+  resolve(arg ?? env.REPORTS_DIR ?? join(ROOT, 'reports'));
 
 /** Makes sure run folders can be written under `reportsDir`; bad input (exit 2) otherwise. */
 export function checkReportsDir(reportsDir: string): void {

@@ -3,8 +3,8 @@
 // terminal summary from the same record. Bad input is one line on stderr and exit 2.
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { ROOT } from '../config';
-import { EXIT } from '../errors';
+import { EXIT, UsageError } from '../errors';
+import { reportsFolder } from '../run-folder';
 import { formatSummary } from '../summary';
 import { isDir, newestRunDir, readRecord, writeReports } from './index';
 
@@ -13,25 +13,23 @@ const USAGE = `usage: npm run report -- [run folder]
   then prints the run's summary. Without a folder: the newest run in REPORTS_DIR (default reports/).
   A reports folder is accepted too: its newest run is used.`;
 
-class CliError extends Error {}
-
 const shown = (p: string) => relative(process.cwd(), p) || '.';
 
 function pickRunDir(arg: string | undefined, env: NodeJS.ProcessEnv): string {
   if (arg === undefined) {
-    const reports = resolve(env.REPORTS_DIR ?? join(ROOT, 'reports'));
-    if (!isDir(reports)) throw new CliError(`no reports folder at ${shown(reports)}; run a load test first (npm run test:local) or pass a run folder`);
+    const reports = reportsFolder(undefined, env);
+    if (!isDir(reports)) throw new UsageError(`no reports folder at ${shown(reports)}; run a load test first (npm run test:local) or pass a run folder`);
     const dir = newestRunDir(reports);
-    if (!dir) throw new CliError(`no run with a readable run.json in ${shown(reports)}; run a load test first (npm run test:local) or pass a run folder`);
+    if (!dir) throw new UsageError(`no run with a readable run.json in ${shown(reports)}; run a load test first (npm run test:local) or pass a run folder`);
     return dir;
   }
   const dir = resolve(arg);
-  if (!existsSync(dir)) throw new CliError(`${arg} does not exist; pass a run folder such as reports/20260101-120000-local-standard`);
-  if (!isDir(dir)) throw new CliError(`${arg} is not a folder; pass a run folder (the one holding run.json)`);
+  if (!existsSync(dir)) throw new UsageError(`${arg} does not exist; pass a run folder such as reports/20260101-120000-local-standard`);
+  if (!isDir(dir)) throw new UsageError(`${arg} is not a folder; pass a run folder (the one holding run.json)`);
   if (existsSync(join(dir, 'run.json'))) return dir;
   const newest = newestRunDir(dir);
   if (newest) return newest;
-  throw new CliError(`${arg} has no run.json (and no run folders); pass a run folder such as reports/20260101-120000-local-standard`);
+  throw new UsageError(`${arg} has no run.json (and no run folders); pass a run folder such as reports/20260101-120000-local-standard`);
 }
 
 /** The command; async like the pack's other commands (bin/pack.js awaits them). */
@@ -42,14 +40,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       return 0;
     }
     const flag = argv.find((a) => a.startsWith('-'));
-    if (flag) throw new CliError(`unknown flag ${flag}; usage: npm run report -- [run folder]`);
-    if (argv.length > 1) throw new CliError(`one run folder at most (got ${argv.length}); usage: npm run report -- [run folder]`);
+    if (flag) throw new UsageError(`unknown flag ${flag}; usage: npm run report -- [run folder]`);
+    if (argv.length > 1) throw new UsageError(`one run folder at most (got ${argv.length}); usage: npm run report -- [run folder]`);
     const runDir = pickRunDir(argv[0], env);
     let record;
     try {
       record = readRecord(join(runDir, 'run.json'));
     } catch (err) {
-      throw new CliError(`${shown(join(runDir, 'run.json'))}: ${(err as Error).message}`);
+      throw new UsageError(`${shown(join(runDir, 'run.json'))}: ${(err as Error).message}`);
     }
     const reportsDir = dirname(runDir);
     writeReports(record, runDir, reportsDir);
@@ -59,7 +57,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     console.log(`index:  ${shown(join(reportsDir, 'index.html'))}`);
     return 0;
   } catch (err) {
-    if (err instanceof CliError) {
+    if (err instanceof UsageError) {
       console.error(`error: ${err.message}`);
       return EXIT.badInput;
     }

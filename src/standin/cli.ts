@@ -31,8 +31,6 @@ const usage = (contract = loadContract()): string => `usage: npm run target -- [
                              arrival order. True capacity: N / MS * 1000 requests/s
   --seed N                   seed for latency and fault draws`;
 
-class FlagError extends Error {}
-
 /** A flag's text as a number (NaN when it is not one); the range checks are options.ts's. */
 const toNumber = (raw: string | undefined): number | undefined => (raw === undefined ? undefined : raw.trim() === '' ? NaN : Number(raw));
 
@@ -71,21 +69,21 @@ function parse(argv: string[]): { options: StandInOptions; help: boolean } {
     // parseArgs' own messages are long; name the flag and the fix instead.
     const { code, message } = err as { code?: string; message: string };
     const flag = /'([^' ]+)/.exec(message)?.[1] ?? '';
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new FlagError(`unknown flag ${flag}; run with --help to see the flags`);
-    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new FlagError(`${flag} ${/argument missing/.test(message) ? 'needs a value' : 'takes no value'}; run with --help to see the flags`);
-    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new FlagError(`unexpected argument "${flag}"; every setting is a --flag (run with --help)`);
-    throw new FlagError(`${message.split('\n')[0]}; run with --help to see the flags`);
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown flag ${flag}; run with --help to see the flags`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`${flag} ${/argument missing/.test(message) ? 'needs a value' : 'takes no value'}; run with --help to see the flags`);
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`unexpected argument "${flag}"; every setting is a --flag (run with --help)`);
+    throw new UsageError(`${message.split('\n')[0]}; run with --help to see the flags`);
   }
   const v = parsed.values;
 
   const slow: Record<string, number> = {};
   for (const item of v.slow ?? []) {
     const match = /^([a-z_]+)=(\d+(?:\.\d+)?)$/.exec(item.trim());
-    if (!match) throw new FlagError(`--slow must look like NAME=MS, e.g. assistants=1500 (got "${item}")`);
+    if (!match) throw new UsageError(`--slow must look like NAME=MS, e.g. assistants=1500 (got "${item}")`);
     slow[match[1]] = Number(match[2]);
   }
   if ((v.capacity === undefined) !== (v['service-ms'] === undefined)) {
-    throw new FlagError('--capacity and --service-ms go together; give both, e.g. --capacity 4 --service-ms 50');
+    throw new UsageError('--capacity and --service-ms go together; give both, e.g. --capacity 4 --service-ms 50');
   }
 
   // The text typed for each flag, so a bad value is quoted as typed.
@@ -130,12 +128,7 @@ function parse(argv: string[]): { options: StandInOptions; help: boolean } {
     capacity: v.capacity !== undefined ? { concurrency: toNumber(v.capacity) as number, serviceMs: toNumber(v['service-ms']) as number } : undefined,
     seed: toNumber(v.seed),
   };
-  try {
-    resolveStandInOptions(options, { flags }); // the same checks startStandIn makes, named as flags
-  } catch (err) {
-    if (err instanceof UsageError) throw new FlagError(err.message);
-    throw err;
-  }
+  resolveStandInOptions(options, { flags }); // the same checks startStandIn makes, named as flags
   return { options, help: v.help === true };
 }
 
