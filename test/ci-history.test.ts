@@ -2,7 +2,6 @@
 // cache links one run to the next. Two "clones" (two empty reports folders) share only the carry
 // folder, moved by the same commands the workflow runs: history import, the run, history export.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -11,15 +10,13 @@ import { parse } from 'yaml';
 import { CARRY_LIMITS } from '../src/history-carry';
 import { startStandIn, type StandIn } from '../src/standin/server';
 import { QUICK, ROOT, runPack } from './helpers';
+import { packInProcess } from './in-process';
 import { healthyThenFailing } from './shared-runs';
 
 /** `node bin/pack.js history <action> <carry> --reports <reports>`, as the workflow's steps run it. */
-function history(action: 'import' | 'export', carry: string, reports: string): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, ['bin/pack.js', 'history', action, carry, '--reports', reports], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out })));
+async function history(action: 'import' | 'export', carry: string, reports: string): Promise<{ code: number | null; out: string }> {
+  const r = await packInProcess('history', [action, carry, '--reports', reports]);
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 const runFolders = (dir: string) => readdirSync(dir).filter((f) => /^\d{8}-/.test(f)).sort();
@@ -96,10 +93,7 @@ describe('history carried between scheduled runs', { concurrency: true }, () => 
   });
 
   test('bad use: one line, exit 2', async () => {
-    const child = spawn(process.execPath, ['bin/pack.js', 'history', 'push'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    const code = await new Promise((resolve) => child.on('close', resolve));
+    const { code, stderr: err } = await packInProcess('history', ['push']);
     assert.equal(code, 2);
     assert.deepEqual(err.trim().split('\n'), ['error: expected "history export DIR" or "history import DIR" (got "push"); see history --help']);
   });

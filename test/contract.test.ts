@@ -10,6 +10,7 @@ import { parse, stringify } from 'yaml';
 import { signJwt } from '../src/jwt';
 import { startStandIn } from '../src/standin/server';
 import { QUICK, ROOT, runPack } from './helpers';
+import { packInProcess } from './in-process';
 
 const SIXTH = {
   name: 'phone_numbers',
@@ -87,7 +88,7 @@ describe('a sixth endpoint', () => {
     const { scenario } = withSixthEndpoint();
     const s = await startStandIn({ latencyScale: 0 });
     try {
-      const r = await runPack('run', [...QUICK, '--scenario', scenario], { BASE_URL: s.url });
+      const r = await packInProcess('run', [...QUICK, '--scenario', scenario], { BASE_URL: s.url });
       assert.equal(r.code, 2);
       assert.match(r.stderr, /^error: .*request "phone_numbers" is not in the contract catalog; add it to config\/contract\.yml/m);
       assert.equal(s.stats().requests, 0);

@@ -6,14 +6,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { signJwt } from '../src/jwt';
-import { ROOT, runPack } from './helpers';
+import { ROOT } from './helpers';
+import { packInProcess } from './in-process';
 
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'combined-output.json');
 const apiToken = signJwt({ email: 'ci@example.com', app_metadata: { org_id: 'org-ci' }, exp: Math.floor(Date.now() / 1000) + 3600 }, 'k');
 
 describe('--platform dry runs: the exact command, secrets by name only', () => {
   test('fargate: --secret NAME for every secret set, read from SSM on the workers', async () => {
-    const r = await runPack('run', ['--env', 'prod', '--platform', 'fargate', '--count', '4', '--region', 'eu-west-1', '--dry-run'], {
+    const r = await packInProcess('run', ['--env', 'prod', '--platform', 'fargate', '--count', '4', '--region', 'eu-west-1', '--dry-run'], {
       API_TOKEN: apiToken,
     });
     assert.equal(r.code, 0, r.stderr);
@@ -27,7 +28,7 @@ describe('--platform dry runs: the exact command, secrets by name only', () => {
   });
 
   test('lambda: secrets travel in a dotenv file that run-lambda packages, never on the command line', async () => {
-    const r = await runPack('run', ['--env', 'prod', '--platform', 'lambda', '--count', '2', '--dry-run'], {
+    const r = await packInProcess('run', ['--env', 'prod', '--platform', 'lambda', '--count', '2', '--dry-run'], {
       API_TOKEN: apiToken,
       LOAD_TEST_PASSWORD: 'hunter2-secret',
     });
@@ -41,12 +42,12 @@ describe('--platform dry runs: the exact command, secrets by name only', () => {
   });
 
   test('bad platform options: one line, exit 2', async () => {
-    const bad = await runPack('run', ['--platform', 'k8s', '--dry-run']);
+    const bad = await packInProcess('run', ['--platform', 'k8s', '--dry-run']);
     assert.equal(bad.code, 2);
     assert.equal(bad.stderr.trim(), 'error: --platform takes local, fargate or lambda (got "k8s")');
-    const region = await runPack('run', ['--platform', 'fargate', '--region', 'europe', '--dry-run']);
+    const region = await packInProcess('run', ['--platform', 'fargate', '--region', 'europe', '--dry-run']);
     assert.equal(region.stderr.trim(), 'error: --region "europe" is not an AWS region; use e.g. eu-west-1');
-    const local = await runPack('run', ['--from-output', FIXTURE]);
+    const local = await packInProcess('run', ['--from-output', FIXTURE]);
     assert.equal(local.stderr.trim(), 'error: --from-output needs --platform fargate or lambda (the runner that made the output)');
   });
 });
@@ -54,7 +55,7 @@ describe('--platform dry runs: the exact command, secrets by name only', () => {
 describe('record and report from a combined output', () => {
   test('the usual record, summary and report, with the figures of the output', async () => {
     const output = JSON.parse(readFileSync(FIXTURE, 'utf8'));
-    const r = await runPack('run', ['--profile', 'smoke', '--time-scale', '0.5', '--platform', 'fargate', '--count', '3', '--from-output', FIXTURE]);
+    const r = await packInProcess('run', ['--profile', 'smoke', '--time-scale', '0.5', '--platform', 'fargate', '--count', '3', '--from-output', FIXTURE]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const record = r.record!;
     assert.deepEqual(record.platform, { name: 'fargate', count: 3, region: 'us-east-1' });

@@ -11,6 +11,7 @@ import { signJwt } from '../src/jwt';
 import { startSignInStandIn } from '../src/standin/signin';
 import { startStandIn, type StandInOptions } from '../src/standin/server';
 import { againstStandIn, closedPort, loadRequests, QUICK, runPack } from './helpers';
+import { packInProcess } from './in-process';
 
 const against = (options: StandInOptions, args: string[], env: Record<string, string> = {}) => againstStandIn(options, args, env, 11);
 const token = (claims: Record<string, unknown>) =>
@@ -21,29 +22,29 @@ describe('before anything reaches production', { concurrency: true }, () => {
   describe('production guardrails and dry run', { concurrency: true }, () => {
     // All with --dry-run: even if a guardrail failed, nothing would be sent.
     test('prod refuses plain http://', async () => {
-      const r = await runPack('run', ['--env', 'prod', '--dry-run'], { BASE_URL: 'http://backend.example.com' });
+      const r = await packInProcess('run', ['--env', 'prod', '--dry-run'], { BASE_URL: 'http://backend.example.com' });
       assert.equal(r.code, 2);
       assert.equal(r.stderr.trim(), 'error: prod needs an https:// URL (got http://backend.example.com); pass --allow-http if plain http is really meant');
     });
 
     test('heavy profiles against prod need --yes or VOXANNE_CONFIRM=yes', async () => {
       for (const profile of ['aggressive', 'spike', 'soak']) {
-        const r = await runPack('run', ['--env', 'prod', '--profile', profile, '--dry-run']);
+        const r = await packInProcess('run', ['--env', 'prod', '--profile', profile, '--dry-run']);
         assert.equal(r.code, 2, profile);
         assert.match(r.stderr, new RegExp(`^error: profile ${profile} is heavy for the shared production backend; add --yes`));
       }
-      const confirmed = await runPack('run', ['--env', 'prod', '--profile', 'spike', '--dry-run'], { VOXANNE_CONFIRM: 'yes' });
+      const confirmed = await packInProcess('run', ['--env', 'prod', '--profile', 'spike', '--dry-run'], { VOXANNE_CONFIRM: 'yes' });
       assert.equal(confirmed.code, 0);
     });
 
     test('--spread-ips against production is refused', async () => {
-      const r = await runPack('run', ['--env', 'prod', '--spread-ips', '--dry-run']);
+      const r = await packInProcess('run', ['--env', 'prod', '--spread-ips', '--dry-run']);
       assert.equal(r.code, 2);
       assert.match(r.stderr, /--spread-ips only works against a backend on this machine/);
     });
 
     test('test:prod --dry-run prints the whole plan and sends nothing', async () => {
-      const r = await runPack('run', ['--env', 'prod', '--dry-run']);
+      const r = await packInProcess('run', ['--env', 'prod', '--dry-run']);
       assert.equal(r.code, 0, r.stderr);
       for (const part of [
         /target: +https:\/\/voxanne-backend\.onrender\.com \(environment prod, production\)/,
@@ -63,7 +64,7 @@ describe('before anything reaches production', { concurrency: true }, () => {
 
     test('a dry run against a loopback target sends no request at all', async () => {
       const standIn = await startStandIn({ latencyScale: 0 });
-      const r = await runPack('run', ['--dry-run'], { BASE_URL: standIn.url });
+      const r = await packInProcess('run', ['--dry-run'], { BASE_URL: standIn.url });
       await standIn.close();
       assert.equal(r.code, 0);
       assert.equal(standIn.stats().requests, 0);
@@ -149,7 +150,7 @@ describe('before anything reaches production', { concurrency: true }, () => {
     for (const [name, args, env, message] of cases) {
       test(name, async () => {
         const standIn = await startStandIn({ latencyScale: 0 });
-        const r = await runPack('run', [...QUICK, ...args], { BASE_URL: standIn.url, ...env });
+        const r = await packInProcess('run', [...QUICK, ...args], { BASE_URL: standIn.url, ...env });
         await standIn.close();
         assert.equal(r.code, 2, r.stdout + r.stderr);
         assert.match(r.stderr.trim(), message);
@@ -162,10 +163,10 @@ describe('before anything reaches production', { concurrency: true }, () => {
       const dir = mkdtempSync(join(tmpdir(), 'voxanne-yaml-'));
       writeFileSync(join(dir, 'broken.yml'), 'config:\n  target: [unclosed\nscenarios: - x\n');
       writeFileSync(join(dir, 'staging.yml'), 'description: "x\nbaseUrl: : :\n');
-      const scenario = await runPack('run', [...QUICK, '--scenario', join(dir, 'broken.yml')]);
+      const scenario = await packInProcess('run', [...QUICK, '--scenario', join(dir, 'broken.yml')]);
       assert.equal(scenario.code, 2);
       assert.match(scenario.stderr.trim(), /^error: .*broken\.yml is not valid YAML \(.+\); fix the file$/);
-      const environment = await runPack('run', [...QUICK, '--env', join(dir, 'staging.yml')]);
+      const environment = await packInProcess('run', [...QUICK, '--env', join(dir, 'staging.yml')]);
       assert.equal(environment.code, 2);
       assert.match(environment.stderr.trim(), /^error: .*staging\.yml is not valid YAML \(.+\); fix the file$/);
     });
@@ -174,8 +175,8 @@ describe('before anything reaches production', { concurrency: true }, () => {
       const auth = await startSignInStandIn({ email: 'a@example.com', password: 'right-pass', anonKey: 'anon' });
       const standIn = await startStandIn({ latencyScale: 0 });
       const env = { BASE_URL: standIn.url, SUPABASE_URL: auth.url, SUPABASE_ANON_KEY: 'anon', LOAD_TEST_EMAIL: 'a@example.com' };
-      const wrong = await runPack('run', QUICK, { ...env, LOAD_TEST_PASSWORD: 'wrong-pass' });
-      const down = await runPack('run', QUICK, { ...env, LOAD_TEST_PASSWORD: 'right-pass', SUPABASE_URL: `http://127.0.0.1:${await closedPort()}` });
+      const wrong = await packInProcess('run', QUICK, { ...env, LOAD_TEST_PASSWORD: 'wrong-pass' });
+      const down = await packInProcess('run', QUICK, { ...env, LOAD_TEST_PASSWORD: 'right-pass', SUPABASE_URL: `http://127.0.0.1:${await closedPort()}` });
       await auth.close();
       await standIn.close();
       assert.equal(wrong.code, 2);

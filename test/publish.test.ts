@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startStandIn } from '../src/standin/server';
 import { closedPort, QUICK, runPack } from './helpers';
+import { packInProcess } from './in-process';
 import { environmentFile, unreachableSinks } from './shared-runs';
 
 const GATEWAY = 'prometheus-pushgateway';
@@ -95,7 +96,7 @@ describe('credentials in publishMetrics', () => {
   test('a key written into the file is refused: exit 2, one line, nothing sent', async () => {
     const env = environmentFile([{ type: 'datadog', apiKey: 'abcd1234abcd1234' }]);
     const standIn = await startStandIn({});
-    const r = await runPack('run', [...QUICK, '--env', env], { BASE_URL: standIn.url }).finally(() => standIn.close());
+    const r = await packInProcess('run', [...QUICK, '--env', env], { BASE_URL: standIn.url }).finally(() => standIn.close());
     assert.equal(r.code, 2);
     assert.match(r.stderr.trim(), /^error: \S*ci\.yml: publishMetrics\[0\]\.apiKey holds a credential; write it as "\{\{ \$env\.NAME \}\}" and set NAME in the environment$/);
     assert.ok(!(r.stdout + r.stderr).includes('abcd1234abcd1234'));
@@ -104,7 +105,7 @@ describe('credentials in publishMetrics', () => {
 
   test('a reference to a variable that is not set is refused: exit 2', async () => {
     const env = environmentFile([{ type: 'datadog', apiKey: '{{ $env.VOXANNE_TEST_UNSET_KEY }}' }]);
-    const r = await runPack('run', [...QUICK, '--env', env, '--dry-run'], {});
+    const r = await packInProcess('run', [...QUICK, '--env', env, '--dry-run'], {});
     assert.equal(r.code, 2);
     assert.match(r.stderr.trim(), /^error: \S*ci\.yml: publishMetrics\[0\]\.apiKey refers to VOXANNE_TEST_UNSET_KEY, which is not set; export VOXANNE_TEST_UNSET_KEY or remove the entry$/);
   });
@@ -112,7 +113,7 @@ describe('credentials in publishMetrics', () => {
   test('distributed workers get the referenced variables as secrets, by name only (and never the alert webhook)', async () => {
     const secret = 'dd-secret-value-1234';
     const env = environmentFile([{ type: 'datadog', apiKey: '{{ $env.DD_API_KEY }}' }]);
-    const r = await runPack('run', ['--env', env, '--platform', 'fargate', '--count', '2', '--region', 'eu-west-1', '--dry-run'], {
+    const r = await packInProcess('run', ['--env', env, '--platform', 'fargate', '--count', '2', '--region', 'eu-west-1', '--dry-run'], {
       DD_API_KEY: secret,
       ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/services/T1/B1/hook',
     });

@@ -3,7 +3,6 @@
 // and checked against run.json; a day-long record for size and merging; escaping; the previous-run lookup; the report
 // command; and the page in a real browser (Debian's chromium), offline, with no console errors.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -15,9 +14,9 @@ import { findPrevious, readRuns, SUMMARY_CACHE, writeReports } from '../src/repo
 import { renderIndex } from '../src/report/index-page';
 import { renderJUnit } from '../src/report/junit';
 import { buildSeries, MAX_POINTS } from '../src/report/series';
+import { packInProcess } from './in-process';
 import { healthyThenFailing, type SharedRun } from './shared-runs';
 
-const ROOT = join(__dirname, '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 // ---------------------------------------------------------------------------------------------
@@ -230,15 +229,10 @@ describe('a run with 15 % server errors', () => {
   });
 
   test('npm run report rebuilds a run folder; a bad folder is one line and exit 2', async () => {
-    const cli = (args: string[]) =>
-      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        const child = spawn(process.execPath, ['bin/pack.js', 'report', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (d) => (out += d));
-        child.stderr.on('data', (d) => (err += d));
-        child.on('close', (code) => resolve({ code, out, err }));
-      });
+    const cli = async (args: string[]) => {
+      const r = await packInProcess('report', args);
+      return { code: r.code, out: r.stdout, err: r.stderr };
+    };
     // A copy of the reports folder: the runs are shared with other test files.
     const copy = mkdtempSync(join(tmpdir(), 'voxanne-report-'));
     cpSync(reports, copy, { recursive: true });
