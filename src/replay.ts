@@ -124,7 +124,7 @@ export type EndFile = z.infer<typeof EndFile>;
 /** JSON with every string passed through the redactor: the last line of defence, as for artillery.log. */
 function redactedJson(value: unknown): string {
   const redact = redactor();
-  return JSON.stringify(value, (_key, v) => (typeof v === 'string' ? redact(v) : v), 2);
+  return JSON.stringify(value, (_key, v) => (typeof v === 'string' ? redact(v) : v));
 }
 
 /** Written before Artillery starts, so even a run that never ends keeps its plan. */
