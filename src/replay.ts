@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { assembleRecord, type ArtilleryEnd } from './assemble';
 import { readEvents, readTail } from './channel';
-import { Contract, Endpoint } from './contract';
+import { Contract, type Endpoint } from './contract';
 import { readCombinedOutput, verdictsFromLog } from './distributed';
 import { gatesForPlan } from './gates';
 import type { RunRecord } from './record';
@@ -86,7 +86,8 @@ export const PlanFile: z.ZodType<RunPlan> = z.object({
     generator: z.object({ cpuPct: z.number(), loopDelayMs: z.number() }),
   }),
   contract: Contract,
-  endpoints: z.array(Endpoint),
+  /** The scenario's requests by name, in its order: their entries are the contract's. */
+  endpoints: z.array(z.string()),
   scenario: z.object({
     config: z.record(z.string(), z.any()),
     before: z.unknown().optional(),
@@ -107,7 +108,13 @@ export const PlanFile: z.ZodType<RunPlan> = z.object({
   profileEstimates: z.array(z.object({ name: z.string(), api: z.number() })),
   breaker: z.boolean(),
   packVersion: z.string(),
-});
+})
+  .superRefine((p, ctx) => {
+    for (const [i, name] of p.endpoints.entries()) {
+      if (!p.contract.endpoints.some((e) => e.name === name)) ctx.addIssue({ code: 'custom', message: `${name} is not in the plan's contract`, path: ['endpoints', i] });
+    }
+  })
+  .transform((p) => ({ ...p, endpoints: p.endpoints.map((name) => p.contract.endpoints.find((e) => e.name === name) as Endpoint) }));
 
 /** How Artillery ended (ArtilleryEnd without the tail, which tail.json keeps), and the run's id. */
 export const EndFile = z.object({
@@ -127,9 +134,12 @@ function redactedJson(value: unknown): string {
   return JSON.stringify(value, (_key, v) => (typeof v === 'string' ? redact(v) : v));
 }
 
+/** plan.json's text: the plan, with the scenario's endpoints by name (the contract holds their entries). */
+export const planFileText = (plan: RunPlan): string => redactedJson({ ...plan, endpoints: plan.endpoints.map((e) => e.name) });
+
 /** Written before Artillery starts, so even a run that never ends keeps its plan. */
 export function writePlanFile(dir: string, plan: RunPlan): void {
-  writeFileSync(join(dir, PLAN_FILE), redactedJson(plan));
+  writeFileSync(join(dir, PLAN_FILE), planFileText(plan));
 }
 
 export function writeEndFile(dir: string, id: string, end: ArtilleryEnd): void {

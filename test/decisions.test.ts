@@ -4,7 +4,7 @@
 // the gates, the diagnosis, the JUnit testcases, the report, the comparison of two runs, the index
 // and the terminal summary.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { PeriodEvent, RunEvent } from '../src/channel';
@@ -15,6 +15,7 @@ import { renderReport } from '../src/report/html';
 import { renderIndex } from '../src/report/index-page';
 import { renderJUnit } from '../src/report/junit';
 import { readTail } from '../src/channel';
+import { readCombinedOutput } from '../src/distributed';
 import { replayRunFolder } from '../src/replay';
 import { formatSummary } from '../src/summary';
 import { FIXTURES, SITUATIONS_FILE } from './record-fixtures';
@@ -25,7 +26,7 @@ interface Recording {
   name: string;
   record: RunRecord;
   events: RunEvent[];
-  /** The periods the record is made of: those Artillery reported, then the workers' own (unreported, or in tail.json). */
+  /** The periods the record is made of: those Artillery reported, then the workers' own (unreported, or in tail.json); a distributed run's from Artillery's output. */
   periods: PeriodEvent[];
   html: string;
   junit: JUnitCase[];
@@ -78,8 +79,9 @@ function recording(name: string, previous: RunRecord | null = null): Recording {
   if (hit && !previous) return hit;
   const dir = join(FIXTURES, name);
   const record = replayRunFolder(dir);
-  const events = readFileSync(join(dir, 'events.ndjson'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as RunEvent);
-  const reported = events.filter((e): e is PeriodEvent => e.type === 'period');
+  const channel = join(dir, 'events.ndjson');
+  const events = existsSync(channel) ? readFileSync(channel, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as RunEvent) : [];
+  const reported = record.platform.name === 'local' ? events.filter((e): e is PeriodEvent => e.type === 'period') : readCombinedOutput(join(dir, 'artillery.json')).periods;
   const seen = new Set(reported.filter((p) => !p.unreported).map((p) => p.period));
   const ended = events.some((e) => e.type === 'end');
   const extra = [...reported.filter((p) => p.unreported), ...(ended ? [] : readTail(dir)?.periods ?? [])].filter((p) => !seen.has(p.period));
@@ -389,6 +391,24 @@ describe('a capacity search', () => {
     assert.ok(rec.summary.includes(c.line));
     assert.match(rec.summary, /^capacity steps \(judged on the whole 10 s periods/m);
     assert.match(rec.html, /<svg class="chart capacity"[^>]*data-chart="capacity-rps"/);
+  });
+});
+
+describe('a distributed run', () => {
+  test("its record comes from Artillery's combined output: the workers' totals, Artillery's own percentiles", () => {
+    const rec = recording('distributed');
+    const r = rec.record;
+    const output = JSON.parse(readFileSync(join(FIXTURES, 'distributed', 'artillery.json'), 'utf8'));
+    assert.deepEqual(r.platform, { name: 'fargate', count: 3, region: 'us-east-1' });
+    assert.equal(r.totals.requests, output.aggregate.counters['voxanne.requests']);
+    assert.equal(r.totals.latency?.p99, output.aggregate.summaries['http.response_time'].p99);
+    assert.equal(r.periods.length, output.intermediate.length);
+    assert.ok(r.periods.every((p) => p.latencySummary && p.latency === undefined), 'summaries, no sketches');
+    assert.equal(r.outcome, 'passed');
+    assert.equal(r.reason, 'Every gate passed (health was checked on each worker).');
+    assert.match(rec.html, /AWS Fargate, 3 workers in us-east-1/);
+    assert.match(rec.html, /Latency from Artillery's per-period summaries/);
+    assert.match(rec.junit.find((c) => c.name === 'health before the load')?.skipped ?? '', /before \/health was checked/);
   });
 });
 

@@ -1,10 +1,10 @@
 // `npm run record-fixtures [-- NAME ...]`: records real runs, one per situation the pack's decisions
 // care about, into test/fixtures/runs/<situation>/. Each is the pack's own command line (`demo`,
 // or `run` against a stand-in started here on loopback), with real Artillery and short time
-// scales. A recording keeps what a replay needs (plan.json, end.json, events.ndjson, tail.json),
-// Artillery's output (artillery.json, trimmed when large), the record the run wrote (run.json) and
-// the terminal summary it printed (summary.txt). The decision tests (test/decisions.test.ts) read
-// them without starting Artillery.
+// scales. A recording keeps what a replay needs (plan.json, end.json, events.ndjson, and tail.json
+// when Artillery was killed), Artillery's output (artillery.json, trimmed when large), the record
+// the run wrote (run.json) and the terminal summary it printed (summary.txt). The decision tests
+// (test/decisions.test.ts) read them without starting Artillery.
 //
 // `npm run record-fixtures -- --replay` runs nothing: it rewrites each recording's run.json and
 // summary.txt from its plan and events, for when only the pack's decisions changed (not Artillery,
@@ -40,7 +40,7 @@ interface Situation {
   what: string;
   command: 'demo' | 'run';
   args: string[];
-  /** `run` only: the stand-in started here (null: a loopback port with nothing listening). */
+  /** `run` only: the stand-in started here (null: a loopback port with nothing listening; absent: no target needed). */
   standIn?: StandInOptions | null;
   stop?: Stop;
 }
@@ -103,6 +103,12 @@ const SITUATIONS: Situation[] = [
     args: ['--profile', 'capacity', '--time-scale', '0.667'],
     standIn: { capacity: { concurrency: 1, serviceMs: 60 }, seed: 3 },
   },
+  {
+    name: 'distributed',
+    what: "the record of a distributed run (3 Fargate workers) from Artillery's combined output of a real run: periods from Artillery's summaries, no sketches",
+    command: 'run',
+    args: ['--profile', 'smoke', '--time-scale', '0.5', '--platform', 'fargate', '--count', '3', '--from-output', 'test/fixtures/combined-output.json'],
+  },
 ];
 
 /** The terminal summary as the run printed it (formatSummary's text, between the start lines and the run folder's path). */
@@ -125,7 +131,7 @@ const childrenOf = (pid: number): number[] => {
 async function record(s: Situation, reports: string): Promise<{ dir: string; code: number | null; stdout: string }> {
   let standIn: StandIn | undefined;
   const args = [...s.args];
-  if (s.command === 'run') {
+  if (s.command === 'run' && s.standIn !== undefined) {
     if (s.standIn === null) args.push('--base-url', `http://127.0.0.1:${await closedPort()}`);
     else {
       standIn = await startStandIn(s.standIn);
@@ -183,7 +189,10 @@ function trimmedOutput(file: string): string {
 
 export const artilleryVersion = (): string => JSON.parse(readFileSync(join(ROOT, 'node_modules', 'artillery', 'package.json'), 'utf8')).version;
 
-const KEPT = [PLAN_FILE, END_FILE, 'events.ndjson', 'tail.json'];
+const KEPT = [PLAN_FILE, END_FILE, 'events.ndjson'];
+
+/** tail.json matters only when Artillery wrote no end to the channel (it was killed): kept then, to keep the recordings small. */
+const needsTail = (dir: string): boolean => existsSync(join(dir, 'events.ndjson')) && !readFileSync(join(dir, 'events.ndjson'), 'utf8').includes('"type":"end"');
 
 async function recordAll(names: string[]): Promise<void> {
   const chosen = names.length ? SITUATIONS.filter((s) => names.includes(s.name)) : SITUATIONS;
@@ -199,7 +208,10 @@ async function recordAll(names: string[]): Promise<void> {
       rmSync(into, { recursive: true, force: true });
       mkdirSync(into, { recursive: true });
       for (const f of KEPT) if (existsSync(join(dir, f))) copyFileSync(join(dir, f), join(into, f));
-      if (existsSync(join(dir, OUTPUT_FILE))) writeFileSync(join(into, OUTPUT_FILE), trimmedOutput(join(dir, OUTPUT_FILE)));
+      if (needsTail(dir) && existsSync(join(dir, 'tail.json'))) copyFileSync(join(dir, 'tail.json'), join(into, 'tail.json'));
+      // A distributed run's record is made from Artillery's output: kept whole.
+      const distributed = s.args.includes('--platform');
+      if (existsSync(join(dir, OUTPUT_FILE))) writeFileSync(join(into, OUTPUT_FILE), distributed ? readFileSync(join(dir, OUTPUT_FILE)) : trimmedOutput(join(dir, OUTPUT_FILE)));
       copyFileSync(join(dir, 'run.json'), join(into, 'run.json'));
       writeFileSync(join(into, 'summary.txt'), summaryOf(stdout));
       const stand = s.command === 'run' ? (s.standIn === null ? ' (nothing listening)' : ` (stand-in ${JSON.stringify(s.standIn)})`) : '';
