@@ -332,6 +332,27 @@ describe('how a run ends', () => {
     assert.match(rec.junit.find((c) => c.name === 'run verdict')?.failure ?? '', /^Stopped by SIGINT/);
   });
 
+  test('the breaker: /health went bad mid-run, the load stopped early, aborted, exit 1', () => {
+    const rec = recording('aborted');
+    const r = rec.record;
+    const abort = rec.events.find((e) => e.type === 'abort');
+    assert.ok(abort?.type === 'abort');
+    assert.equal(r.outcome, 'aborted');
+    assert.equal(r.exitCode, 1);
+    assert.equal(r.reason, `Stopped early by the breaker: ${abort.reason}`);
+    assert.deepEqual(r.abort, { at: new Date(abort.at).toISOString(), reason: abort.reason });
+    assert.ok(r.diagnosis.includes(`Aborted by the breaker: ${abort.reason}`));
+    // Stopped before its planned 20 s: the gates are judged on the figures, not on ensure's verdicts of a cut run.
+    assert.ok(r.totals.durationSeconds < 20, `${r.totals.durationSeconds} s`);
+    const verdicts = rec.events.find((e) => e.type === 'verdicts');
+    for (const g of r.gates.filter((x) => !x.endpoint && x.value !== null)) {
+      const holds = g.comparator === '<' ? g.value! < g.limit : g.comparator === '<=' ? g.value! <= g.limit : g.value! >= g.limit;
+      assert.equal(g.passed, holds, `${g.id}: ${g.value} ${g.comparator} ${g.limit}${verdicts?.type === 'verdicts' ? ` (ensure said ${verdicts.gates[g.id]})` : ''}`);
+    }
+    assert.match(verdictText(rec), /Aborted/);
+    assert.equal(rec.junit.find((c) => c.name === 'run verdict')?.failure, r.reason);
+  });
+
   test('Ctrl-C before the load: interrupted, exit 130, no percentages of nothing', () => {
     const rec = recording('interrupted-before-load');
     const r = rec.record;

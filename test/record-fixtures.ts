@@ -76,6 +76,13 @@ const SITUATIONS: Situation[] = [
     standIn: { errorRate: 1, faultsAfterRequests: 1 },
   },
   {
+    name: 'aborted',
+    what: '/health degrades 4 s into a 20 s load with the breaker on: its next check stops the load early, aborted, exit 1',
+    command: 'run',
+    args: ['--profile', 'smoke', '--time-scale', '0.5', '--breaker', 'on'],
+    standIn: { healthDegraded: { afterSeconds: 4, fromRequest: 3 } },
+  },
+  {
     name: 'interrupted',
     what: 'Ctrl-C (SIGINT) 3 s into the load: interrupted, exit 130; what Artillery had not reported yet comes from the workers',
     command: 'demo',
