@@ -117,6 +117,12 @@ describe('every recording: one verdict, told the same everywhere', () => {
       assert.equal(verdict?.failure === undefined, r.exitCode === 0, 'JUnit fails the verdict exactly when the exit code does');
       // Every strict gate that failed is a JUnit failure; a passing run has none.
       for (const g of r.gates.filter((x) => !x.endpoint)) assert.equal(rec.junit.find((c) => c.name === g.title)?.failure !== undefined, !g.passed, g.id);
+      // The report: its title and sections, in order, and its key figures from the record.
+      assert.ok(rec.html.includes(`<title>${{ passed: 'Passed', failed: 'Failed', aborted: 'Aborted', interrupted: 'Interrupted', unhealthy: 'Unhealthy', refused: 'Refused', crashed: 'Crashed' }[r.outcome]}: ${r.environment} ${r.profile.name}, `));
+      const sections = [...rec.html.matchAll(/<section id="([^"]+)"/g)].map((m) => m[1]);
+      assert.deepEqual(sections, [...(r.capacity ? ['capacity'] : []), 'diagnosis', 'health', ...(r.capacity ? [] : ['gates']), 'endpoints', 'charts', 'compare', 'settings']);
+      assert.equal(textOf(rec.html, 'data-kpi="Requests"'), fmtInt(r.totals.requests));
+      for (const e of r.endpoints) assert.ok(textOf(rec.html, `data-endpoint="${e.name}"`).startsWith(`GET ${e.path} ${e.name} ${fmtInt(e.requests)} `), e.name);
       // The record's request count is what the workers counted on the channel (reported periods, then the tail).
       assert.equal(r.totals.requests, sum(rec, 'voxanne.requests'));
       assert.doesNotMatch([r.reason, ...r.diagnosis, rec.summary].join('\n'), /NaN|undefined|Infinity|null ms/);
