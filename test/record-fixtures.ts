@@ -163,10 +163,10 @@ async function record(s: Situation, reports: string): Promise<{ dir: string; cod
       void closed.then(() => (done = true));
       while (!done && !events().includes(stop.when)) await sleep(50);
       if (stop.afterMs) await sleep(stop.afterMs);
-      if (!done) {
-        if (stop.to === 'pack') child.kill(stop.signal);
-        else for (const pid of childrenOf(child.pid!)) process.kill(pid, stop.signal);
-      }
+      // A run that ended before its signal is not the situation asked for: no recording.
+      if (done) throw new Error(`${s.name}: the run ended before the ${stop.signal} (exit ${await closed}):\n${stdout}`);
+      if (stop.to === 'pack') child.kill(stop.signal);
+      else for (const pid of childrenOf(child.pid!)) process.kill(pid, stop.signal);
     }
     const code = await closed;
     const dir = runDir();
