@@ -166,7 +166,11 @@ async function record(s: Situation, reports: string): Promise<{ dir: string; cod
       // A run that ended before its signal is not the situation asked for: no recording.
       if (done) throw new Error(`${s.name}: the run ended before the ${stop.signal} (exit ${await closed}):\n${stdout}`);
       if (stop.to === 'pack') child.kill(stop.signal);
-      else for (const pid of childrenOf(child.pid!)) process.kill(pid, stop.signal);
+      else {
+        const artillery = childrenOf(child.pid!);
+        if (!artillery.length) throw new Error(`${s.name}: no Artillery process to send ${stop.signal} to`);
+        for (const pid of artillery) process.kill(pid, stop.signal);
+      }
     }
     const code = await closed;
     const dir = runDir();
