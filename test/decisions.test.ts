@@ -16,7 +16,7 @@ import { renderIndex } from '../src/report/index-page';
 import { renderJUnit } from '../src/report/junit';
 import { readTail } from '../src/channel';
 import { readCombinedOutput } from '../src/distributed';
-import { replayRunFolder } from '../src/replay';
+import { readEndFile, readPlanFile, recordFromFolder, replayRunFolder } from '../src/replay';
 import { formatSummary } from '../src/summary';
 import { FIXTURES, SITUATIONS_FILE } from './record-fixtures';
 
@@ -201,6 +201,22 @@ describe('failing gates', () => {
     assert.match(warning?.out ?? '', /^WARNING: assistants p95 /);
     assert.deepEqual(failedCases(rec), ['p99 response time', 'run verdict']);
     assert.match(rec.summary, /^ {2}WARN {2}GET \/api\/assistants /m);
+  });
+
+  test('the same run under --strict (its plan changed, its events not): the budget over its limit fails the run', () => {
+    const dir = join(FIXTURES, 'slow');
+    const plan = readPlanFile(dir);
+    const { id, end } = readEndFile(dir);
+    assert.equal(plan.opts.strict, false);
+    const r = recordFromFolder({ ...plan, opts: { ...plan.opts, strict: true } }, id, dir, end);
+    const over = r.gates.filter((g) => g.endpoint && !g.passed);
+    assert.ok(over.some((g) => g.endpoint === 'assistants'));
+    assert.ok(over.every((g) => g.strict));
+    assert.equal(r.reason, `Gate failed: ${['p99 response time', ...over.map((g) => g.title)].join(', ')}.`);
+    assert.ok(r.diagnosis.some((d) => /^assistants p95 [\d.]+ ms is over its 500 ms budget\.$/.test(d)), 'no longer a warning');
+    const junit = junitCases(renderJUnit(r));
+    assert.match(junit.find((c) => c.name === 'assistants p95 within 500 ms budget')?.failure ?? '', /^assistants p95 [\d.]+ ms, limit < 500 ms$/);
+    assert.match(formatSummary(r), /^ {2}FAIL {2}GET \/api\/assistants /m);
   });
 
   test('hanging requests: the timeouts gate fails with the count the events show, and says where', () => {
