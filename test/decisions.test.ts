@@ -1,8 +1,8 @@
 // The pack's decisions on recorded real runs (test/fixtures/runs/, `npm run record-fixtures`),
 // without starting Artillery: each recording is replayed into its record (src/replay.ts), and what a
 // user sees is checked against what the channel's events say happened: the verdict and exit code,
-// the gates, the diagnosis, the JUnit testcases, the report, the comparison of two runs, the index
-// and the terminal summary.
+// the gates, the diagnosis, the JUnit testcases, the report, the comparison of two runs, the index,
+// the alert and the pushed metrics, and the terminal summary.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +15,9 @@ import { renderReport } from '../src/report/html';
 import { renderIndex } from '../src/report/index-page';
 import { renderJUnit } from '../src/report/junit';
 import { readTail } from '../src/channel';
+import { ALERT_OUTCOMES, alertMessage } from '../src/alert';
 import { readCombinedOutput } from '../src/distributed';
+import { resultsExposition } from '../src/publish';
 import { readEndFile, readPlanFile, recordFromFolder, replayRunFolder } from '../src/replay';
 import { formatSummary } from '../src/summary';
 import { FIXTURES, SITUATIONS_FILE } from './record-fixtures';
@@ -452,6 +454,28 @@ describe('a distributed run', () => {
     assert.match(rec.html, /AWS Fargate, 3 workers in us-east-1/);
     assert.match(rec.html, /Latency from Artillery's per-period summaries/);
     assert.match(rec.junit.find((c) => c.name === 'health before the load')?.skipped ?? '', /before \/health was checked/);
+  });
+});
+
+describe('alerts and pushed metrics', () => {
+  test('failed, aborted and unhealthy runs alert; passed, interrupted, refused and crashed ones do not', () => {
+    const alerting = Object.keys(situations).filter((n) => ALERT_OUTCOMES.includes(recording(n).record.outcome));
+    assert.deepEqual(alerting.sort(), ['aborted', 'api-failing', 'degraded-at-end', 'errors', 'health-degraded', 'rate-limit', 'slow', 'target-down', 'timeouts']);
+  });
+
+  test("the errors run's alert names the failed gate with its figures; its metrics say it failed", () => {
+    const r = recording('errors').record;
+    const g = gate(r, 'error-rate');
+    const message = alertMessage(r, 'reports/x/report.html', {});
+    assert.equal(message.text, `Voxanne load test FAILED: local, profile smoke: ${r.reason}`);
+    const body = JSON.stringify(message.blocks);
+    assert.ok(body.includes(`Failed gates:\\n• HTTP error rate: ${g.value} % (limit < 5 %)`), body);
+    assert.ok(body.includes(`Requests: ${r.totals.requests} · error rate: ${r.totals.errorRatePct.toFixed(2)} %`), body);
+    const metrics = resultsExposition(r);
+    assert.match(metrics, /^voxanne_run_passed\{[^}]*outcome="failed"[^}]*\} 0$/m);
+    assert.match(metrics, /^voxanne_run_exit_code\{[^}]*\} 1$/m);
+    assert.match(metrics, new RegExp(`^voxanne_gate_value\\{[^}]*gate="error-rate"[^}]*\\} ${g.value}$`, 'm'));
+    assert.match(metrics, /^voxanne_gate_passed\{[^}]*gate="error-rate",strict="true"[^}]*\} 0$/m);
   });
 });
 
