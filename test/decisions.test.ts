@@ -430,6 +430,15 @@ describe('a capacity search', () => {
     assert.equal(held.verdict, 'held');
     assert.ok(broke.broken.length > 0);
     for (const b of broke.broken) assert.ok(b.value >= b.limit, `${b.gate} ${b.value} vs ${b.limit}`);
+    // Each step judged by the limits the record gives: a held step is within every one of them.
+    const l = c.limits;
+    for (const step of c.steps.filter((x) => x.verdict === 'held')) {
+      assert.ok(step.latency && step.latency.p99 < l.p99Ms && step.errorRatePct < l.errorRatePct && step.timeouts <= l.maxTimeouts, `${step.users} users`);
+      assert.deepEqual(step.broken, []);
+      assert.ok(step.cpuPct !== null && step.cpuPct < l.generatorCpuPct, 'the generator was not the limit');
+    }
+    assert.equal(c.plannedUsers[0], 10);
+    assert.deepEqual(c.steps.map((x) => x.users), c.plannedUsers.slice(0, c.steps.length), 'steps in the planned order, none skipped');
     assert.deepEqual(r.gates, [], 'a search has no whole-run gates');
     // Each judged step's requests are those of its whole periods in the channel.
     for (const s of c.steps) assert.ok(s.requests > 0 && s.periods >= 1);
