@@ -356,6 +356,24 @@ describe('how a run ends', () => {
     assert.match(rec.junit.find((c) => c.name === 'run verdict')?.failure ?? '', /^Stopped by SIGINT/);
   });
 
+  test('Ctrl-C during the check after the load: interrupted, exit 130, with the whole load measured', () => {
+    const rec = recording('interrupted-after-load');
+    const r = rec.record;
+    const end = rec.events.find((e) => e.type === 'end');
+    assert.ok(end?.type === 'end' && !end.earlyStop, 'the load had run to its end');
+    assert.equal(r.outcome, 'interrupted');
+    assert.equal(r.exitCode, 130);
+    assert.equal(r.reason, 'Stopped by SIGINT during the check after the load.');
+    assert.equal(r.ending.unreportedPeriods, 0);
+    assert.ok(r.totals.requests > 0);
+    // A stopped run's gates are judged on its figures, not on ensure's verdicts.
+    for (const g of r.gates.filter((x) => !x.endpoint && x.value !== null)) {
+      const holds = g.comparator === '<' ? g.value! < g.limit : g.comparator === '<=' ? g.value! <= g.limit : g.value! >= g.limit;
+      assert.equal(g.passed, holds, g.id);
+    }
+    assert.equal(gate(r, 'p99').passed, false, '/health took 3 s');
+  });
+
   test('the breaker: /health went bad mid-run, the load stopped early, aborted, exit 1', () => {
     const rec = recording('aborted');
     const r = rec.record;

@@ -97,6 +97,14 @@ const SITUATIONS: Situation[] = [
     stop: { signal: 'SIGINT', to: 'pack', when: '"type":"preflight"' },
   },
   {
+    name: 'interrupted-after-load',
+    what: 'Ctrl-C (SIGINT) during the check after the load (a /health that takes 3 s): interrupted, exit 130, everything measured kept',
+    command: 'run',
+    args: QUICK,
+    standIn: { slow: { health: 3000 } },
+    stop: { signal: 'SIGINT', to: 'pack', when: '"type":"end"', afterMs: 500 },
+  },
+  {
     name: 'killed',
     what: 'Artillery killed (SIGKILL) 4 s into the load: crashed, exit 5, the open period from tail.json',
     command: 'demo',
