@@ -5,15 +5,15 @@ import { appendFileSync, copyFileSync, createWriteStream, existsSync, readFileSy
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
-import { assembleRecord, type ArtilleryEnd } from './assemble';
-import { readEvents, readTail, RUN_DIR_ENV } from './channel';
+import type { ArtilleryEnd } from './assemble';
+import { readTail, RUN_DIR_ENV } from './channel';
 import { runConfig } from './run-config';
 import { artilleryStartError } from './artillery-start';
 import { chooseAuth, type AuthChoice } from './auth';
 import { isRateLimitedPath, periodMs, type Contract, type Endpoint } from './contract';
 import { BUILD_DIR, contractFile, loadBudgets, loadContract, loadEnvironment, loadProfile, loadProfiles, ROOT, type Budgets, type Environment, type Profile } from './config';
 import { checkCapacity } from './capacity-plan';
-import { platformCommand, readCombinedOutput, verdictsFromLog } from './distributed';
+import { platformCommand } from './distributed';
 import { formatDryRun } from './dryrun';
 import { EXIT, UsageError } from './errors';
 import { ensureConfig, gatesForPlan } from './gates';
@@ -25,6 +25,7 @@ import { writeReports } from './report';
 import { loadScenario, scenarioContract, SCENARIO_FILE, withContractExpectations, type Scenario } from './scenario';
 import { checkReportsDir, createRunFolder } from './run-folder';
 import { redactor } from './secrets';
+import { recordFromFolder, writeEndFile, writePlanFile } from './replay';
 import { formatSummary } from './summary';
 import { publishResults, withPublishMetrics } from './publish';
 import { sendAlert } from './alert';
@@ -265,22 +266,24 @@ export async function executeRun(plan: RunPlan): Promise<RunRecord> {
   const dir = join(plan.opts.reportsDir, id);
   const scriptFile = join(dir, 'script.yml');
   writeFileSync(scriptFile, stringify(withPublishMetrics(artilleryScript(plan, dir), plan, id)));
+  writePlanFile(dir, plan);
   console.log(
     `Running profile ${plan.profile.name} (${Math.round(plan.loadSeconds)} s, up to ${maxUsers(plan.stages)} users) ` +
       `against ${plan.target}; auth: ${plan.auth.description}`,
   );
   if (plan.auth.warning) console.log(`warning: ${plan.auth.warning}`);
   const output = join(dir, 'artillery.json');
-  let record: RunRecord;
+  let end: ArtilleryEnd;
   if (plan.opts.platform === 'local') {
     // The processor as bin/pack.js compiled it: Artillery's own TypeScript bundling costs 2-3 s a run.
     const compiled = JSON.stringify({ config: { processor: join(BUILD_DIR, 'processors', 'journey.js') } });
-    const end = await runArtillery(plan, dir, ['run', scriptFile, '--output', output, '--overrides', compiled]);
-    record = assembleRecord(plan, id, readEvents(dir), end);
+    end = await runArtillery(plan, dir, ['run', scriptFile, '--output', output, '--overrides', compiled]);
   } else {
-    const end = await runDistributed(plan, dir, scriptFile, output);
-    record = assembleRecord(plan, id, [...readEvents(dir), ...verdictsFromLog(gatesForPlan(plan), dir)], end, readCombinedOutput(output));
+    end = await runDistributed(plan, dir, scriptFile, output);
   }
+  // How Artillery ended is kept with the plan, so the folder replays into this record (src/replay.ts).
+  writeEndFile(dir, id, end);
+  const record: RunRecord = recordFromFolder(plan, id, dir, end);
   writeFileSync(join(dir, 'run.json'), JSON.stringify(record));
   appendHistory(record, plan.opts.reportsDir);
   let report: string | undefined;
