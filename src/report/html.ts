@@ -3,7 +3,7 @@
 // person asks: did the backend hold, what went wrong, where (gates, endpoints, charts over time),
 // better or worse than last time, and how the run was set up. Charts are SVG drawn here (see
 // charts.ts for why); a little inline JavaScript adds the endpoint switch and hover read-outs.
-import type { ApiCheck, HealthResult } from '../health';
+import { sampleFailures, type ApiCheck, type HealthResult } from '../health';
 import type { EndpointSummary, Gate, RunRecord } from '../record';
 import { legend, renderChart, type ChartData } from './charts';
 import {
@@ -226,6 +226,8 @@ function apiCard(a: ApiCheck | null | undefined): string {
     `<dt>Latency</dt><dd>${a.latencyMs !== undefined ? fmtMs(a.latencyMs) : '—'}</dd>`,
   ];
   if (a.detail) rows.push(`<dt>Detail</dt><dd class="small">${esc(a.detail)}</dd>`);
+  const failures = sampleFailures(a);
+  if (failures) rows.push(`<dt>Samples</dt><dd class="small" data-api-samples>${esc(failures)}${a.ok ? '; flaky, not broken: the load ran' : ''}</dd>`);
   return `<div class="hcard"><div class="h">${label} ${a.ok ? '<span class="pill pass">✓ ok</span>' : '<span class="pill fail">✗ failing</span>'}</div><dl class="kv small">${rows.join('')}</dl></div>`;
 }
 
