@@ -45,27 +45,28 @@ export function environmentFile(publishMetrics: unknown[]): string {
 /** The development token's org in the healthy run. */
 export const DEV_ORG = 'org-dev-7';
 
-async function runAgainst(options: StandInOptions, env: Record<string, string>, reportsDir: string): Promise<SharedRun> {
+async function runAgainst(options: StandInOptions, env: Record<string, string>, reportsDir: string): Promise<SharedRun & { port: number }> {
   const hook = await receiver();
   const standIn = await startStandIn({ latencyScale: 0.2, seed: 7, ...options });
   try {
     const r = await runPack('run', QUICK, { BASE_URL: standIn.url, ALERT_WEBHOOK_URL: hook.url, ...env }, { reportsDir });
-    return { ...r, stats: standIn.stats(), alerts: hook.messages };
+    return { ...r, stats: standIn.stats(), alerts: hook.messages, port: standIn.port };
   } finally {
     await Promise.all([standIn.close(), hook.close()]);
   }
 }
 
 /**
- * A healthy run (the development token with org DEV_ORG), then a run against a backend answering
- * 15 % server errors, into one reports folder: the second compares with the first, and the index
- * lists both. Both with the alert webhook set.
+ * A healthy run (the development token with org DEV_ORG), then a run against the same target
+ * (the same port) now answering 15 % server errors, into one reports folder: the second compares
+ * with the first (same environment, target, profile and time scale), and the index lists both.
+ * Both with the alert webhook set.
  */
 export function healthyThenFailing(): Promise<{ reports: string; healthy: SharedRun; failing: SharedRun }> {
   return shared('healthy-then-failing', async () => {
     const reports = mkdtempSync(join(suiteDir(), 'reports-'));
     const healthy = await runAgainst({}, { DEV_ORG_ID: DEV_ORG }, reports);
-    const failing = await runAgainst({ errorRate: 0.15, faultsAfterRequests: 2 }, {}, reports);
+    const failing = await runAgainst({ errorRate: 0.15, faultsAfterRequests: 2, port: healthy.port }, {}, reports);
     return { reports, healthy, failing };
   });
 }

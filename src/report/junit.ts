@@ -97,7 +97,7 @@ export function renderJUnit(record: RunRecord): string {
     ['outcome', r.outcome],
     ['exit.code', r.exitCode],
     ['requests', r.totals.requests],
-    ['error.rate.pct', Number(r.totals.errorRatePct.toFixed(3))],
+    ['error.rate.pct', r.totals.requests ? Number(r.totals.errorRatePct.toFixed(3)) : ''],
     ['p95.ms', r.totals.latency?.p95 ?? ''],
     ['p99.ms', r.totals.latency?.p99 ?? ''],
   ];
