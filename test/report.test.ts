@@ -421,6 +421,44 @@ describe('reports without a run', () => {
 describe('in a browser', () => {
   const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium): browser checks NOT run`;
 
+  test('the key figures and the index fit at 1,100 px and at a phone\'s 390 px: nothing runs past the page or its card', { skip, timeout: 60_000 }, async () => {
+    // The failing run's report and the index, with a throughput of four digits and a long run id.
+    const dir = mkdtempSync(join(tmpdir(), 'voxanne-layout-'));
+    const busy: RunRecord = { ...failing.record, id: `${failing.record.id}-capacity-rehearsal`, totals: { ...failing.record.totals, requestsPerSecond: 1106.47, requests: 464_717 } };
+    writeFileSync(join(dir, 'report.html'), renderReport(busy, healthy.record));
+    writeFileSync(join(dir, 'index.html'), renderIndex([healthy.record, failing.record, busy]));
+    const { chromium } = require('playwright-core') as typeof import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    try {
+      for (const width of [1100, 390]) {
+        for (const file of ['report.html', 'index.html']) {
+          const page = await browser.newPage({ viewport: { width, height: 900 } });
+          await page.goto(`file://${join(dir, file)}`);
+          const m = await page.evaluate(() => {
+            const doc = document.documentElement;
+            const clipped = Array.from(document.querySelectorAll('.kpi')).flatMap((card) => {
+              const edge = card.getBoundingClientRect().right;
+              const v = card.querySelector('.v') as HTMLElement;
+              const out = Array.from(v.querySelectorAll('small')).some((u) => u.getBoundingClientRect().right > edge);
+              return v.scrollWidth > v.clientWidth || out ? [`${v.textContent} (${v.scrollWidth} > ${v.clientWidth})`] : [];
+            });
+            const table = document.querySelector('table.runs')?.closest('.tw') as HTMLElement | null;
+            return { page: [doc.scrollWidth, doc.clientWidth], clipped, runs: table ? [table.scrollWidth, table.clientWidth] : null, throughput: document.querySelector('[data-kpi="Throughput"]')?.textContent };
+          });
+          const at = `${file} at ${width} px`;
+          assert.ok(m.page[0] <= m.page[1], `${at}: the page is ${m.page[0]} px wide in ${m.page[1]}`);
+          assert.deepEqual(m.clipped, [], `${at}: key figures cut`);
+          if (file === 'report.html') assert.equal(m.throughput, '1,106.47 req/s');
+          else assert.ok(m.runs && m.runs[0] <= m.runs[1], `${at}: the runs table is ${m.runs?.[0]} px wide in ${m.runs?.[1]}`);
+          await page.close();
+        }
+      }
+    } finally {
+      await browser.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('report.html draws its charts offline, with no console error and no request', { skip, timeout: 60_000 }, async () => {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { chromium } = require('playwright-core') as typeof import('playwright-core');

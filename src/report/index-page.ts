@@ -41,11 +41,11 @@ export function renderIndex(records: RunRecord[]): string {
   const rows = runs
     .map((r) => {
       const t = r.totals;
-      return `<tr data-run="${esc(r.id)}"><td class="small">${esc(fmtTime(r.startedAt))}</td>
-<td><a href="${esc(href(r))}" class="mono">${esc(r.id)}</a></td>
-<td><span class="pill ${outcomeClass(r.outcome)}">${{ pass: '✓', fail: '✗', warn: '!' }[outcomeClass(r.outcome)]} ${esc(OUTCOME_WORD[r.outcome] ?? r.outcome)}</span><span class="sub">${esc(r.reason)}</span></td>
-<td>${esc(r.environment)}</td><td>${esc(r.profile.name)}${r.timeScale !== 1 ? ` <span class="muted">×${esc(r.timeScale)}</span>` : ''}</td>
-<td class="num">${fmtMs(t.latency?.p99)}</td><td class="num">${fmtPct(errorRateOf(t))}</td><td class="num">${t.requests ? fmtNum(t.requestsPerSecond, 2) : '—'}</td><td class="num">${fmtInt(t.requests)}</td><td class="num">${esc(fmtDuration(t.durationSeconds))}</td></tr>`;
+      return `<tr data-run="${esc(r.id)}"><td class="small wide">${esc(fmtTime(r.startedAt))}</td>
+<td class="wide"><a href="${esc(href(r))}" class="mono">${esc(r.id)}</a></td>
+<td class="wide"><span class="pill ${outcomeClass(r.outcome)}">${{ pass: '✓', fail: '✗', warn: '!' }[outcomeClass(r.outcome)]} ${esc(OUTCOME_WORD[r.outcome] ?? r.outcome)}</span><span class="sub">${esc(r.reason)}</span></td>
+<td data-label="Env">${esc(r.environment)}</td><td data-label="Profile">${esc(r.profile.name)}${r.timeScale !== 1 ? ` <span class="muted">×${esc(r.timeScale)}</span>` : ''}</td>
+<td class="num" data-label="p99">${fmtMs(t.latency?.p99)}</td><td class="num" data-label="Errors">${fmtPct(errorRateOf(t))}</td><td class="num" data-label="req/s">${t.requests ? fmtNum(t.requestsPerSecond, 2) : '—'}</td><td class="num" data-label="Requests">${fmtInt(t.requests)}</td><td class="num" data-label="Load">${esc(fmtDuration(t.durationSeconds))}</td></tr>`;
     })
     .join('');
   const passed = runs.filter((r) => r.outcome === 'passed').length;
