@@ -13,6 +13,8 @@ export interface SharedRun extends PackResult {
   stats: StandInStats;
   /** The messages the alert webhook received during this run. */
   alerts: Array<{ path: string; body: any }>;
+  /** The stand-in's port (the run's target), for a later run against the same target. */
+  port?: number;
 }
 
 /** A Slack-style webhook receiver on loopback that keeps every message it is sent. */
@@ -45,7 +47,7 @@ export function environmentFile(publishMetrics: unknown[]): string {
 /** The development token's org in the healthy run. */
 export const DEV_ORG = 'org-dev-7';
 
-async function runAgainst(options: StandInOptions, env: Record<string, string>, reportsDir: string): Promise<SharedRun & { port: number }> {
+async function runAgainst(options: StandInOptions, env: Record<string, string>, reportsDir: string): Promise<SharedRun> {
   const hook = await receiver();
   const standIn = await startStandIn({ latencyScale: 0.2, seed: 7, ...options });
   try {
