@@ -13,8 +13,10 @@
 //     autocannon and wrk as the one-machine ceiling.
 //  3. Fixed cost: command start -> first request the server sees, last request -> process exit, for
 //     the pack and for bare Artillery with a JS and with a TS processor (3 runs each, medians).
+//     The pack runs the shortest load it accepts (smoke at x0.25: 10 s, one reporting period);
+//     the fixed costs do not depend on the load's length.
 //
-//   npm run bench [-- --quick]
+//   npm run bench [-- --quick] [-- --only overhead|fixed]
 // --quick shortens every load 5x and runs the fixed-cost commands once (for trying the bench itself).
 // Every load is bounded in count and time, and every command is killed at its own deadline. The
 // machine may be shared: each run waits (briefly) for a quiet machine and reports the background load.
@@ -29,8 +31,17 @@ import { JOURNEY_PATHS } from './pack-autocannon';
 const ROOT = join(__dirname, '..');
 const ARTILLERY = join(ROOT, 'node_modules', 'artillery', 'bin', 'run');
 const QUICK = process.argv.includes('--quick');
-/** `--only overhead`: just the overhead section (pack vs bare Artillery vs autocannon/wrk), e.g. before and after a change. */
+/**
+ * `--only overhead`: just the overhead section (pack vs bare Artillery vs autocannon/wrk), e.g. before
+ * and after a change; `--only fixed`: just the fixed cost (start to first load request, last request to exit).
+ */
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+if (ONLY !== undefined && ONLY !== 'overhead' && ONLY !== 'fixed') {
+  console.error(`error: --only takes overhead or fixed (got "${ONLY}")`);
+  process.exit(2);
+}
+/** The pack's load in the fixed-cost section: the shortest it accepts (10 s, one reporting period). */
+const FIXED_PACK_ARGS = ['--profile', 'smoke', '--time-scale', '0.25'];
 /** Load durations are multiplied by this; --quick makes everything 5x shorter. */
 const SCALE = QUICK ? 0.2 : 1;
 const REPS = QUICK ? 1 : 3;
@@ -461,7 +472,7 @@ async function fixedCost(server: Server): Promise<FixedRow[]> {
   );
   const empty = (tool: string): FixedRow => ({ tool, toFirst: [], toFirstLoad: [], afterLastLoad: [], afterLast: [], wall: [], cpu: [], background: [] });
   const rows: FixedRow[] = [
-    { ...empty('pack: `node bin/pack.js run --profile smoke --time-scale 0.05`'), spawned: [], artilleryExited: [] },
+    { ...empty(`pack: \`node bin/pack.js run ${FIXED_PACK_ARGS.join(' ')}\``), spawned: [], artilleryExited: [] },
     empty('bare Artillery, JS processor (one no-op beforeRequest), 1 user x 5 GETs'),
     empty('bare Artillery, TS processor (bundled by Artillery), 1 user x 5 GETs'),
   ];
@@ -479,7 +490,7 @@ async function fixedCost(server: Server): Promise<FixedRow[]> {
     log(`fixed cost, repetition ${rep}/${REPS}`);
     let record: any;
     const pack = await measure(server, async () => {
-      const run = await runPack(server, ['--profile', 'smoke', '--time-scale', '0.05'], 120);
+      const run = await runPack(server, FIXED_PACK_ARGS, 120);
       record = run.record;
       return { tool: rows[0].tool, load: 'smoke', ran: run.ran };
     });
@@ -714,12 +725,12 @@ async function main(): Promise<void> {
   (require(join(ROOT, 'bin', 'pack.js')) as { build: () => number }).build();
   log(`temporary files in ${TMP}${QUICK ? ' (quick mode: 5x shorter loads, 1 repetition)' : ''}`);
   try {
-    const fid = ONLY === 'overhead' ? { rows: [], packArgs: ['--profile', 'standard', '--time-scale', String(Math.round(0.1 * SCALE * 1000) / 1000)] } : await fidelity();
+    const fid = ONLY ? { rows: [], packArgs: ['--profile', 'standard', '--time-scale', String(Math.round(0.1 * SCALE * 1000) / 1000)] } : await fidelity();
     const server = await startServer(0);
     let fixed: FixedRow[];
     let over: OverheadRow[];
     try {
-      over = await overhead(server, fid.packArgs);
+      over = ONLY === 'fixed' ? [] : await overhead(server, fid.packArgs);
       fixed = ONLY === 'overhead' ? [] : await fixedCost(server);
     } finally {
       await server.stop();
@@ -730,7 +741,7 @@ async function main(): Promise<void> {
       '',
       ...machine(),
       '',
-      ...(ONLY === 'overhead'
+      ...(ONLY
         ? []
         : [
             '## Fidelity',
@@ -740,13 +751,15 @@ async function main(): Promise<void> {
             ...fidelityTable(fid.rows),
             '',
           ]),
+    ];
+    if (ONLY !== 'fixed') out.push(
       '## Overhead',
       '',
       "Target: 0 ms delay. CPU is user + sys of the command's whole process tree; \"during the load\" is from the load's first request to its last answer as the server saw them; requests/s over the same span.",
       '',
       ...overheadTable(over),
       '',
-    ];
+    );
     if (ONLY !== 'overhead') out.push(
       '## Fixed cost',
       '',

@@ -1,13 +1,15 @@
 // The checks before and after the load, run once in Artillery's main thread (its before/after hooks).
 // Artillery keeps no metrics of these hooks, so the results go on the event channel.
-//  - before: /health must be ok; one /api request must work too (the backend can answer /health
-//    200 while every /api request fails), with the run's token when it has one (a rejected token
-//    stops the run here, not after a load of 401s), and tells how much of the rate limit is left.
+//  - before: /health must be ok; the /api must work too (the backend can answer /health 200 while
+//    every /api request fails): up to API_SAMPLES requests, so that only an API that fails every
+//    time stops the run, and a flaky one is left to the load's gates. With the run's token when it
+//    has one (a rejected token stops the run here, not after a load of 401s); the last answer tells
+//    how much of the rate limit is left.
 //  - after: /health again.
 import type { VUContext, VUEvents } from 'artillery';
 import { channelDir, writeEvent, type ApiCheck, type PreflightEvent, type RunConfig } from '../src/channel';
 import { EXIT, UsageError } from '../src/errors';
-import { checkApi, checkHealth } from '../src/health';
+import { checkHealth, refusesUs, sampleApi, sampleFailures } from '../src/health';
 import { decodeJwt } from '../src/jwt';
 import { logLine } from '../src/log';
 import { rateLimitAdvice } from '../src/ratelimit';
@@ -33,15 +35,15 @@ export function tokenProblem(authorization: string | undefined): string {
 
 /** The preflight's verdict: go, or why no load is sent. */
 function judge(config: RunConfig, api: ApiCheck, authorization: string | undefined): Omit<PreflightEvent, 'type' | 'health' | 'api'> {
-  if (api.status === 431 || api.status === 413) {
+  if (refusesUs(api) && api.status === 401) {
+    return { verdict: 'auth-rejected', message: `${api.path} answered 401 to the run's token: ${tokenProblem(authorization)}; fix API_TOKEN or the sign-in account` };
+  }
+  if (refusesUs(api)) {
     const size = Math.round((authorization?.length ?? 0) / 1024);
     return {
       verdict: 'headers-rejected',
       message: `the target answered ${api.status} to the pack's request headers (Authorization header ${size} KB): use a shorter token`,
     };
-  }
-  if (api.status === 401 && api.authenticated) {
-    return { verdict: 'auth-rejected', message: `${api.path} answered 401 to the run's token: ${tokenProblem(authorization)}; fix API_TOKEN or the sign-in account` };
   }
   if (!api.ok) return { verdict: 'api-failing' };
   if (config.spreadIps) return { verdict: 'go' };
@@ -64,6 +66,15 @@ const shutdown = async (exitCode: number) => {
   await (globalThis.artillery as unknown as ArtilleryShutdown).shutdown?.({ exitCode });
 };
 
+/** The checks before the load and their verdict, without Artillery (the tests call it as it is). */
+export async function runPreflight(target: string, config: RunConfig): Promise<PreflightEvent> {
+  const health = await checkHealth(target, config.healthTimeoutMs);
+  if (!health.ok) return { type: 'preflight', verdict: 'unhealthy', health };
+  const authorization = config.auth.mode === 'probe' ? undefined : await authorizationFor(config.auth);
+  const api = await sampleApi(target, config.healthTimeoutMs, authorization);
+  return { type: 'preflight', health, api, ...judge(config, api, authorization) };
+}
+
 export function preflight(context: VUContext, _events: VUEvents, done: Done): void {
   const target = String(context.vars.target);
   const stopBeforeLoad = async (event: PreflightEvent, exitCode: number) => {
@@ -80,19 +91,17 @@ export function preflight(context: VUContext, _events: VUEvents, done: Done): vo
       logLine(`error: ${err.message}`);
       return shutdown(EXIT.badInput);
     }
-    const health = await checkHealth(target, config.healthTimeoutMs);
-    if (!health.ok) return stopBeforeLoad({ type: 'preflight', verdict: 'unhealthy', health }, EXIT.unhealthyAtStart);
-    const authorization = config.auth.mode === 'probe' ? undefined : await authorizationFor(config.auth);
-    const api = await checkApi(target, config.healthTimeoutMs, authorization);
-    const verdict = judge(config, api, authorization);
-    const event: PreflightEvent = { type: 'preflight', health, api, ...verdict };
-    if (verdict.rateLimitWarning) logLine(verdict.rateLimitWarning);
-    if (verdict.verdict === 'go') {
+    const event = await runPreflight(target, config);
+    const failures = event.api && event.api.ok && sampleFailures(event.api);
+    if (failures) logLine(`Preflight: ${failures} before one answered ${event.api?.status}: a flaky API, not a broken one; the load runs and its gates judge it.`);
+    if (event.rateLimitWarning) logLine(event.rateLimitWarning);
+    if (event.verdict === 'go') {
       writeEvent(channelDir(), event);
       return done();
     }
-    if (verdict.message) logLine(`Not starting the load: ${verdict.message}.`);
-    return stopBeforeLoad(event, verdict.verdict === 'api-failing' ? EXIT.unhealthyAtStart : EXIT.badInput);
+    if (event.message) logLine(`Not starting the load: ${event.message}.`);
+    const unhealthy = event.verdict === 'unhealthy' || event.verdict === 'api-failing';
+    return stopBeforeLoad(event, unhealthy ? EXIT.unhealthyAtStart : EXIT.badInput);
   })().catch(done);
 }
 

@@ -26,7 +26,7 @@ export function alertMessage(record: RunRecord, reportPath: string, env: NodeJS.
     `${record.reason} (exit ${record.exitCode})`,
     `Target: ${record.target} · run ${record.id}`,
     failed.length ? `Failed gates:\n${failed.map((g) => `• ${g.title}: ${gateValueText(g)} (limit ${gateLimitText(g)})`).join('\n')}` : 'Failed gates: none',
-    `Requests: ${t.requests} · error rate: ${t.errorRatePct.toFixed(2)} % · p99: ${t.latency ? `${t.latency.p99} ms` : '-'} · 429s: ${record.rateLimit.limited}`,
+    `Requests: ${t.requests} · error rate: ${t.requests ? `${t.errorRatePct.toFixed(2)} %` : '—'} · p99: ${t.latency ? `${t.latency.p99} ms` : '-'} · 429s: ${record.rateLimit.limited}`,
     `Report: \`${reportPath}\`${ciRun ? ` (artifacts of ${ciRun})` : ''}`,
   ];
   return {

@@ -123,6 +123,9 @@ export const ApiCheck = z.object({
   detail: z.string().optional(),
   rateLimit: RateLimitState.optional(),
   authenticated: z.boolean().optional(),
+  /** The preflight's /api requests: how many it sent, and the answers that failed (src/health.ts sampleApi). */
+  sent: z.number().optional(),
+  failures: z.array(z.object({ status: z.number().optional(), detail: z.string().optional() })).optional(),
 });
 
 export const PreflightVerdict = z.enum(['go', 'unhealthy', 'api-failing', 'auth-rejected', 'headers-rejected', 'over-limit']);

@@ -1,5 +1,6 @@
 // What went wrong, in the guide's words, with its "Common Issues" hints. Built from the record only.
-import type { HealthResult } from './health';
+import { refusesUs, sampleFailures, type ApiCheck, type HealthResult } from './health';
+import { isLoopback } from './options';
 import { describePolicy } from './ratelimit';
 import type { RunRecord } from './record';
 
@@ -9,7 +10,10 @@ export function healthHints(h: HealthResult, target: string): string[] {
     case 'refused':
       return [
         `Connection refused at ${target}: nothing is listening there.`,
-        'Verify the backend is running (npm run dev in the backend, port 3001), check firewall settings,',
+        // The backend's own port only helps when the target is this machine.
+        isLoopback(target)
+          ? 'Verify the backend is running (npm run dev in the backend, port 3001), check firewall settings,'
+          : 'Verify the backend is running there, check firewall settings,',
         `and verify the URL: ${curl}`,
       ];
     case 'timeout':
@@ -17,18 +21,25 @@ export function healthHints(h: HealthResult, target: string): string[] {
       return [
         `No answer from ${target} (${h.detail}).`,
         `Check the host name and the network, and that the backend is up: ${curl}`,
-        'A service on Render that was idle can take a minute to wake up; try again.',
+        // A sleeping hosted service, never a backend on this machine.
+        ...(isLoopback(target) ? [] : ['A service on Render that was idle can take a minute to wake up; try again.']),
       ];
-    case 'redirect-loop':
+    case 'redirect':
+      return [
+        `/health answered ${h.status}, a ${h.detail}; redirects are not followed (that would check another server).`,
+        `Is BASE_URL the backend itself (http:// vs https://, the host name)? curl -I ${target}/health`,
+      ];
+    case 'redirect-loop': // records made before redirects stopped being followed
       return [
         `Redirect loop at ${target}/health: it kept redirecting (${h.detail}).`,
         `Check BASE_URL (http:// vs https://, a trailing host name) and the proxy's redirect rules: curl -IL ${target}/health`,
       ];
     case 'degraded': {
-      const failing = h.failingServices?.length ? h.failingServices.join(', ') : 'a service';
+      const failing = h.failingServices ?? [];
+      const database = failing.some((s) => s === 'database' || s === 'supabase');
       return [
-        `/health answered ${h.status} degraded: ${failing} down.`,
-        'Verify database connectivity (Supabase) and the backend logs before load testing.',
+        `/health answered ${h.status} degraded: ${failing.length ? failing.join(', ') : 'a service'} down.`,
+        database ? 'Verify database connectivity (Supabase) and the backend logs before load testing.' : 'Check the backend logs for the failing service before load testing.',
       ];
     }
     case 'http-error':
@@ -56,18 +67,38 @@ export function rateLimitLine(r: RunRecord): string | undefined {
   );
 }
 
+const REDIS_HINT = 'When Redis is down the backend answers every /api request 500 "Connection is closed." until it restarts; check Redis and restart the backend.';
+
+/**
+ * What the preflight's /api requests showed. Only an API that failed every one stopped the run; the
+ * Redis hint needs its evidence: every answer a 500 while /health was ok, or a body saying the
+ * connection is closed.
+ */
+export function apiCheckHints(api: ApiCheck | null | undefined, healthOk: boolean): string[] {
+  if (!api || refusesUs(api)) return []; // a refused token or oversized headers are said by the verdict
+  const failures = api.failures ?? (api.ok ? [] : [{ status: api.status, detail: api.detail }]);
+  if (!failures.length) return [];
+  const connectionClosed = failures.some((f) => /connection is closed/i.test(f.detail ?? ''));
+  const every500 = !api.ok && healthOk && failures.every((f) => f.status === 500);
+  const redis = connectionClosed || every500 ? [REDIS_HINT] : [];
+  const counted = sampleFailures(api);
+  if (api.ok) {
+    return [`The preflight's /api check: ${counted} before one answered ${api.status}: a flaky API, not a broken one; the load ran and its gates judged it.`, ...redis];
+  }
+  const last = `${api.path} answered ${api.status ?? api.detail}${api.detail && api.status ? `: ${api.detail}` : ''}`;
+  const redirect = failures.some((f) => /^redirect to /.test(f.detail ?? ''));
+  return [
+    `API failing while /health is OK: ${last}${counted && api.sent && api.sent > 1 ? `; ${counted}` : ''}.`,
+    ...redis,
+    ...(redirect ? ['Redirects are not followed (that would measure another server): is BASE_URL the backend itself?'] : []),
+    ...(!redis.length && !redirect ? ['Check the backend logs for what fails under /api.'] : []),
+  ];
+}
+
 export function diagnose(r: RunRecord): string[] {
   const lines: string[] = [];
   if (r.health.start && !r.health.start.ok) lines.push(...healthHints(r.health.start, r.target));
-  // A refused token or oversized headers are said by the verdict; the Redis hint is for an API that fails.
-  const refusedUs = r.apiCheck && ((r.apiCheck.authenticated && r.apiCheck.status === 401) || r.apiCheck.status === 413 || r.apiCheck.status === 431);
-  if (r.apiCheck && !r.apiCheck.ok && !refusedUs) {
-    lines.push(
-      `API failing while /health is OK: ${r.apiCheck.path} answered ${r.apiCheck.status ?? r.apiCheck.detail}` +
-        `${r.apiCheck.detail && r.apiCheck.status ? `: ${r.apiCheck.detail}` : ''}.`,
-      'When Redis is down the backend answers every /api request 500 "Connection is closed." until it restarts; check Redis and restart the backend.',
-    );
-  }
+  lines.push(...apiCheckHints(r.apiCheck, Boolean(r.health.start?.ok)));
   if (r.rateLimit.warning) lines.push(r.rateLimit.warning);
   if (r.auth.warning) lines.push(r.auth.warning);
   const limited = rateLimitLine(r);
@@ -92,7 +123,7 @@ export function diagnose(r: RunRecord): string[] {
         `${e.rateLimited} rate limited, ${e.timeout} timeouts, ${e.transport} connection errors, ` +
         `${e.otherStatus} other unexpected statuses, ${e.notJson + e.badBody} bodies that failed their checks` +
         (worst?.errorCount ? `; most on ${worst.path}.` : '.'),
-      'Check backend logs for exceptions, verify database connectivity, check if the server is memory/CPU constrained.',
+      ...errorHints(e),
     );
   }
   if (gate('p99')?.passed === false && t.latency) {
@@ -104,7 +135,8 @@ export function diagnose(r: RunRecord): string[] {
   }
   if (t.errors.timeout > 0) {
     const where = r.endpoints.filter((e) => e.errors.timeout).map((e) => `${e.path} (${e.errors.timeout})`);
-    const slow = r.endpoints.filter((e) => e.fallback?.slowness).map((e) => ` ${e.path} ${e.fallback!.slowness}.`);
+    // An endpoint's known slowness explains only its own timeouts.
+    const slow = r.endpoints.filter((e) => e.errors.timeout && e.fallback?.slowness).map((e) => ` ${e.path} ${e.fallback!.slowness}.`);
     lines.push(`Timeouts: ${where.join(', ')}.${slow.join('')}`);
   }
   if (t.errors.notJson > 0) {
@@ -143,6 +175,15 @@ export function diagnose(r: RunRecord): string[] {
     lines.push(`${g.endpoint} p95 ${g.value} ms is over its ${g.limit} ms budget${g.strict ? '' : ' (warning)'}.`);
   }
   return lines;
+}
+
+/** The guide's hints for a high error rate, each for the kind of error it explains. */
+function errorHints(e: RunRecord['totals']['errors']): string[] {
+  const hints: string[] = [];
+  if (e.http5xx) hints.push('Server errors: check the backend logs for exceptions and verify database connectivity.');
+  if (e.timeout || e.transport) hints.push('Timeouts and dropped connections: check whether the server is memory/CPU constrained.');
+  if (e.http4xx) hints.push('Client errors: check BASE_URL, the paths and the token.');
+  return hints;
 }
 
 /** How the run ended, when that limits what the record can say. */

@@ -2,6 +2,7 @@
 import { packagedFiles, platformCommand } from './distributed';
 import { gateLimitText } from './report/format';
 import { gatesForPlan } from './gates';
+import { API_SAMPLES } from './health';
 import { stepWindows } from './capacity';
 import { capacityLimits } from './capacity-plan';
 import { periodMs } from './contract';
@@ -46,10 +47,10 @@ export function formatDryRun(plan: RunPlan): string {
   for (const e of plan.endpoints) out.push(`  GET ${e.path.padEnd(28)} ~${estimate.perEndpoint[e.name]}`);
   out.push(`  total ~${estimate.total}`);
   const limit = plan.contract.rateLimit;
-  const fits = estimate.api + 1 <= limit.requests;
+  const fits = estimate.api + API_SAMPLES <= limit.requests;
   out.push(
     '',
-    `rate limit:  ~${estimate.api} /api requests (+1 preflight) against the backend's ${limit.requests} per ${limit.windowSeconds / 3600} h per IP: ` +
+    `rate limit:  ~${estimate.api} /api requests (+ up to ${API_SAMPLES} for the preflight) against the backend's ${limit.requests} per ${limit.windowSeconds / 3600} h per IP: ` +
       (opts.spreadIps
         ? 'not a limit here (--spread-ips gives every request its own client address on this loopback target)'
         : fits

@@ -2,7 +2,7 @@
 // record can show. One definition per gate: its expression, its limit and how to read its value.
 import type { Budgets } from './config';
 import type { Endpoint } from './contract';
-import type { EndpointSummary, Gate, RunRecord } from './record';
+import { errorRateOf, type EndpointSummary, type Gate, type RunRecord } from './record';
 import { artilleryMetric, counter } from './metrics';
 
 export interface GateOptions {
@@ -58,7 +58,7 @@ export function gateSpecs(budgets: Budgets, endpoints: Array<Pick<Endpoint, 'nam
       comparator: '<',
       unit: '%',
       strict: true,
-      read: (t) => (t.requests ? t.errorRatePct : null),
+      read: errorRateOf,
     },
     {
       id: 'request-rate',

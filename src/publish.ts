@@ -2,7 +2,7 @@
 // publish-metrics plugin (its figures during the run), and the pack's own results, known only once
 // Artillery has ended, are pushed to each Prometheus Pushgateway of that list.
 import { UsageError } from './errors';
-import type { RunRecord } from './record';
+import { errorRateOf, type RunRecord } from './record';
 import { treatAsSecret } from './secrets';
 
 /** One entry of Artillery's `config.plugins.publish-metrics` list. */
@@ -104,7 +104,7 @@ export function resultsExposition(record: RunRecord, extraTags: string[] = []): 
   metric('voxanne_gate_value', "Each gate's measured value, in the gate's unit.", record.gates.map((g) => [{ gate: g.id, unit: g.unit }, g.value]));
   metric('voxanne_run_requests', 'Requests sent during the run.', [[{}, t.requests]]);
   metric('voxanne_run_errors', 'Requests counted as errors.', [[{}, t.errorCount]]);
-  metric('voxanne_run_error_rate_percent', 'Errors per 100 requests (429s only with --count-429).', [[{}, t.errorRatePct]]);
+  metric('voxanne_run_error_rate_percent', 'Errors per 100 requests (429s only with --count-429); absent when no load was sent.', [[{}, errorRateOf(t)]]);
   metric('voxanne_run_rate_limited', 'Requests answered 429 (rate limited).', [[{}, record.rateLimit.limited]]);
   metric('voxanne_run_requests_per_second', 'Requests per second over the planned load.', [[{}, t.requestsPerSecond]]);
   metric('voxanne_run_response_time_ms', 'Whole-run response time quantiles, ms.', [

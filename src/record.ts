@@ -408,6 +408,9 @@ export function totalCounters(events: PeriodEvent[]): Record<string, number> {
   return totals;
 }
 
+/** The run's error rate, or null when it sent no load (nothing to take a rate of: shown as "—", never "0.00 %"). */
+export const errorRateOf = (t: Pick<RunRecord['totals'], 'requests' | 'errorRatePct'>): number | null => (t.requests ? t.errorRatePct : null);
+
 /** Requests the error rate is taken over: 429s are left out unless they count as errors (--count-429). */
 export function measuredRequests(requests: number, errors: Partial<ErrorKinds> | undefined, countedAsErrors: boolean): number {
   return requests - (countedAsErrors ? 0 : (errors?.rateLimited ?? 0));

@@ -253,7 +253,7 @@ function appendHistory(record: RunRecord, reportsDir: string): void {
     requests: t.requests,
     p95Ms: t.latency?.p95 ?? null,
     p99Ms: t.latency?.p99 ?? null,
-    errorRatePct: Math.round(t.errorRatePct * 100) / 100,
+    errorRatePct: t.requests ? Math.round(t.errorRatePct * 100) / 100 : null,
     requestsPerSecond: Math.round(t.requestsPerSecond * 100) / 100,
     rateLimited: record.rateLimit.limited,
     failedGates: record.gates.filter((g) => g.strict && !g.passed).map((g) => g.id),

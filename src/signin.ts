@@ -1,6 +1,7 @@
 // Password sign-in against the backend's Supabase project (GoTrue's token endpoint), and refresh.
 // Credentials come from the environment; nothing here logs them or the tokens.
 import { UsageError } from './errors';
+import { redirectDetail } from './health';
 import { redactor } from './secrets';
 
 export interface Session {
@@ -39,11 +40,14 @@ async function tokenRequest(grant: string, body: object, env: NodeJS.ProcessEnv)
       headers: { apikey: String(env.SUPABASE_ANON_KEY), 'content-type': 'application/json' },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
+      redirect: 'manual', // a redirect would send the password on to wherever it points
     });
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
     throw new UsageError(`sign-in failed: cannot reach SUPABASE_URL (${cause}); check the URL and the network`);
   }
+  const redirect = redirectDetail(res);
+  if (redirect) throw new UsageError(`sign-in failed: SUPABASE_URL answered ${res.status}, a ${redirect}; not followed: set SUPABASE_URL to the project's own URL`);
   const answer = (await res.json().catch(() => ({}))) as Record<string, unknown>;
   if (!res.ok || typeof answer.access_token !== 'string') {
     // The auth server's own words, through the redaction: a server may echo the password or the key back.

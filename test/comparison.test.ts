@@ -85,5 +85,5 @@ test('endpoint error rate: 429s leave the denominator unless counted as errors',
   r.rateLimit = { ...r.rateLimit, countedAsErrors: true };
   assert.equal(endpointErrorPct(r, e), 5);
   assert.equal(endpointErrorPct(r, undefined), null);
-  assert.equal(endpointErrorPct(r, { ...e, requests: 0, errorCount: 0, errors: { ...e.errors, rateLimited: 0 } }), 0);
+  assert.equal(endpointErrorPct(r, { ...e, requests: 0, errorCount: 0, errors: { ...e.errors, rateLimited: 0 } }), null, 'no requests: no rate');
 });

@@ -1,6 +1,7 @@
 // Runs the pack's real command lines (real Artillery) in a child process, as a user would.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -162,6 +163,29 @@ function startPack(
       resolve({ code, stdout, stderr, dir, record });
     });
   });
+}
+
+/** A loopback server that counts what reaches it (and keeps each request's path); `answer` decides the response. */
+export async function countingServer(answer: (req: IncomingMessage, body: string, res: ServerResponse) => void = (_q, _b, res) => res.end('{}')) {
+  const paths: string[] = [];
+  const server: Server = createServer((req, res) => {
+    paths.push(req.url ?? '');
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => answer(req, body, res));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return {
+    url,
+    requests: () => paths.length,
+    paths,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(r);
+      }),
+  };
 }
 
 /** A loopback port with nothing listening on it. */

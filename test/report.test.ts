@@ -153,7 +153,7 @@ describe('a healthy run', () => {
       assert.ok(row.includes(fmtMs(e.latency?.p95)) && row.includes(`guide ${fmtNum(e.baseline.p95)} ms`), row);
     }
     assert.match(html, /data-compare="none"/);
-    assert.match(html, /No earlier run of this environment and profile/);
+    assert.match(html, /No earlier run of this kind to compare with/);
     assert.ok(!/eyJ[\w-]+\.[\w-]+\./.test(html), 'no token in the page');
     assert.ok(html.includes(r.auth.description.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')), 'the auth description');
   });
@@ -322,7 +322,7 @@ describe('reports without a run', () => {
     assert.ok(!index.includes('<script>alert') && index.includes('&lt;script&gt;alert'));
   });
 
-  test('a run that sent no load still renders, and JUnit fails its health check', () => {
+  test('a run that sent no load still renders, shows "—" for its error rate everywhere, and JUnit fails its health check', () => {
     const h = healthy.record;
     const r: RunRecord = {
       ...h,
@@ -332,19 +332,29 @@ describe('reports without a run', () => {
       health: { start: { ok: false, at: h.startedAt, problem: 'refused', detail: 'ECONNREFUSED' }, end: null },
       periods: [],
       endpoints: h.endpoints.map((e) => ({ ...e, requests: 0, latency: null, codes: {}, errorCount: 0 })),
-      totals: { ...h.totals, requests: 0, latency: null, errorCount: 0, errorRatePct: 0, codes: {} },
+      totals: { ...h.totals, requests: 0, requestsPerSecond: 0, durationSeconds: 0, latency: null, errorCount: 0, errorRatePct: 0, codes: {} },
     };
     const html = renderReport(r, null);
     assert.match(html, /data-outcome="unhealthy"/);
     assert.match(html, /No load was measured, so there is nothing to chart/);
+    // Nothing was sent, so there is no error rate: "—", never "0.00 %".
+    assert.equal(textOf(html, 'data-kpi="Error rate"'), '—');
+    assert.equal(textOf(html, 'data-kpi="Throughput"'), '—');
+    assert.match(textOf(html, 'class="total"'), /^All endpoints 0 — 0 of 0/);
+    assert.doesNotMatch(html, /0\.00 %/);
+    const index = renderIndex([r]);
+    assert.match(textOf(index, `data-run="${r.id}"`), / — — — 0 0 s$/, 'p99, error rate and req/s');
+    assert.doesNotMatch(index, /0\.00 %/);
     const suite = parseXml(renderJUnit(r));
+    const props = suite.children.find((c) => c.name === 'properties')?.children ?? [];
+    assert.equal(props.find((p) => p.attrs.name === 'error.rate.pct')?.attrs.value, '');
     const start = suite.children.find((c) => c.attrs.name === 'health before the load');
     assert.ok(start?.children.some((c) => c.name === 'failure'));
     const end = suite.children.find((c) => c.attrs.name === 'health after the load');
     assert.ok(end?.children.some((c) => c.name === 'skipped'));
   });
 
-  test('the previous run is the newest earlier one of the same environment and profile', () => {
+  test('the previous run is the newest earlier one of the same environment, target, profile and time scale', () => {
     const dir = mkdtempSync(join(tmpdir(), 'voxanne-prev-'));
     try {
       const h = { ...healthy.record, periods: [] };
@@ -354,6 +364,8 @@ describe('reports without a run', () => {
         ['b-prev', { environment: 'local', startedAt: at(10) }],
         ['c-other-profile', { environment: 'local', startedAt: at(20), profile: { ...h.profile, name: 'standard' } }],
         ['d-other-env', { environment: 'prod', startedAt: at(25) }],
+        ['h-other-scale', { environment: 'local', startedAt: at(26), timeScale: 1 }],
+        ['i-other-target', { environment: 'local', startedAt: at(27), target: 'http://127.0.0.1:1', timeScale: 0.1 }],
         ['f-later', { environment: 'local', startedAt: at(40) }],
       ];
       for (const [name, patch] of runs) {
@@ -371,7 +383,22 @@ describe('reports without a run', () => {
       writeReports(current, join(dir, 'z-now'), dir);
       assert.match(readFileSync(join(dir, 'z-now', 'report.html'), 'utf8'), /data-compare="b-prev"/);
       const ids = [...readFileSync(join(dir, 'index.html'), 'utf8').matchAll(/<tr data-run="([^"]+)"/g)].map((m) => m[1]);
-      assert.deepEqual(ids, ['f-later', 'z-now', 'd-other-env', 'c-other-profile', 'b-prev', 'a-old']);
+      assert.deepEqual(ids, ['f-later', 'z-now', 'i-other-target', 'h-other-scale', 'd-other-env', 'c-other-profile', 'b-prev', 'a-old']);
+      // The trends group the same way: one for a, b, z and f; one each for the others.
+      const index = readFileSync(join(dir, 'index.html'), 'utf8');
+      assert.equal((index.match(/<div class="trend" data-kind=/g) ?? []).length, 5);
+      assert.match(index, new RegExp(`local · ${h.profile.name} ×${h.timeScale} <span class="sub">4 runs`));
+      // No run of the same kind: none is compared, and the nearest unlike run is named.
+      const rehearsal: RunRecord = { ...current, id: 'y-rehearsal', timeScale: 0.5 };
+      mkdirSync(join(dir, 'y-rehearsal'));
+      writeReports(rehearsal, join(dir, 'y-rehearsal'), dir);
+      const page = readFileSync(join(dir, 'y-rehearsal', 'report.html'), 'utf8');
+      assert.doesNotMatch(page, /data-compare="(?!none)/);
+      assert.equal(
+        textOf(page, 'data-compare="none"').replace(/ \)/g, ')'),
+        `No earlier run of local ${h.profile.name} ×0.5 against ${h.target} in this reports folder. i-other-target differs only in its time scale and target (local ${h.profile.name} ×0.1 against http://127.0.0.1:1), so it is not compared: a load of another length or another server says nothing about this one.`,
+      );
+      assert.match(page, /No earlier run of this kind to compare with/);
       // The summary caches follow run.json: a rewritten run.json is read again.
       assert.ok(existsSync(join(dir, 'b-prev', SUMMARY_CACHE)));
       writeFileSync(join(dir, 'b-prev', 'run.json'), JSON.stringify({ ...h, id: 'b-prev', environment: 'staging', startedAt: at(10) }));
@@ -387,6 +414,44 @@ describe('reports without a run', () => {
 
 describe('in a browser', () => {
   const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium): browser checks NOT run`;
+
+  test('the key figures and the index fit at 1,100 px and at a phone\'s 390 px: nothing runs past the page or its card', { skip, timeout: 60_000 }, async () => {
+    // The failing run's report and the index, with a throughput of four digits and a long run id.
+    const dir = mkdtempSync(join(tmpdir(), 'voxanne-layout-'));
+    const busy: RunRecord = { ...failing.record, id: `${failing.record.id}-capacity-rehearsal`, totals: { ...failing.record.totals, requestsPerSecond: 1106.47, requests: 464_717 } };
+    writeFileSync(join(dir, 'report.html'), renderReport(busy, healthy.record));
+    writeFileSync(join(dir, 'index.html'), renderIndex([healthy.record, failing.record, busy]));
+    const { chromium } = require('playwright-core') as typeof import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    try {
+      for (const width of [1100, 390]) {
+        for (const file of ['report.html', 'index.html']) {
+          const page = await browser.newPage({ viewport: { width, height: 900 } });
+          await page.goto(`file://${join(dir, file)}`);
+          const m = await page.evaluate(() => {
+            const doc = document.documentElement;
+            const clipped = Array.from(document.querySelectorAll('.kpi')).flatMap((card) => {
+              const edge = card.getBoundingClientRect().right;
+              const v = card.querySelector('.v') as HTMLElement;
+              const out = Array.from(v.querySelectorAll('small')).some((u) => u.getBoundingClientRect().right > edge);
+              return v.scrollWidth > v.clientWidth || out ? [`${v.textContent} (${v.scrollWidth} > ${v.clientWidth})`] : [];
+            });
+            const table = document.querySelector('table.runs')?.closest('.tw') as HTMLElement | null;
+            return { page: [doc.scrollWidth, doc.clientWidth], clipped, runs: table ? [table.scrollWidth, table.clientWidth] : null, throughput: document.querySelector('[data-kpi="Throughput"]')?.textContent };
+          });
+          const at = `${file} at ${width} px`;
+          assert.ok(m.page[0] <= m.page[1], `${at}: the page is ${m.page[0]} px wide in ${m.page[1]}`);
+          assert.deepEqual(m.clipped, [], `${at}: key figures cut`);
+          if (file === 'report.html') assert.equal(m.throughput, '1,106.47 req/s');
+          else assert.ok(m.runs && m.runs[0] <= m.runs[1], `${at}: the runs table is ${m.runs?.[0]} px wide in ${m.runs?.[1]}`);
+          await page.close();
+        }
+      }
+    } finally {
+      await browser.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   test('report.html draws its charts offline, with no console error and no request', { skip, timeout: 60_000 }, async () => {
     // eslint-disable-next-line @typescript-eslint/no-var-requires

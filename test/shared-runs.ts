@@ -13,6 +13,8 @@ export interface SharedRun extends PackResult {
   stats: StandInStats;
   /** The messages the alert webhook received during this run. */
   alerts: Array<{ path: string; body: any }>;
+  /** The stand-in's port (the run's target), for a later run against the same target. */
+  port?: number;
 }
 
 /** A Slack-style webhook receiver on loopback that keeps every message it is sent. */
@@ -50,22 +52,23 @@ async function runAgainst(options: StandInOptions, env: Record<string, string>, 
   const standIn = await startStandIn({ latencyScale: 0.2, seed: 7, ...options });
   try {
     const r = await runPack('run', QUICK, { BASE_URL: standIn.url, ALERT_WEBHOOK_URL: hook.url, ...env }, { reportsDir });
-    return { ...r, stats: standIn.stats(), alerts: hook.messages };
+    return { ...r, stats: standIn.stats(), alerts: hook.messages, port: standIn.port };
   } finally {
     await Promise.all([standIn.close(), hook.close()]);
   }
 }
 
 /**
- * A healthy run (the development token with org DEV_ORG), then a run against a backend answering
- * 15 % server errors, into one reports folder: the second compares with the first, and the index
- * lists both. Both with the alert webhook set.
+ * A healthy run (the development token with org DEV_ORG), then a run against the same target
+ * (the same port) now answering 15 % server errors, into one reports folder: the second compares
+ * with the first (same environment, target, profile and time scale), and the index lists both.
+ * Both with the alert webhook set.
  */
 export function healthyThenFailing(): Promise<{ reports: string; healthy: SharedRun; failing: SharedRun }> {
   return shared('healthy-then-failing', async () => {
     const reports = mkdtempSync(join(suiteDir(), 'reports-'));
     const healthy = await runAgainst({}, { DEV_ORG_ID: DEV_ORG }, reports);
-    const failing = await runAgainst({ errorRate: 0.15, faultsAfterRequests: 2 }, {}, reports);
+    const failing = await runAgainst({ errorRate: 0.15, faultsAfterRequests: 2, port: healthy.port }, {}, reports);
     return { reports, healthy, failing };
   });
 }

@@ -1,6 +1,6 @@
 // The report's capacity section (--profile capacity): the answer, the capacity curve (throughput
 // and latency percentiles against users, the gates drawn in, the previous capacity run of the same
-// environment dashed) and the steps. Hand-made SVG, like charts.ts, for the same reasons.
+// kind dashed: environment, target and time scale) and the steps. Hand-made SVG, like charts.ts, for the same reasons.
 import type { RunRecord } from '../record';
 import { H, W, legend, niceStep } from './charts';
 import { esc, fmtNum, fmtTime } from './format';
@@ -145,8 +145,8 @@ export function capacitySection(r: RunRecord, previous: RunRecord | null): strin
     })
     .join('');
   const prevLine = prev
-    ? `<p>Previous capacity run of ${esc(r.environment)}: <a href="../${esc(encodeURIComponent(previous!.id))}/report.html">${esc(previous!.id)}</a> (started ${esc(fmtTime(previous!.startedAt))}): <span class="mono">${esc(prev.line)}</span></p>`
-    : `<p class="muted" data-capacity-compare="none">No earlier capacity run of ${esc(r.environment)} in this reports folder.</p>`;
+    ? `<p>Previous capacity run of the same environment, target and time scale: <a href="../${esc(encodeURIComponent(previous!.id))}/report.html">${esc(previous!.id)}</a> (started ${esc(fmtTime(previous!.startedAt))}): <span class="mono">${esc(prev.line)}</span></p>`
+    : `<p class="muted" data-capacity-compare="none">No earlier capacity run of ${esc(r.environment)} against <span class="mono">${esc(r.target)}</span> at ×${esc(r.timeScale)} in this reports folder (see Since the last run).</p>`;
   return `<section id="capacity" aria-labelledby="h-cap"><h2 id="h-cap">Capacity <span class="sub">a staircase of users, each step judged on the whole 10 s periods of its hold</span></h2>
 <p class="capacity-line"><strong>${esc(cap.line)}</strong></p>
 ${prevLine}

@@ -1,4 +1,5 @@
-// How this run compares with the previous run of the same environment and profile: each gate and
+// How this run compares with the previous run of its kind (same environment, target, profile and
+// time scale: anything else would compare unlike loads): each gate and
 // each endpoint's p95, p99 and error rate, as a Change (better, worse or about the same) and a
 // count of each. Pure functions over two run records; html.ts only draws the result.
 import type { EndpointSummary, Gate, LatencySummary, RunRecord } from '../record';
@@ -25,15 +26,41 @@ export interface Comparison {
   counts: Record<Trend, number>;
 }
 
+/** What makes two runs comparable: the same environment, target URL, profile and time scale. */
+function kindOf(r: RunRecord): { environment: string; target: string; profile: string; timeScale: number } {
+  return { environment: r.environment, target: r.target.replace(/\/+$/, ''), profile: r.profile.name, timeScale: r.timeScale };
+}
+
+/** An earlier run left out of the comparison, and how it differs. */
+export interface Unlike {
+  run: RunRecord;
+  differs: Array<'time scale' | 'target'>;
+}
+
+/** One string per kind of run, for grouping (the index's trends). */
+export const kindKey = (r: RunRecord): string => JSON.stringify(kindOf(r));
+
+/**
+ * How `other` differs from `r` when it is the same environment and profile but not the same kind:
+ * its time scale, its target, or both; undefined when it is the same kind or differs in more.
+ */
+export function unlikeBy(r: RunRecord, other: RunRecord): Array<'time scale' | 'target'> | undefined {
+  const a = kindOf(r);
+  const b = kindOf(other);
+  if (a.environment !== b.environment || a.profile !== b.profile) return undefined;
+  const differs = [...(a.timeScale !== b.timeScale ? (['time scale'] as const) : []), ...(a.target !== b.target ? (['target'] as const) : [])];
+  return differs.length ? differs : undefined;
+}
+
 /** Parts of the record added after its first version: older run.json files lack them. */
 export const rateLimitOf = (r: RunRecord) => (r as Partial<RunRecord>).rateLimit ?? null;
 export const count429 = (r: RunRecord) => rateLimitOf(r)?.countedAsErrors ?? true;
 
-/** An endpoint's error rate (%), over the requests the error rate is taken over (see measuredRequests). */
+/** An endpoint's error rate (%), over the requests the error rate is taken over (see measuredRequests); null when there were none. */
 export function endpointErrorPct(r: RunRecord, e: EndpointSummary | undefined): number | null {
   if (!e) return null;
   const n = measuredRequests(e.requests, e.errors, count429(r));
-  return n > 0 ? (e.errorCount / n) * 100 : 0;
+  return n > 0 ? (e.errorCount / n) * 100 : null;
 }
 
 /** The smaller of two runs' sample counts behind a percentile. */

@@ -3,15 +3,15 @@
 // person asks: did the backend hold, what went wrong, where (gates, endpoints, charts over time),
 // better or worse than last time, and how the run was set up. Charts are SVG drawn here (see
 // charts.ts for why); a little inline JavaScript adds the endpoint switch and hover read-outs.
-import type { ApiCheck, HealthResult } from '../health';
-import type { EndpointSummary, Gate, RunRecord } from '../record';
+import { sampleFailures, type ApiCheck, type HealthResult } from '../health';
+import { errorRateOf, type EndpointSummary, type Gate, type RunRecord } from '../record';
 import { legend, renderChart, type ChartData } from './charts';
 import {
   arrowFor, change, ERROR_KINDS, esc, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPct, fmtTime, gateLimitText, gateValueText,
   measuredRequests, OUTCOME_WORD, outcomeClass, scriptJson, TOLERANCE_NOTE, TREND_WORD, type Change,
 } from './format';
 import { describePolicy } from '../ratelimit';
-import { compare, count429, endpointErrorPct, rateLimitOf, samples, verdictFlips, type Comparison } from './comparison';
+import { compare, count429, endpointErrorPct, rateLimitOf, samples, verdictFlips, type Comparison, type Unlike } from './comparison';
 import { buildSeries, type Series, type SeriesSet } from './series';
 import { clientScript } from './script';
 import { capacitySection } from './capacity';
@@ -121,7 +121,7 @@ function banner(r: RunRecord, cmp: Comparison | null): string {
         : `<a class="chip" href="#compare">Since the last run: <span class="chg same">≈ about the same on all ${same} figures</span></a>`,
     );
   } else {
-    chips.push('<a class="chip" href="#compare">No earlier run of this environment and profile</a>');
+    chips.push('<a class="chip" href="#compare">No earlier run of this kind to compare with</a>');
   }
   return `<div class="verdict v-${esc(r.outcome)}" role="status" data-outcome="${esc(r.outcome)}">
 <div class="icon" aria-hidden="true">${ICON[r.outcome] ?? '?'}</div>
@@ -146,8 +146,8 @@ function kpis(r: RunRecord, p: RunRecord | null): string {
   const plannedMax = Math.max(0, ...r.profile.stages.map((s) => s.target));
   const tiles: Array<{ k: string; v: string; s: string; d?: Change | null; cls?: string }> = [
     { k: 'Requests', v: fmtInt(t.requests), s: `${fmtInt(t.errorCount)} errors${t.errors.rateLimited ? ` · ${fmtInt(t.errors.rateLimited)} × 429` : ''}`, d: change(pt?.requests, t.requests, 'count', 'higher') },
-    { k: 'Throughput', v: `${fmtNum(t.requestsPerSecond, 2)}<small> req/s</small>`, s: esc(limit('request-rate')), d: change(pt?.requestsPerSecond, t.requestsPerSecond, 'req/s', 'higher'), cls: state('request-rate') },
-    { k: 'Error rate', v: `${t.errorRatePct.toFixed(2)}<small> %</small>`, s: esc(limit('error-rate')), d: change(pt?.errorRatePct, t.errorRatePct, '%', 'lower'), cls: state('error-rate') },
+    { k: 'Throughput', v: t.requests ? `${fmtNum(t.requestsPerSecond, 2)}<small> req/s</small>` : '—', s: esc(limit('request-rate')), d: change(pt?.requestsPerSecond, t.requestsPerSecond, 'req/s', 'higher'), cls: state('request-rate') },
+    { k: 'Error rate', v: t.requests ? `${t.errorRatePct.toFixed(2)}<small> %</small>` : '—', s: esc(limit('error-rate')), d: change(pt && errorRateOf(pt), errorRateOf(t), '%', 'lower'), cls: state('error-rate') },
     { k: 'p50', v: t.latency ? `${fmtNum(t.latency.p50)}<small> ms</small>` : '—', s: `mean ${fmtMs(t.latency?.mean)}`, d: change(pt?.latency?.p50, t.latency?.p50, 'ms', 'lower', samples(pt?.latency, t.latency)) },
     { k: 'p95', v: t.latency ? `${fmtNum(t.latency.p95)}<small> ms</small>` : '—', s: `max ${fmtMs(t.latency?.max)}`, d: change(pt?.latency?.p95, t.latency?.p95, 'ms', 'lower', samples(pt?.latency, t.latency)) },
     { k: 'p99', v: t.latency ? `${fmtNum(t.latency.p99)}<small> ms</small>` : '—', s: esc(limit('p99')), d: change(pt?.latency?.p99, t.latency?.p99, 'ms', 'lower', samples(pt?.latency, t.latency)), cls: state('p99') },
@@ -161,7 +161,7 @@ function kpis(r: RunRecord, p: RunRecord | null): string {
           p ? `<div class="d">${x.d !== undefined ? chg(x.d, false, true) : '&nbsp;'}</div>` : ''
         }</div>`,
     )
-    .join('')}</div>${p ? `<p class="note" style="margin:-10px 0 14px">▲▼ under a figure: its change since the last run of ${esc(r.environment)} ${esc(r.profile.name)} (green better, red worse, ≈ about the same).</p>` : ''}`;
+    .join('')}</div>${p ? `<p class="note" style="margin:-10px 0 14px">▲▼ under a figure: its change since the last run of ${kindText(r)} (green better, red worse, ≈ about the same).</p>` : ''}`;
 }
 
 /** The gates nearest their limits (value as a share of an upper limit), highest first. */
@@ -226,6 +226,8 @@ function apiCard(a: ApiCheck | null | undefined): string {
     `<dt>Latency</dt><dd>${a.latencyMs !== undefined ? fmtMs(a.latencyMs) : '—'}</dd>`,
   ];
   if (a.detail) rows.push(`<dt>Detail</dt><dd class="small">${esc(a.detail)}</dd>`);
+  const failures = sampleFailures(a);
+  if (failures) rows.push(`<dt>Samples</dt><dd class="small" data-api-samples>${esc(failures)}${a.ok ? '; flaky, not broken: the load ran' : ''}</dd>`);
   return `<div class="hcard"><div class="h">${label} ${a.ok ? '<span class="pill pass">✓ ok</span>' : '<span class="pill fail">✗ failing</span>'}</div><dl class="kv small">${rows.join('')}</dl></div>`;
 }
 
@@ -258,8 +260,8 @@ function endpointsSection(r: RunRecord): string {
   const rows = r.endpoints.map((e) => {
     const g = gateOf(e);
     const l = e.latency;
-    const errPct = endpointErrorPct(r, e) ?? 0;
-    const cls = (g && !g.passed && g.strict) || errPct >= errorLimit ? 'row-fail' : (g && !g.passed) || e.errorCount > 0 ? 'row-warn' : '';
+    const errPct = endpointErrorPct(r, e);
+    const cls = (g && !g.passed && g.strict) || (errPct ?? 0) >= errorLimit ? 'row-fail' : (g && !g.passed) || e.errorCount > 0 ? 'row-warn' : '';
     const ratio = l ? l.p95 / e.budgetP95Ms : 0;
     const gauge = l
       ? `<span class="gauge${ratio >= 1 ? ' over' : ratio >= 0.8 ? ' near' : ''}" role="img" aria-label="p95 is ${Math.round(ratio * 100)} % of the budget"><i style="width:${Math.min(100, ratio * 100).toFixed(1)}%"></i></span>`
@@ -279,7 +281,7 @@ ${percentileCell(l?.p50, e.baseline?.p50)}${percentileCell(l?.p95, e.baseline?.p
 </tr>`;
   });
   const t = r.totals;
-  rows.push(`<tr class="total"><th scope="row">All endpoints</th><td class="num">${fmtInt(t.requests)}</td><td class="num">${fmtPct(t.errorRatePct)}<span class="sub">${fmtInt(t.errorCount)} of ${fmtInt(measuredRequests(t.requests, t.errors, count429(r)))}</span></td>${percentileCell(t.latency?.p50, undefined)}${percentileCell(t.latency?.p95, undefined)}${percentileCell(t.latency?.p99, undefined)}<td></td><td>${codesCell(t.codes, t.requests)}</td><td class="num">${fmtInt(r.endpoints.reduce((s, e) => s + e.expectationFailures, 0))}</td></tr>`);
+  rows.push(`<tr class="total"><th scope="row">All endpoints</th><td class="num">${fmtInt(t.requests)}</td><td class="num">${fmtPct(errorRateOf(t))}<span class="sub">${fmtInt(t.errorCount)} of ${fmtInt(measuredRequests(t.requests, t.errors, count429(r)))}</span></td>${percentileCell(t.latency?.p50, undefined)}${percentileCell(t.latency?.p95, undefined)}${percentileCell(t.latency?.p99, undefined)}<td></td><td>${codesCell(t.codes, t.requests)}</td><td class="num">${fmtInt(r.endpoints.reduce((s, e) => s + e.expectationFailures, 0))}</td></tr>`);
   return `<section id="endpoints" aria-labelledby="h-ep"><h2 id="h-ep">Endpoints <span class="sub">latency against the guide's local baseline (“guide”) and the p95 budget</span></h2>
 <div class="tw"><table class="endpoints"><thead><tr><th scope="col">Endpoint</th><th scope="col" class="num">Requests</th><th scope="col" class="num">Errors</th><th scope="col" class="num">p50</th><th scope="col" class="num">p95</th><th scope="col" class="num">p99</th><th scope="col">p95 budget</th><th scope="col">Status codes</th><th scope="col" class="num" title="Expectation failures: responses whose status or body did not match what the endpoint should answer; below, the fallback answers of endpoints that have one">Failed checks</th></tr></thead>
 <tbody>${rows.join('')}</tbody></table></div>
@@ -450,21 +452,16 @@ function chartsSection(r: RunRecord, charts: Record<string, ChartData>): { html:
 // ---------------------------------------------------------------------------------------------
 // Comparison and settings
 
-const hostOf = (url: string) => {
-  try {
-    return new URL(url).hostname;
-  } catch {
-    return url;
-  }
-};
+/** "local smoke ×0.25 against http://…": what makes runs comparable. */
+const kindText = (r: RunRecord) => `${esc(r.environment)} ${esc(r.profile.name)} ×${esc(r.timeScale)} against <span class="mono">${esc(r.target)}</span>`;
 
-function compareSection(r: RunRecord, p: RunRecord | null, cmp: Comparison | null): string {
+function compareSection(r: RunRecord, p: RunRecord | null, cmp: Comparison | null, unlike: Unlike | null): string {
   if (!p || !cmp) {
-    return `<section id="compare" aria-labelledby="h-cmp"><h2 id="h-cmp">Since the last run</h2><p class="muted" data-compare="none">No earlier run of this environment and profile (${esc(r.environment)}, ${esc(r.profile.name)}) in this reports folder.</p></section>`;
+    const left = unlike
+      ? ` <a href="../${esc(encodeURIComponent(unlike.run.id))}/report.html">${esc(unlike.run.id)}</a> differs only in its ${unlike.differs.join(' and ')} (${kindText(unlike.run)}), so it is not compared: a load of another length or another server says nothing about this one.`
+      : '';
+    return `<section id="compare" aria-labelledby="h-cmp"><h2 id="h-cmp">Since the last run</h2><p class="muted" data-compare="none">No earlier run of ${kindText(r)} in this reports folder.${left}</p></section>`;
   }
-  const notes: string[] = [];
-  if (p.timeScale !== r.timeScale) notes.push(`time scale differs (×${esc(p.timeScale)} then, ×${esc(r.timeScale)} now)`);
-  if (hostOf(p.target) !== hostOf(r.target)) notes.push(`target differs (${esc(p.target)} then)`);
   const { better, worse, same } = cmp.counts;
   const flips = verdictFlips(cmp);
   const flipText = flips.length
@@ -482,7 +479,7 @@ function compareSection(r: RunRecord, p: RunRecord | null, cmp: Comparison | nul
     })
     .join('');
   return `<section id="compare" aria-labelledby="h-cmp" data-compare="${esc(p.id)}"><h2 id="h-cmp">Since the last run <span class="sub"><span class="chg worse">▲ ${worse} worse</span> · <span class="chg better">▼ ${better} better</span> · <span class="chg same">≈ ${same} about the same</span></span></h2>
-<p>Compared with <a href="../${esc(encodeURIComponent(p.id))}/report.html">${esc(p.id)}</a> (started ${esc(fmtTime(p.startedAt))}, <span class="pill ${outcomeClass(p.outcome)}">${esc(OUTCOME_WORD[p.outcome] ?? p.outcome)}</span>)${notes.length ? `; note: ${notes.join('; ')}` : ''}.</p>
+<p>Compared with <a href="../${esc(encodeURIComponent(p.id))}/report.html">${esc(p.id)}</a> (started ${esc(fmtTime(p.startedAt))}, <span class="pill ${outcomeClass(p.outcome)}">${esc(OUTCOME_WORD[p.outcome] ?? p.outcome)}</span>), the previous run of ${kindText(r)}.</p>
 <p>${flipText} Each gate's change is in the <a href="#gates">Gates</a> table (columns “Last run” and “Change”).</p>
 <div class="tw"><table><caption>Endpoints (last run → this run)</caption><thead><tr><th scope="col">Endpoint</th><th scope="col" class="num">p95</th><th scope="col" class="num">p99</th><th scope="col" class="num">Error rate</th></tr></thead><tbody>${epRows}</tbody></table></div>
 <p class="note">${esc(TOLERANCE_NOTE)} ▲/▼ show which way the figure moved; the colour and word say whether that is better or worse.</p></section>`;
@@ -518,7 +515,8 @@ function settingsSection(r: RunRecord): string {
     .join('')}</dl><div class="tw"><table><caption>Profile stages: concurrent users move linearly to each target</caption><thead><tr><th scope="col" class="num">Stage</th><th scope="col" class="num">Duration</th><th scope="col" class="num">Users</th></tr></thead><tbody>${stages}</tbody></table></div></div></section>`;
 }
 
-export function renderReport(record: RunRecord, previous: RunRecord | null): string {
+/** The page; `unlike` names an earlier run left out of the comparison when there is no `previous`. */
+export function renderReport(record: RunRecord, previous: RunRecord | null, unlike: Unlike | null = null): string {
   const r = record;
   const p = previous;
   const cmp = p ? compare(r, p) : null;
@@ -545,7 +543,7 @@ ${capacitySection(r, p)}
 ${r.capacity ? '' : gatesSection(r, cmp)}
 ${endpointsSection(r)}
 ${chartPart.html}
-${compareSection(r, p, cmp)}
+${compareSection(r, p, cmp, unlike)}
 ${settingsSection(r)}
 </main>
 <p class="small muted">Built from run.json by ${esc(r.pack.name)} ${esc(r.pack.version)}. Percentiles come from merged DDSketch histograms (within 1 %).</p>

@@ -1,9 +1,10 @@
 // Writes a run's reports: report.html and junit.xml in the run folder, and the reports folder's
 // index.html rebuilt from every run.json there. The previous run to compare with is the newest
-// other run of the same environment and profile that started earlier.
+// other run of the same kind (environment, target, profile and time scale) that started earlier.
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseRecord, RECORD_SCHEMA, type RunRecord } from '../record';
+import { kindKey, unlikeBy, type Unlike } from './comparison';
 import { renderReport } from './html';
 import { renderIndex } from './index-page';
 import { renderJUnit } from './junit';
@@ -85,23 +86,34 @@ export function readRuns(reportsDir: string): StoredRun[] {
 
 const started = (r: RunRecord) => Date.parse(r.startedAt);
 
-/** The newest run of the same environment and profile that started before `record`. */
-export function findPrevious(record: RunRecord, runDir: string, runs: StoredRun[]): RunRecord | null {
+/** Runs that started before `record`, newest first. */
+function earlier(record: RunRecord, runDir: string, runs: StoredRun[]): RunRecord[] {
   const self = resolve(runDir);
-  let best: RunRecord | null = null;
-  for (const { dir, record: r } of runs) {
-    if (resolve(dir) === self || r.id === record.id) continue;
-    if (r.environment !== record.environment || r.profile.name !== record.profile.name) continue;
-    if (!(started(r) < started(record))) continue;
-    if (!best || started(r) > started(best)) best = r;
+  return runs
+    .filter(({ dir, record: r }) => resolve(dir) !== self && r.id !== record.id && started(r) < started(record))
+    .map(({ record: r }) => r)
+    .sort((a, b) => started(b) - started(a));
+}
+
+/** The newest earlier run of the same kind (environment, target, profile, time scale), to compare with. */
+export function findPrevious(record: RunRecord, runDir: string, runs: StoredRun[]): RunRecord | null {
+  return earlier(record, runDir, runs).find((r) => kindKey(r) === kindKey(record)) ?? null;
+}
+
+/** When there is none: the newest earlier run that differs only in its time scale or target (named, not compared). */
+export function findUnlike(record: RunRecord, runDir: string, runs: StoredRun[]): Unlike | null {
+  for (const run of earlier(record, runDir, runs)) {
+    const differs = unlikeBy(record, run);
+    if (differs) return { run, differs };
   }
-  return best;
+  return null;
 }
 
 export function writeReports(record: RunRecord, runDir: string, reportsDir: string): void {
   const runs = readRuns(reportsDir);
   const previous = findPrevious(record, runDir, runs);
-  writeFileSync(join(runDir, 'report.html'), renderReport(record, previous));
+  const unlike = previous ? null : findUnlike(record, runDir, runs);
+  writeFileSync(join(runDir, 'report.html'), renderReport(record, previous, unlike));
   writeFileSync(join(runDir, 'junit.xml'), renderJUnit(record));
 
   // The index: this run as it is now (its run.json may be older than the record in hand).

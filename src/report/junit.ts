@@ -8,7 +8,7 @@
 // turn CI red, and `skipped` would claim it was never checked (CI shows skipped tests as "not run").
 // Every gate testcase carries its value, limit and ensure expression in system-out, so the figures
 // are readable from CI without opening the HTML report.
-import type { ApiCheck, HealthResult } from '../health';
+import { sampleFailures, type ApiCheck, type HealthResult } from '../health';
 import type { Gate, RunRecord } from '../record';
 import { fmtNum, gateLimitText, gateValueText, redactTokens } from './format';
 
@@ -62,7 +62,7 @@ function healthCase(label: 'start' | 'end', h: HealthResult | null): Case {
 function apiCase(a: ApiCheck | null | undefined): Case {
   const name = 'api check before the load';
   if (!a) return { classname: 'voxanne.health', name, skipped: 'no /api request was made before the load' };
-  const figures = `GET ${a.path}: ${a.status !== undefined ? `HTTP ${a.status}` : 'no answer'}${a.latencyMs !== undefined ? ` in ${a.latencyMs} ms` : ''}${a.detail ? `; ${a.detail}` : ''}`;
+  const figures = `GET ${a.path}: ${a.status !== undefined ? `HTTP ${a.status}` : 'no answer'}${a.latencyMs !== undefined ? ` in ${a.latencyMs} ms` : ''}${a.detail ? `; ${a.detail}` : ''}${sampleFailures(a) ? `; ${sampleFailures(a)}` : ''}`;
   if (a.ok) return { classname: 'voxanne.health', name, out: figures };
   return { classname: 'voxanne.health', name, failure: { type: 'health', message: `the API failed while /health answered (${a.status ?? a.detail ?? 'no answer'})`, text: figures } };
 }
@@ -97,7 +97,7 @@ export function renderJUnit(record: RunRecord): string {
     ['outcome', r.outcome],
     ['exit.code', r.exitCode],
     ['requests', r.totals.requests],
-    ['error.rate.pct', Number(r.totals.errorRatePct.toFixed(3))],
+    ['error.rate.pct', r.totals.requests ? Number(r.totals.errorRatePct.toFixed(3)) : ''],
     ['p95.ms', r.totals.latency?.p95 ?? ''],
     ['p99.ms', r.totals.latency?.p99 ?? ''],
   ];

@@ -62,10 +62,12 @@ a.chip{text-decoration:none;color:var(--ink)}a.chip:hover,a.chip:focus{border-co
 .chip{display:inline-flex;gap:6px;align-items:center;background:var(--card);border:1px solid var(--line);border-radius:8px;padding:2px 9px;font-size:13px}
 
 /* Key figures */
-.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(128px,1fr));gap:10px;margin:0 0 16px}
+/* Wide enough for a 4-digit figure ("1,106.47"); its unit goes under it when the card is narrower. */
+.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px;margin:0 0 16px}
 .kpi{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:10px 14px}
 .kpi .k{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.05em;font-weight:600}
-.kpi .v{font-size:24px;font-weight:700;font-variant-numeric:tabular-nums;margin:2px 0 0;white-space:nowrap}
+.kpi .v{font-size:24px;font-weight:700;font-variant-numeric:tabular-nums;margin:2px 0 0}
+.kpi .v small{display:inline-block;white-space:nowrap;margin-left:.3em}
 .kpi .v small{font-size:13px;font-weight:500;color:var(--muted)}
 .kpi .s{font-size:12px;color:var(--muted)}
 .kpi .d{font-size:12px;margin-top:1px}
@@ -178,7 +180,17 @@ svg.spark circle{stroke:var(--card);stroke-width:1}
 svg.spark circle.o-passed{fill:var(--pass)}
 svg.spark circle.o-failed,svg.spark circle.o-unhealthy{fill:var(--fail)}
 svg.spark circle.o-aborted,svg.spark circle.o-interrupted,svg.spark circle.o-refused{fill:var(--warn)}
-table.runs a.mono{white-space:nowrap}
+/* Run ids break at their dashes, so the table fits the page; on a phone each run is a card. */
+table.runs td{overflow-wrap:break-word}
+.trend .target{display:block;overflow-wrap:anywhere}
+@media (max-width:760px){
+  table.runs thead{display:none}
+  table.runs,table.runs tbody,table.runs tr{display:block}
+  table.runs tr{display:grid;grid-template-columns:repeat(auto-fill,minmax(96px,1fr));gap:2px 10px;padding:8px 0;border-bottom:1px solid var(--line)}
+  table.runs td{display:block;border:0;padding:2px 0;text-align:left}
+  table.runs td.wide{grid-column:1/-1}
+  table.runs td[data-label]::before{content:attr(data-label);display:block;font-size:11px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
+}
 .trends{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:12px}
 .trend{border:1px solid var(--line);border-radius:8px;padding:10px 12px}
 .trend h3{margin:0 0 4px}

@@ -1,0 +1,171 @@
+// The preflight tells a broken API from a flaky one: it samples /api until one answer works, and
+// only an API that fails every sample stops the run. A refused token, refused headers and a used-up
+// rate limit still decide at once. Small servers on loopback count every request they were sent.
+import assert from 'node:assert/strict';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { describe, test } from 'node:test';
+import { loadContract } from '../src/config';
+import { API_SAMPLES } from '../src/health';
+import { runPreflight } from '../processors/preflight';
+import { runConfig } from '../src/run-config';
+import { resolvePlan } from '../src/run';
+import { signIn } from '../src/signin';
+import { mulberry32 } from '../src/standin/faults';
+import { cleanEnv, countingServer, QUICK, runPack } from './helpers';
+
+const HEALTH = JSON.stringify(loadContract().endpoints.find((e) => e.path === '/health')!.example);
+const RATE_LIMIT = { 'ratelimit-policy': '1000;w=3600', 'ratelimit-limit': '1000', 'ratelimit-remaining': '990', 'ratelimit-reset': '3000' };
+const fromUsers = (req: IncomingMessage) => /artillery/i.test(String(req.headers['user-agent']));
+
+/** A backend whose /api answers `failure` (status, body) whenever `fails()` says so, and the contract's bodies otherwise. */
+function backend(fails: (req: IncomingMessage) => boolean, failure = { status: 500, body: '{"error":"Failed to fetch calls","code":"INTERNAL_ERROR"}' }) {
+  const bodies = Object.fromEntries(loadContract().endpoints.map((e) => [e.path, JSON.stringify(e.example)]));
+  return (req: IncomingMessage, _body: string, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const api = path.startsWith('/api');
+    const [status, body] = path === '/health' ? [200, HEALTH] : api && fails(req) ? [failure.status, failure.body] : [bodies[path] ? 200 : 404, bodies[path] ?? '{"error":"Not found"}'];
+    res.writeHead(status, { 'content-type': 'application/json', ...(api && RATE_LIMIT) }).end(body);
+  };
+}
+
+/** The run's configuration for a quick run against `url` (development token), as the pack writes it. */
+const configFor = async (url: string) => runConfig(await resolvePlan([...QUICK, '--base-url', url, '--dry-run'], cleanEnv()));
+const apiRequests = (paths: string[]) => paths.filter((p) => p.startsWith('/api')).length;
+
+describe('a preflight that samples', { concurrency: true }, () => {
+  test('25 % random 500s: 50 preflights, none refused; every /api request counted', async () => {
+    const random = mulberry32(25);
+    const server = await countingServer(backend(() => random() < 0.25));
+    try {
+      const config = await configFor(server.url);
+      const events = [];
+      for (let i = 0; i < 50; i++) events.push(await runPreflight(server.url, config));
+      assert.deepEqual(events.filter((e) => e.verdict !== 'go').map((e) => e.verdict), [], 'no preflight refused');
+      const sent = events.map((e) => e.api?.sent ?? 0);
+      assert.equal(apiRequests(server.paths), sent.reduce((a, b) => a + b, 0), 'the preflight says how many /api requests it sent');
+      assert.ok(sent.every((n) => n >= 1 && n <= API_SAMPLES));
+      const flaky = events.filter((e) => e.api?.failures?.length);
+      assert.ok(flaky.length > 0, 'some preflights met a 500 first');
+      assert.ok(flaky.every((e) => e.api!.ok && e.api!.failures!.every((f) => f.status === 500)));
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a healthy API costs one /api request', async () => {
+    const server = await countingServer(backend(() => false));
+    try {
+      const event = await runPreflight(server.url, await configFor(server.url));
+      assert.equal(event.verdict, 'go');
+      assert.equal(apiRequests(server.paths), 1);
+      assert.equal(event.api?.failures, undefined);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test(`every /api request 500: refused after ${API_SAMPLES} samples`, async () => {
+    const server = await countingServer(backend(() => true));
+    try {
+      const event = await runPreflight(server.url, await configFor(server.url));
+      assert.equal(event.verdict, 'api-failing');
+      assert.equal(event.api?.sent, API_SAMPLES);
+      assert.equal(apiRequests(server.paths), API_SAMPLES);
+    } finally {
+      await server.close();
+    }
+  });
+
+  for (const [what, status, verdict] of [
+    ['a rejected token (401)', 401, 'auth-rejected'],
+    ['refused headers (431)', 431, 'headers-rejected'],
+    ['refused headers (413)', 413, 'headers-rejected'],
+  ] as const) {
+    test(`${what} stops at once: one /api request`, async () => {
+      const server = await countingServer(backend(() => true, { status, body: '{"error":"Invalid or expired token"}' }));
+      try {
+        const event = await runPreflight(server.url, await configFor(server.url));
+        assert.equal(event.verdict, verdict);
+        assert.equal(apiRequests(server.paths), 1);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  test('a used-up rate limit (429) decides at once: one /api request, the run refused as over the limit', async () => {
+    const limited = { status: 429, body: '{"error":"Too many requests","message":"Rate limit exceeded. Please try again later.","retryAfter":"3000"}' };
+    const server = await countingServer((req, body, res) => {
+      if (req.url?.startsWith('/api')) {
+        res.writeHead(429, { 'content-type': 'application/json', ...RATE_LIMIT, 'ratelimit-remaining': '0', 'retry-after': '3000' }).end(limited.body);
+        return;
+      }
+      backend(() => false)(req, body, res);
+    });
+    try {
+      const event = await runPreflight(server.url, await configFor(server.url));
+      assert.equal(event.verdict, 'over-limit');
+      assert.equal(apiRequests(server.paths), 1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a sign-in that answers with a redirect: not followed, named with where it points, exit-2 message', async () => {
+    const elsewhere = await countingServer();
+    const auth = await countingServer((req, _body, res) => res.writeHead(307, { location: `${elsewhere.url}${req.url}` }).end());
+    try {
+      const err = await signIn({ SUPABASE_URL: auth.url, SUPABASE_ANON_KEY: 'anon', LOAD_TEST_EMAIL: 'a@example.com', LOAD_TEST_PASSWORD: 'pw-secret-1' }).then(
+        () => assert.fail('sign-in should fail'),
+        (e: Error) => e,
+      );
+      assert.equal(
+        err.message,
+        `sign-in failed: SUPABASE_URL answered 307, a redirect to ${elsewhere.url}/auth/v1/token?grant_type=password; not followed: set SUPABASE_URL to the project's own URL`,
+      );
+      assert.equal(auth.requests(), 1);
+      assert.equal(elsewhere.requests(), 0, 'the password never went on');
+    } finally {
+      await auth.close();
+      await elsewhere.close();
+    }
+  });
+});
+
+describe('whole runs', { concurrency: true }, () => {
+  test('a flaky API (25 % random 500s from the start) runs, and the error-rate gate fails it: exit 1', async () => {
+    const random = mulberry32(4);
+    // The preflight's first /api request fails and its second works, so it meets the flakiness itself.
+    let n = 0;
+    const server = await countingServer(backend(() => (++n <= 2 ? n === 1 : random() < 0.25)));
+    try {
+      const r = await runPack('run', QUICK, { BASE_URL: server.url });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /FAIL\s+HTTP error rate/);
+      assert.match(r.stdout, /Preflight: 1 of 2 \/api requests failed \(500\) before one answered 200: a flaky API, not a broken one/);
+      assert.equal(r.record?.apiCheck?.failures?.length, 1);
+      assert.doesNotMatch(r.stdout, /Redis|API failing/);
+      assert.ok(server.paths.some((p) => p.startsWith('/api') && p !== '/api/calls-dashboard?limit=1'), 'the load was sent');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a broken API (every /api request 500) is still refused: exit 3, no load', async () => {
+    let load = 0;
+    const server = await countingServer((req, body, res) => {
+      if (fromUsers(req)) load++;
+      backend(() => true)(req, body, res);
+    });
+    try {
+      const r = await runPack('run', QUICK, { BASE_URL: server.url });
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.match(r.stdout, new RegExp(`API failing while /health is OK: .* answered 500: .*; ${API_SAMPLES} of ${API_SAMPLES} /api requests failed \\(500 ×${API_SAMPLES}\\)`));
+      assert.match(r.stdout, /When Redis is down/);
+      assert.equal(apiRequests(server.paths), API_SAMPLES);
+      assert.equal(load, 0, 'no load was sent');
+    } finally {
+      await server.close();
+    }
+  });
+});
