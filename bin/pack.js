@@ -18,15 +18,23 @@ const COMMANDS = {
 };
 
 /**
- * The Node version package.json's engines field asks for (Artillery 2.0.34 needs 22.18), checked
- * before anything else: on an older Node, Artillery fails in ways that look like a target problem.
+ * What stops the pack before anything else, as one line: dependencies not installed, or a Node older
+ * than Artillery's own engines field asks for (2.0.34: 22.18; on an older Node, Artillery fails in
+ * ways that look like a target problem). The pack's engines field says what `npm ci` needs; npm
+ * scripts and npx run on the Node that npm ci installed (node_modules/.bin/node).
  */
-function nodeTooOld() {
-  const wanted = /(\d+)\.(\d+)\.(\d+)/.exec(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).engines.node);
+function startProblem() {
+  let engines;
+  try {
+    engines = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'artillery', 'package.json'), 'utf8')).engines.node;
+  } catch {
+    return 'the pack\'s dependencies are not installed; run npm ci';
+  }
+  const need = /(\d+)\.(\d+)\.(\d+)/.exec(engines).slice(1).map(Number);
   const have = process.versions.node.split('.').map(Number);
-  const need = wanted.slice(1).map(Number);
-  for (let i = 0; i < 3; i++) if (have[i] !== need[i]) return have[i] < need[i] ? need.join('.') : undefined;
-  return undefined;
+  const i = need.findIndex((n, k) => n !== have[k]);
+  if (i < 0 || have[i] > need[i]) return undefined;
+  return `this pack needs Node ${need.join('.')} or newer and found Node ${process.versions.node}; install Node 22 (see .nvmrc: nvm install), then npm ci`;
 }
 
 function tsFiles(dir) {
@@ -80,9 +88,9 @@ module.exports = { build, compileFile, BUILD, COMPILE_CACHE, ROOT };
 
 if (require.main === module) {
   const [command, ...args] = process.argv.slice(2);
-  const need = nodeTooOld();
-  if (need) {
-    console.error(`error: this pack needs Node ${need} or newer and found Node ${process.versions.node}; install Node 22 (see .nvmrc: nvm install), then npm ci`);
+  const problem = startProblem();
+  if (problem) {
+    console.error(`error: ${problem}`);
     process.exit(2);
   }
   if (command === 'build') {
