@@ -67,11 +67,13 @@ function restoreNodeLink(bin) {
   }
 }
 
+const RERUN_ENV = 'VOXANNE_RERUN';
+
 /** Runs this same command again on the pack's Node, which then comes first on the PATH of its children. */
 function rerunOn(bin) {
   const child = require('node:child_process').spawn(bin, process.argv.slice(1), {
     stdio: 'inherit',
-    env: { ...process.env, PATH: `${dirname(bin)}${delimiter}${process.env.PATH ?? ''}` },
+    env: { ...process.env, PATH: `${dirname(bin)}${delimiter}${process.env.PATH ?? ''}`, [RERUN_ENV]: '1' },
   });
   // Ctrl-C and the like reach the child in the same process group, which stops gracefully on the first
   // and at once on the second: passing them on too would count twice.
@@ -133,7 +135,8 @@ if (require.main === module) {
   const bin = packNode();
   if (bin) restoreNodeLink(bin);
   const problem = startProblem();
-  if (problem?.oldNode && bin) {
+  // Once only: should a later Artillery ask for more than the pack's Node, the re-run says so.
+  if (problem?.oldNode && bin && !process.env[RERUN_ENV]) {
     rerunOn(bin);
     return;
   }
