@@ -3,8 +3,8 @@
 // last start are transpiled first; TypeScript itself is loaded only then, so a run starts fast.
 // Type-checking is separate: `npm run typecheck` (tsc --noEmit), part of `npm test`.
 'use strict';
-const { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
-const { dirname, join, relative } = require('node:path');
+const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } = require('node:fs');
+const { delimiter, dirname, join, relative } = require('node:path');
 
 const ROOT = join(__dirname, '..');
 const BUILD = join(ROOT, '.build');
@@ -18,15 +18,67 @@ const COMMANDS = {
 };
 
 /**
- * The Node version package.json's engines field asks for (Artillery 2.0.34 needs 22.18), checked
- * before anything else: on an older Node, Artillery fails in ways that look like a target problem.
+ * What stops the pack before anything else, as one line: dependencies not installed, or a Node older
+ * than Artillery's own engines field asks for (2.0.34: 22.18; on an older Node, Artillery fails in
+ * ways that look like a target problem). The pack's engines field says what `npm ci` needs.
  */
-function nodeTooOld() {
-  const wanted = /(\d+)\.(\d+)\.(\d+)/.exec(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).engines.node);
+function startProblem() {
+  let engines;
+  try {
+    engines = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'artillery', 'package.json'), 'utf8')).engines.node;
+  } catch {
+    return { message: 'the pack\'s dependencies are not installed; run npm ci' };
+  }
+  const need = /(\d+)\.(\d+)\.(\d+)/.exec(engines).slice(1).map(Number);
   const have = process.versions.node.split('.').map(Number);
-  const need = wanted.slice(1).map(Number);
-  for (let i = 0; i < 3; i++) if (have[i] !== need[i]) return have[i] < need[i] ? need.join('.') : undefined;
-  return undefined;
+  const i = need.findIndex((n, k) => n !== have[k]);
+  if (i < 0 || have[i] > need[i]) return undefined;
+  return {
+    oldNode: true,
+    message: `this pack needs Node ${need.join('.')} or newer and found Node ${process.versions.node}; install Node 22 (see .nvmrc: nvm install), then npm ci`,
+  };
+}
+
+/**
+ * The pack's own Node: this platform's Node binary package, which npm ci installs as an optional
+ * dependency (package.json) and links as node_modules/.bin/node, first on the PATH of npm scripts
+ * and npx. Undefined where the registry has none for this platform.
+ */
+function packNode() {
+  const os = process.platform === 'win32' ? 'win' : process.platform;
+  const cpu = process.arch === 'ia32' ? 'x86' : process.arch;
+  const bin = join(ROOT, 'node_modules', `node-${os}-${cpu}`, 'bin', process.platform === 'win32' ? 'node.exe' : 'node');
+  return existsSync(bin) ? bin : undefined;
+}
+
+/**
+ * npm 10 (Node 18, 20 and 22's own npm) deletes node_modules/.bin/node after linking it, when it
+ * skips the other platforms' packages, which have a `node` bin too (npm 11 keeps it). Put it back,
+ * so npm scripts and npx find the pack's Node from now on. Windows keeps npm's own shims.
+ */
+function restoreNodeLink(bin) {
+  const link = join(ROOT, 'node_modules', '.bin', 'node');
+  if (process.platform === 'win32' || existsSync(link)) return;
+  try {
+    mkdirSync(dirname(link), { recursive: true });
+    symlinkSync(relative(dirname(link), bin), link);
+  } catch {
+    // another start made it at the same moment, or the folder is read-only: the re-run still works
+  }
+}
+
+const RERUN_ENV = 'VOXANNE_RERUN';
+
+/** Runs this same command again on the pack's Node, which then comes first on the PATH of its children. */
+function rerunOn(bin) {
+  const child = require('node:child_process').spawn(bin, process.argv.slice(1), {
+    stdio: 'inherit',
+    env: { ...process.env, PATH: `${dirname(bin)}${delimiter}${process.env.PATH ?? ''}`, [RERUN_ENV]: '1' },
+  });
+  // Ctrl-C and the like reach the child in the same process group, which stops gracefully on the first
+  // and at once on the second: passing them on too would count twice.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {});
+  child.on('exit', (code, signal) => process.exit(code ?? 128 + (require('node:os').constants.signals[signal] ?? 0)));
 }
 
 function tsFiles(dir) {
@@ -80,9 +132,16 @@ module.exports = { build, compileFile, BUILD, COMPILE_CACHE, ROOT };
 
 if (require.main === module) {
   const [command, ...args] = process.argv.slice(2);
-  const need = nodeTooOld();
-  if (need) {
-    console.error(`error: this pack needs Node ${need} or newer and found Node ${process.versions.node}; install Node 22 (see .nvmrc: nvm install), then npm ci`);
+  const bin = packNode();
+  if (bin) restoreNodeLink(bin);
+  const problem = startProblem();
+  // Once only: should a later Artillery ask for more than the pack's Node, the re-run says so.
+  if (problem?.oldNode && bin && !process.env[RERUN_ENV]) {
+    rerunOn(bin);
+    return;
+  }
+  if (problem) {
+    console.error(`error: ${problem.message}`);
     process.exit(2);
   }
   if (command === 'build') {

@@ -46,9 +46,10 @@ export function startUser(context: VUContext, events: VUEvents, done: Done): voi
 
 function welcome(context: VUContext, events: VUEvents, done: Done): void {
   const c = runConfig(context);
-  visits ??= planVisits(c.stages);
+  visits ??= c.oneJourneyEach ? [] : planVisits(c.stages);
   const visit = visits[Math.min(arrivals++, visits.length - 1)];
-  context.vars.leaveAt = Date.now() + (visit.leave - visit.arrive) * 1000;
+  // No planned stay: one journey (the loop checks the stay only after each journey).
+  context.vars.leaveAt = visit ? Date.now() + (visit.leave - visit.arrive) * 1000 : Date.now();
   context.vars.authenticated = c.auth.mode !== 'probe';
   attachRecorder(events as unknown as NodeJS.EventEmitter, periodMs(c.contract));
   record('vusers.created');

@@ -2,8 +2,16 @@
 // script (`config.variables.voxanne`); a plain `npx artillery run scenarios/journey.yml` has none,
 // and then it is derived, with the pack's own checks, from the scenario's variables `profile` and
 // `timeScale` and the target, as `npm run test:local -- --profile P --time-scale F` would.
+import { isDeepStrictEqual } from 'node:util';
 import type { VUContext } from 'artillery';
 import { readRunConfig, type RunConfig } from '../src/channel';
+import { arrivalsOf, toPhases } from '../src/plan';
+
+/**
+ * A plain run's phases as written (JSON), set by the pack's plugin in Artillery's main thread, which
+ * sees the script, before the before hook and the workers start: both read them from here.
+ */
+export const PLAIN_PHASES_ENV = 'VOXANNE_PLAIN_PHASES';
 
 let config: RunConfig | undefined;
 let pending: Promise<RunConfig> | undefined;
@@ -25,5 +33,13 @@ async function derive(context: VUContext): Promise<RunConfig> {
   const [{ resolvePlan }, { runConfig: fromPlan }, { isLoopback }] = await Promise.all([import('../src/run'), import('../src/run-config'), import('../src/options')]);
   const target = String(context.vars.target);
   const argv = ['--env', isLoopback(target) ? 'local' : 'prod', '--base-url', target, '--profile', String(context.vars.profile ?? 'standard'), '--time-scale', String(context.vars.timeScale ?? 1)];
-  return fromPlan(await resolvePlan(argv, process.env));
+  const plan = await resolvePlan(argv, process.env);
+  const config = fromPlan(plan);
+  const phases = JSON.parse(process.env[PLAIN_PHASES_ENV] ?? 'null') as Array<Record<string, unknown>> | null;
+  if (phases && !isDeepStrictEqual(phases, toPhases(plan.stages))) {
+    // The user's own phases: one journey per arriving user, and the rate-limit check counts those.
+    config.oneJourneyEach = true;
+    config.rateLimit.apiEstimate = Math.ceil((arrivalsOf(phases) * plan.estimate.api) / Math.max(1, plan.estimate.journeys));
+  }
+  return config;
 }

@@ -58,6 +58,11 @@ export const RunConfig = z.object({
   healthTimeoutMs: z.number().positive(),
   /** The backend's contract catalog: the requests' expectations, fallbacks and the period length. */
   contract: Contract,
+  /**
+   * Plain Artillery with phases of the user's own (not the profile's): each user makes one journey,
+   * as Artillery's users do, and the run ends with its last phase.
+   */
+  oneJourneyEach: z.boolean().optional(),
   /** A capacity search: the steps (seconds from the load's start) and the limits each is judged by. */
   capacity: z
     .object({

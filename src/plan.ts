@@ -66,6 +66,22 @@ export function toPhases(stages: Stage[]): ArtilleryPhase[] {
   });
 }
 
+/** Seconds of an Artillery duration: a number of seconds, or text such as "500ms", "4s", "2m", "1h". */
+function durationSeconds(value: unknown): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(String(value ?? 0));
+  if (!m) return 0;
+  return Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+}
+
+/** The users that Artillery phases bring: arrivalCount, or arrivalRate (ramping to rampTo) over the duration. */
+export function arrivalsOf(phases: Array<Record<string, unknown>>): number {
+  return phases.reduce((sum, p) => {
+    if (p.arrivalCount !== undefined) return sum + Number(p.arrivalCount);
+    const rate = Number(p.arrivalRate ?? 0);
+    return sum + ((rate + Number(p.rampTo ?? rate)) / 2) * durationSeconds(p.duration);
+  }, 0);
+}
+
 /** Planned active users at time t (seconds from the start of the load). */
 export function plannedUsersAt(visits: Visit[], t: number): number {
   return visits.filter((v) => v.arrive <= t && t < v.leave).length;

@@ -49,10 +49,10 @@ describe("npm's own flags (a pack option given without --)", () => {
 });
 
 describe('the machine, not the target', () => {
-  test('an older Node: one line naming what is needed and what was found, exit 2, nothing sent', async () => {
+  test('an older Node where the registry has no Node for the platform: one line naming what is needed and what was found, exit 2, nothing sent', async () => {
     const target = await countingServer();
     try {
-      const child = spawn(process.execPath, ['-r', './test/fixtures/old-node.js', 'bin/pack.js', 'run', ...QUICK], {
+      const child = spawn(process.execPath, ['-r', './test/fixtures/old-node-no-package.js', 'bin/pack.js', 'run', ...QUICK], {
         cwd: ROOT,
         env: userEnv({ BASE_URL: target.url }),
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -66,6 +66,18 @@ describe('the machine, not the target', () => {
     } finally {
       await target.close();
     }
+  });
+
+  test("an older Node with the pack's own Node installed: the command runs again on the pack's Node", async () => {
+    const child = spawn(process.execPath, ['-r', './test/fixtures/old-node.js', 'bin/pack.js', 'run', ...QUICK, '--dry-run'], {
+      cwd: ROOT,
+      env: userEnv({ BASE_URL: 'http://127.0.0.1:9' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const r = await collect(child);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stderr, /needs Node/);
+    assert.match(r.stdout, /127\.0\.0\.1:9/, 'the dry run printed its plan');
   });
 
   test('Artillery that does not start is a local problem with its own error line: exit 2, never "unhealthy"', async () => {

@@ -94,6 +94,28 @@ describe('plain Artillery', { concurrency: true }, () => {
     assert.ok(load.filter((e) => e.path === '/').every((e) => e.auth === 'none'));
   });
 
+  test('phases of your own: users follow them (one journey each) and the run ends with its last phase, not with the profile', async () => {
+    const standIn = await startStandIn({ latencyScale: 0.2, seed: 7 });
+    try {
+      const started = Date.now();
+      const r = await artillery(['scenarios/journey.yml', '--target', standIn.url, '--overrides', JSON.stringify({ config: { phases: [{ duration: 4, arrivalRate: 1 }] } })], checkout());
+      const seconds = (Date.now() - started) / 1000;
+      // The standard profile's stays would keep the first users for 7 minutes: a behaviour bound, not a benchmark.
+      assert.ok(seconds < 60, `the run took ${seconds} s`);
+      const load = standIn.stats().log.filter((e) => e.load);
+      const paths = new Set(load.map((e) => e.path));
+      for (const path of ['/health', '/', '/api/calls-dashboard', '/api/vapi/webhook/health', '/api/assistants']) assert.ok(paths.has(path), `${path} was requested (${[...paths].join(", ")})\n${r.out}`);
+      // Four users, one journey of five requests each.
+      assert.equal(load.length, 20, r.out);
+      // The scenario's gates still judge the run: 20 requests are not the standard profile's load.
+      assert.equal(r.code, 1, r.out);
+      assert.match(r.out, /^fail: voxanne\.requests >= 5500$/m);
+      assert.match(r.out, /^ok: voxanne\.errors \/ \(voxanne\.requests - voxanne\.rate_limited\) \* 100 < 5$/m);
+    } finally {
+      await standIn.close();
+    }
+  });
+
   test("a run folder's script.yml runs the same test again with plain Artillery (no absolute path, no pack-only variable); a failing backend fails it through ensure", async () => {
     const healthy = await startStandIn({ latencyScale: 0.2, seed: 6 });
     const first = await runPack('run', [...QUICK, '--base-url', healthy.url]);

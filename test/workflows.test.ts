@@ -53,6 +53,13 @@ const uses = (action: string) => (s: Step) => typeof s.uses === 'string' && s.us
 /** Every env block of the workflow: top level, jobs, steps. */
 const envBlocks = (wf: Workflow) => [wf.env, ...Object.values(wf.jobs).flatMap((j) => [j.env, ...j.steps.map((s) => s.env)])].filter(Boolean) as Array<Record<string, unknown>>;
 
+/** The step that restores npm's download cache (~/.npm) by lockfile, in place of setup-node's; its index. */
+function npmCache(all: Step[]): number {
+  const at = stepIndex(all, (s) => uses('actions/cache')(s) && s.with?.path === '~/.npm', 'caching ~/.npm');
+  assert.match(String(all[at].with?.key), /hashFiles\('package-lock\.json'\)/);
+  return at;
+}
+
 /** Runs the actionlint CLI on a glob, from `cwd`; resolves with its exit code and output. */
 function actionlint(pattern: string, cwd: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
@@ -126,15 +133,13 @@ describe('scheduled production run', () => {
     assert.notEqual(c['cancel-in-progress'], true);
   });
 
-  test('installs with npm ci on Node 22 (.nvmrc) and runs npm run test:prod, whose exit code fails the job', () => {
+  test("installs with npm ci on the runner's own Node (the pack brings its Node 22) and runs npm run test:prod, whose exit code fails the job", () => {
     const checkout = stepIndex(all, uses('actions/checkout'), 'checking out');
-    const node = stepIndex(all, uses('actions/setup-node'), 'setting up Node');
-    assert.equal(all[node].with?.['node-version-file'], '.nvmrc');
-    assert.equal(readFileSync(join(ROOT, '.nvmrc'), 'utf8').trim(), '22');
-    assert.equal(all[node].with?.cache, 'npm');
+    assert.equal(all.findIndex(uses('actions/setup-node')), -1, 'no setup-node: npm ci installs the pack\'s Node');
+    const cache = npmCache(all);
     const install = stepIndex(all, runs(/^npm ci\b/), 'running npm ci');
     const load = stepIndex(all, runs(/^npm run test:prod$/), 'running npm run test:prod');
-    assert.ok(checkout < node && node < install && install < load, 'checkout, setup-node, npm ci, test:prod in order');
+    assert.ok(checkout < cache && cache < install && install < load, 'checkout, npm cache, npm ci, test:prod in order');
     const step = all[load];
     assert.equal(step.if, undefined, 'the load test runs unconditionally');
     assert.equal(step['continue-on-error'], undefined, 'a failed gate is not swallowed');
@@ -220,18 +225,18 @@ describe('pull-request check', () => {
     assert.ok(wf.on.push?.branches?.includes('main'));
   });
 
-  test('installs Node 22 and 24 (a matrix) and Chromium, then npm ci, the demo and the tests, in order', () => {
+  test("on the machine's own Node 18, 20 and 24 (container images, no setup-node) installs Chromium, then npm ci, the demo and the tests, in order", () => {
     const [job] = Object.values(wf.jobs);
-    assert.deepEqual(job.strategy?.matrix?.node, [22, 24]);
+    assert.deepEqual(job.strategy?.matrix?.node, [18, 20, 24]);
     assert.equal(job.container?.image, 'node:${{ matrix.node }}-bookworm');
     const checkout = stepIndex(all, uses('actions/checkout'), 'checking out');
-    const node = stepIndex(all, uses('actions/setup-node'), 'setting up Node');
-    assert.equal(all[node].with?.['node-version'], '${{ matrix.node }}');
+    assert.equal(all.findIndex(uses('actions/setup-node')), -1, 'no setup-node: npm ci installs the pack\'s Node');
+    const cache = npmCache(all);
     const chromium = stepIndex(all, runs(/apt-get install[^\n]*\bchromium\b/), 'installing chromium');
     const install = stepIndex(all, runs(/^npm ci\b/), 'running npm ci');
     const demo = stepIndex(all, runs(/^npm run demo$/), 'running npm run demo');
     const tests = stepIndex(all, runs(/^npm test$/), 'running npm test');
-    assert.ok(checkout < node && node < install && chromium < tests && install < demo && demo < tests);
+    assert.ok(checkout < cache && cache < install && chromium < tests && install < demo && demo < tests);
     for (const at of [demo, tests]) {
       assert.equal(all[at].if, undefined);
       assert.equal(all[at]['continue-on-error'], undefined);

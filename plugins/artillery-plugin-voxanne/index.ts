@@ -15,6 +15,7 @@ import { checkHealth } from '../../src/health';
 import { logLine } from '../../src/log';
 import { counter, userChange } from '../../src/metrics';
 import { periodMs } from '../../src/contract';
+import { PLAIN_PHASES_ENV } from '../../processors/run-config';
 import { keepHistogram, RECORDER_CHANNEL, type RecorderRequest, type RedirectNote, type WorkerReport } from '../../processors/recorder';
 
 export const LEGACY_METRICS_FORMAT = false;
@@ -28,7 +29,7 @@ interface PeriodStats {
 }
 
 interface Script {
-  config: { target?: string; variables?: Record<string, unknown> };
+  config: { target?: string; variables?: Record<string, unknown>; phases?: unknown[] };
 }
 
 type Shutdown = (opts: { earlyStop: boolean; exitCode: number }) => Promise<void>;
@@ -103,7 +104,10 @@ export class Plugin {
     try {
       config = readRunConfig(script.config.variables);
     } catch {
-      return; // a script without the pack's configuration (plain Artillery): nothing to record
+      // A script without the pack's configuration (plain Artillery): nothing to record. Its phases go
+      // to the processor, which makes users follow the profile's stays only with the profile's phases.
+      process.env[PLAIN_PHASES_ENV] = JSON.stringify(script.config.phases ?? []);
+      return;
     }
     const dir = channelDir(); // none under plain `npx artillery run`: the checks still work, nothing is recorded
     const delivered = new Set<number>();
