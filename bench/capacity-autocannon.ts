@@ -2,7 +2,7 @@
 // journey's five paths, each request with its own X-Forwarded-For address (as the pack's search does
 // on loopback) and a development token. Prints one JSON line.
 //   node --require ts-node/register bench/capacity-autocannon.ts <url> <connections> <seconds>
-import { signJwt } from '../src/jwt';
+import { signJwt } from '../src/shared/jwt';
 import { JOURNEY_PATHS } from './pack-autocannon';
 
 interface Result {

@@ -8,9 +8,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stepWindows } from '../src/capacity';
-import { loadBudgets, loadProfile } from '../src/config';
-import type { RunRecord } from '../src/record';
+import { stepWindows } from '../src/record/capacity';
+import { loadBudgets, loadProfile } from '../src/catalog/config';
+import type { RunRecord } from '../src/record/record';
 
 const ROOT = join(__dirname, '..');
 const CONCURRENCY = 2;

@@ -7,7 +7,7 @@
 //   IPC in:  { cmd: 'reset' } | { cmd: 'stats' } | { cmd: 'stop' }
 //   IPC out: { type: 'ready', port } | { type: 'reset' } | { type: 'stats', stats: ServerStats }
 import { createServer } from 'node:http';
-import { loadContract } from '../src/config';
+import { loadContract } from '../src/catalog/config';
 
 export interface ServerStats {
   /** Every request, the pack's health checks included. */

@@ -10,7 +10,7 @@ interface AutocannonResult {
 }
 type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, result: AutocannonResult) => void) => unknown;
 
-import { loadContract } from '../src/config';
+import { loadContract } from '../src/catalog/config';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as Autocannon;

@@ -577,7 +577,7 @@ async function overhead(server: Server, packArgs: string[]): Promise<OverheadRow
   const holdS = Math.max(3, Math.round(12 * SCALE));
   if (packScript?.config?.variables) {
     log(`overhead: the pack's script flat out (${USERS} users for ${holdS + 1} s, think 0)`);
-    const { toPhases } = await import('../src/plan');
+    const { toPhases } = await import('../src/plan/users');
     const stages = [
       { duration: 1, target: USERS },
       { duration: holdS, target: USERS },

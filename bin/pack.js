@@ -10,11 +10,11 @@ const ROOT = join(__dirname, '..');
 const BUILD = join(ROOT, '.build');
 const SOURCES = ['src', 'processors', 'plugins'];
 const COMMANDS = {
-  run: 'src/run.js',
-  demo: 'src/demo.js',
+  run: 'src/cli/run.js',
+  demo: 'src/cli/demo.js',
   target: 'src/standin/cli.js',
-  report: 'src/report/cli.js',
-  history: 'src/history-carry.js',
+  report: 'src/cli/report.js',
+  history: 'src/outputs/ci-history.js',
 };
 
 /**

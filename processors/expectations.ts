@@ -3,8 +3,8 @@
 // that the expect plugin would dump. The expect plugin parses each body once; its results arrive
 // here as an event, so no body is parsed twice.
 import type { VUContext, VUEvents } from 'artillery';
-import { logLine } from '../src/log';
-import { counter } from '../src/metrics';
+import { logLine } from '../src/shared/log';
+import { counter } from '../src/shared/metrics';
 
 interface ExpectResult {
   ok: boolean;

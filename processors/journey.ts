@@ -1,13 +1,13 @@
 // The processor of scenarios/journey.yml. Artillery loads it in every worker (users) and in the main
 // thread (the before/after health checks). Keep per-request work small: it runs on the hot path.
 import type { AfterResponseHookFunction, BeforeRequestHookFunction, VUContext, VUEvents } from 'artillery';
-import { planVisits, type Visit } from '../src/plan';
+import { planVisits, type Visit } from '../src/plan/users';
 import { authorizationFor } from './auth';
 import { checkBodies, COUNTED, expectedStatuses, type Counted } from './expectations';
 import { attachRecorder, noteRedirect, record, runIsStopping } from './recorder';
-import { counter } from '../src/metrics';
+import { counter } from '../src/shared/metrics';
 import { loadRunConfig, runConfig } from './run-config';
-import { expectationsFor, fallbackText, periodMs } from '../src/contract';
+import { expectationsFor, fallbackText, periodMs } from '../src/catalog/contract';
 
 export { preflight, checkHealthAfterLoad } from './preflight';
 

@@ -7,12 +7,12 @@
 //    how much of the rate limit is left.
 //  - after: /health again.
 import type { VUContext, VUEvents } from 'artillery';
-import { channelDir, writeEvent, type ApiCheck, type PreflightEvent, type RunConfig } from '../src/channel';
-import { EXIT, UsageError } from '../src/errors';
-import { checkHealth, refusesUs, sampleApi, sampleFailures } from '../src/health';
-import { decodeJwt } from '../src/jwt';
-import { logLine } from '../src/log';
-import { rateLimitAdvice } from '../src/ratelimit';
+import { channelDir, writeEvent, type ApiCheck, type PreflightEvent, type RunConfig } from '../src/artillery/channel';
+import { EXIT, UsageError } from '../src/shared/errors';
+import { checkHealth, refusesUs, sampleApi, sampleFailures } from '../src/target/health';
+import { decodeJwt } from '../src/shared/jwt';
+import { logLine } from '../src/shared/log';
+import { rateLimitAdvice } from '../src/target/ratelimit';
 import { authorizationFor } from './auth';
 import { loadRunConfig, runConfig } from './run-config';
 

@@ -4,13 +4,13 @@
 // latency histograms of its recent periods, exactly as Artillery buckets them, and posts them to
 // the main thread (plugins/artillery-plugin-voxanne) every second and whenever it is asked.
 import { DDSketch } from '@artilleryio/sketches-js';
-import { encodeSketch } from '../src/record';
+import { encodeSketch } from '../src/record/record';
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
-import { generatorMetric } from '../src/capacity';
-import type { PeriodEvent } from '../src/channel';
-import { artilleryMetric, counter } from '../src/metrics';
+import { generatorMetric } from '../src/record/capacity';
+import type { PeriodEvent } from '../src/artillery/channel';
+import { artilleryMetric, counter } from '../src/shared/metrics';
 
 export const RECORDER_CHANNEL = 'voxanne-recorder';
 // Artillery reports a period within about one period of its end: keep a generous margin.

@@ -4,8 +4,8 @@
 // `timeScale` and the target, as `npm run test:local -- --profile P --time-scale F` would.
 import { isDeepStrictEqual } from 'node:util';
 import type { VUContext } from 'artillery';
-import { readRunConfig, type RunConfig } from '../src/channel';
-import { arrivalsOf, toPhases } from '../src/plan';
+import { readRunConfig, type RunConfig } from '../src/artillery/channel';
+import { arrivalsOf, toPhases } from '../src/plan/users';
 
 /**
  * A plain run's phases as written (JSON), set by the pack's plugin in Artillery's main thread, which
@@ -30,7 +30,7 @@ export function loadRunConfig(context: VUContext): Promise<RunConfig> {
 
 async function derive(context: VUContext): Promise<RunConfig> {
   // Loaded only here: the pack's own runs never need the planner inside Artillery.
-  const [{ resolvePlan }, { runConfig: fromPlan }, { isLoopback }] = await Promise.all([import('../src/run'), import('../src/run-config'), import('../src/options')]);
+  const [{ resolvePlan }, { runConfig: fromPlan }, { isLoopback }] = await Promise.all([import('../src/cli/run'), import('../src/artillery/run-config'), import('../src/plan/options')]);
   const target = String(context.vars.target);
   const argv = ['--env', isLoopback(target) ? 'local' : 'prod', '--base-url', target, '--profile', String(context.vars.profile ?? 'standard'), '--time-scale', String(context.vars.timeScale ?? 1)];
   const plan = await resolvePlan(argv, process.env);

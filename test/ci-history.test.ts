@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { CARRY_LIMITS } from '../src/history-carry';
+import { CARRY_LIMITS } from '../src/outputs/ci-history';
 import { startStandIn } from '../src/standin/server';
 import { QUICK, ROOT, runPack } from './helpers';
 import { packInProcess } from './in-process';

@@ -1,10 +1,10 @@
-// The comparison model (src/report/comparison.ts): pure functions over two run records, built with
+// The comparison model (src/outputs/report/comparison.ts): pure functions over two run records, built with
 // the synthetic records the report benchmark uses (real DDSketch histograms, seeded).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compare, endpointErrorPct, verdictFlips } from '../src/report/comparison';
-import { standardRecord } from '../src/report/synthetic';
-import type { RunRecord } from '../src/record';
+import { compare, endpointErrorPct, verdictFlips } from '../src/outputs/report/comparison';
+import { standardRecord } from '../src/outputs/report/synthetic';
+import type { RunRecord } from '../src/record/record';
 
 const base = standardRecord(7);
 const copy = (r: RunRecord): RunRecord => structuredClone(r);

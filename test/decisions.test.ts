@@ -1,5 +1,5 @@
 // The pack's decisions on recorded real runs (test/fixtures/runs/, `npm run record-fixtures`),
-// without starting Artillery: each recording is replayed into its record (src/replay.ts), and what a
+// without starting Artillery: each recording is replayed into its record (src/record/replay.ts), and what a
 // user sees is checked against what the channel's events say happened: the verdict and exit code,
 // the gates, the diagnosis, the JUnit testcases, the report, the comparison of two runs, the index,
 // the alert and the pushed metrics, and the terminal summary.
@@ -7,19 +7,19 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { PeriodEvent, RunEvent } from '../src/channel';
-import { errorTotal, type Gate, type RunRecord } from '../src/record';
-import { compare, verdictFlips } from '../src/report/comparison';
-import { fmtInt, fmtNum } from '../src/report/format';
-import { renderReport } from '../src/report/html';
-import { renderIndex } from '../src/report/index-page';
-import { renderJUnit } from '../src/report/junit';
-import { readTail } from '../src/channel';
-import { ALERT_OUTCOMES, alertMessage } from '../src/alert';
-import { readCombinedOutput } from '../src/distributed';
-import { resultsExposition } from '../src/publish';
-import { readEndFile, readPlanFile, recordFromFolder, replayRunFolder } from '../src/replay';
-import { formatSummary } from '../src/summary';
+import type { PeriodEvent, RunEvent } from '../src/artillery/channel';
+import { errorTotal, type Gate, type RunRecord } from '../src/record/record';
+import { compare, verdictFlips } from '../src/outputs/report/comparison';
+import { fmtInt, fmtNum } from '../src/outputs/report/format';
+import { renderReport } from '../src/outputs/report/html';
+import { renderIndex } from '../src/outputs/report/index-page';
+import { renderJUnit } from '../src/outputs/junit';
+import { readTail } from '../src/artillery/channel';
+import { ALERT_OUTCOMES, alertMessage } from '../src/outputs/alert';
+import { readCombinedOutput } from '../src/artillery/distributed';
+import { resultsExposition } from '../src/outputs/publish';
+import { readEndFile, readPlanFile, recordFromFolder, replayRunFolder } from '../src/record/replay';
+import { formatSummary } from '../src/outputs/summary';
 import { FIXTURES, SITUATIONS_FILE } from './record-fixtures';
 
 const situations = (JSON.parse(readFileSync(SITUATIONS_FILE, 'utf8')) as { situations: Record<string, { exitCode: number }> }).situations;

@@ -1,7 +1,7 @@
 // `npm run demo`: its faults follow the length of the load the run really plans.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadSecondsOf } from '../src/demo';
+import { loadSecondsOf } from '../src/cli/demo';
 import { runPack } from './helpers';
 
 test('the load length follows the profile and time scale the demo runs', () => {

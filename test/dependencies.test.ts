@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
-import { loadScenario } from '../src/scenario';
+import { loadScenario } from '../src/catalog/scenario';
 import { ROOT } from './helpers';
 
 const ARTILLERY = join(ROOT, 'node_modules', 'artillery');

@@ -4,10 +4,10 @@
 // matters set as a run would record it.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { diagnose } from '../src/diagnosis';
-import type { ApiCheck, HealthResult } from '../src/health';
-import { noErrors, type ErrorKinds, type RunRecord } from '../src/record';
-import { syntheticRecord } from '../src/report/synthetic';
+import { diagnose } from '../src/record/diagnosis';
+import type { ApiCheck, HealthResult } from '../src/target/health';
+import { noErrors, type ErrorKinds, type RunRecord } from '../src/record/record';
+import { syntheticRecord } from '../src/outputs/report/synthetic';
 
 const base = (): RunRecord => syntheticRecord({ profile: 'smoke', stages: [{ duration: 40, target: 2 }], seed: 3, journeysPerUserSecond: 0.5 });
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { signJwt } from '../src/jwt';
+import { signJwt } from '../src/shared/jwt';
 import { ROOT } from './helpers';
 import { packInProcess } from './in-process';
 

@@ -2,7 +2,7 @@
 // pack's headers must never pass. Real Artillery against a witness server on loopback.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { signJwt } from '../src/jwt';
+import { signJwt } from '../src/shared/jwt';
 import { QUICK, runPack } from './helpers';
 import { startWitness, type WitnessOptions } from './witness';
 

@@ -8,12 +8,12 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { z } from 'zod';
-import { RunEvent, TailSnapshot } from '../src/channel';
-import { loadContract } from '../src/config';
-import { readCombinedOutput } from '../src/distributed';
-import { RunRecordSchema } from '../src/record';
-import { EndFile, OUTPUT_FILE, PlanFile, planFileText, replayRunFolder } from '../src/replay';
-import { formatSummary } from '../src/summary';
+import { RunEvent, TailSnapshot } from '../src/artillery/channel';
+import { loadContract } from '../src/catalog/config';
+import { readCombinedOutput } from '../src/artillery/distributed';
+import { RunRecordSchema } from '../src/record/record';
+import { EndFile, OUTPUT_FILE, PlanFile, planFileText, replayRunFolder } from '../src/record/replay';
+import { formatSummary } from '../src/outputs/summary';
 import { artilleryVersion, FIXTURES, SITUATIONS_FILE } from './record-fixtures';
 
 const REMAKE = 'the recordings are out of date: npm run record-fixtures';

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RunRecord } from '../src/record';
+import type { RunRecord } from '../src/record/record';
 import { startStandIn, type StandIn, type StandInOptions } from '../src/standin/server';
 
 export const ROOT = join(__dirname, '..');

@@ -7,15 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { format } from 'node:util';
 import { cleanEnv, type PackResult } from './helpers';
-import type { RunRecord } from '../src/record';
+import type { RunRecord } from '../src/record/record';
 
 type Main = (argv: string[]) => Promise<number>;
 
 /** The same commands as bin/pack.js, loaded on first use. */
 const COMMANDS: Record<'run' | 'report' | 'history', () => Main> = {
-  run: () => (require('../src/run') as { main: Main }).main,
-  report: () => (require('../src/report/cli') as { main: Main }).main,
-  history: () => (require('../src/history-carry') as { main: Main }).main,
+  run: () => (require('../src/cli/run') as { main: Main }).main,
+  report: () => (require('../src/cli/report') as { main: Main }).main,
+  history: () => (require('../src/outputs/ci-history') as { main: Main }).main,
 };
 
 // One call at a time: the console and process.env are the process's own.

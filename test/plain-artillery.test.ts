@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { loadEnvironment } from '../src/config';
-import { ensureConfig, gatesForPlan } from '../src/gates';
-import { toPhases } from '../src/plan';
-import { resolvePlan } from '../src/run';
+import { loadEnvironment } from '../src/catalog/config';
+import { ensureConfig, gatesForPlan } from '../src/plan/gates';
+import { toPhases } from '../src/plan/users';
+import { resolvePlan } from '../src/cli/run';
 import { startStandIn } from '../src/standin/server';
 import { cleanEnv, QUICK, ROOT, runPack, withRunSlot } from './helpers';
 

@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, test } from 'node:test';
-import { loadContract } from '../src/config';
-import { API_SAMPLES } from '../src/health';
+import { loadContract } from '../src/catalog/config';
+import { API_SAMPLES } from '../src/target/health';
 import { runPreflight } from '../processors/preflight';
-import { runConfig } from '../src/run-config';
-import { resolvePlan } from '../src/run';
-import { signIn } from '../src/signin';
+import { runConfig } from '../src/artillery/run-config';
+import { resolvePlan } from '../src/cli/run';
+import { signIn } from '../src/target/signin';
 import { mulberry32 } from '../src/standin/faults';
 import { cleanEnv, countingServer, QUICK, runPack } from './helpers';
 

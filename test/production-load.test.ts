@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { isLoopback } from '../src/options';
+import { isLoopback } from '../src/plan/options';
 import { startStandIn, type StandInOptions } from '../src/standin/server';
 import { againstStandIn, loadRequests, QUICK, runPack } from './helpers';
 

@@ -3,12 +3,12 @@
 // is read back through its schema, older versions migrated.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { assembleRecord, type ArtilleryEnd } from '../src/assemble';
-import type { RunEvent } from '../src/channel';
-import { parseRecord, RECORD_SCHEMA } from '../src/record';
-import { syntheticRecord } from '../src/report/synthetic';
-import { resolvePlan } from '../src/run';
-import { formatSummary } from '../src/summary';
+import { assembleRecord, type ArtilleryEnd } from '../src/record/assemble';
+import type { RunEvent } from '../src/artillery/channel';
+import { parseRecord, RECORD_SCHEMA } from '../src/record/record';
+import { syntheticRecord } from '../src/outputs/report/synthetic';
+import { resolvePlan } from '../src/cli/run';
+import { formatSummary } from '../src/outputs/summary';
 
 const T0 = Date.parse('2026-11-30T10:00:00Z');
 const health = { ok: true, at: new Date(T0).toISOString(), status: 200, latencyMs: 5 };

@@ -6,8 +6,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { readPlanFile, replayRunFolder, writePlanFile, END_FILE, PLAN_FILE } from '../src/replay';
-import { resolvePlan } from '../src/run';
+import { readPlanFile, replayRunFolder, writePlanFile, END_FILE, PLAN_FILE } from '../src/record/replay';
+import { resolvePlan } from '../src/cli/run';
 import { healthyThenFailing } from './shared-runs';
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSIsImVtYWlsIjoibG9hZEB2b3hhbm5lLnRlc3QifQ.c2lnbmF0dXJlLXNlY3JldA';

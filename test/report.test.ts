@@ -7,13 +7,13 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { mergeSketches, summarize, type LatencySummary, type RunRecord } from '../src/record';
-import { fmtInt, fmtMs, fmtNum } from '../src/report/format';
-import { renderReport } from '../src/report/html';
-import { findPrevious, readRuns, SUMMARY_CACHE, writeReports } from '../src/report/index';
-import { renderIndex } from '../src/report/index-page';
-import { renderJUnit } from '../src/report/junit';
-import { buildSeries, MAX_POINTS } from '../src/report/series';
+import { mergeSketches, summarize, type LatencySummary, type RunRecord } from '../src/record/record';
+import { fmtInt, fmtMs, fmtNum } from '../src/outputs/report/format';
+import { renderReport } from '../src/outputs/report/html';
+import { findPrevious, readRuns, SUMMARY_CACHE, writeReports } from '../src/outputs/report/index';
+import { renderIndex } from '../src/outputs/report/index-page';
+import { renderJUnit } from '../src/outputs/junit';
+import { buildSeries, MAX_POINTS } from '../src/outputs/report/series';
 import { packInProcess } from './in-process';
 import { healthyThenFailing, type SharedRun } from './shared-runs';
 

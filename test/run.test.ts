@@ -2,8 +2,8 @@
 // stand-in backend on loopback. Assertions are what a user sees: exit code, summary, run record.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { signJwt } from '../src/jwt';
-import { loadContract } from '../src/config';
+import { signJwt } from '../src/shared/jwt';
+import { loadContract } from '../src/catalog/config';
 import type { StandInOptions } from '../src/standin/server';
 import { againstStandIn, closedPort, loadRequests, QUICK, runPack } from './helpers';
 import { DEV_ORG, healthyThenFailing } from './shared-runs';

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { RunRecord } from '../src/record';
+import type { RunRecord } from '../src/record/record';
 import { cleanEnv, ROOT, runPack, withRunSlot } from './helpers';
 import { startWitness, type Witness } from './witness';
 

@@ -1,9 +1,9 @@
-// The sketch-merging adapter (src/report/sketch-merge.ts) against the library's public API: the
+// The sketch-merging adapter (src/outputs/report/sketch-merge.ts) against the library's public API: the
 // same merged quantiles, counts and extremes, so a library change under the adapter shows here.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DDSketch } from '@artilleryio/sketches-js';
-import { SketchMerger } from '../src/report/sketch-merge';
+import { SketchMerger } from '../src/outputs/report/sketch-merge';
 import { mulberry32 } from '../src/standin/faults';
 
 const b64 = (s: DDSketch) => Buffer.from(s.toProto()).toString('base64');

@@ -5,8 +5,8 @@ import { spawn } from 'node:child_process';
 import { Agent, get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { loadContract } from '../src/config';
-import { decodeJwt, signJwt, type Claims } from '../src/jwt';
+import { loadContract } from '../src/catalog/config';
+import { decodeJwt, signJwt, type Claims } from '../src/shared/jwt';
 import { latencyQuantileMs, mulberry32, startStandIn, type StandIn, type StandInOptions } from '../src/standin/server';
 import { startSignInStandIn } from '../src/standin/signin';
 

@@ -3,7 +3,7 @@
 // record is compared with what this server knows it answered, for every way a run can end.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadContract } from '../src/config';
+import { loadContract } from '../src/catalog/config';
 
 // The contract catalog's example bodies (VOXANNE_CONTRACT's catalog when set).
 const BODIES: Record<string, unknown> = Object.fromEntries(loadContract().endpoints.map((e) => [e.path, e.example]));

@@ -1,4 +1,4 @@
-// Artillery plugin (main thread): the child's side of the event channel (src/channel.ts).
+// Artillery plugin (main thread): the child's side of the event channel (src/artillery/channel.ts).
 //  - every period Artillery reports, with its raw histograms (Artillery's -o JSON drops them
 //    and is not written on Ctrl-C), and the phase starts;
 //  - what the workers measured that Artillery has not reported yet (processors/recorder.ts):
@@ -7,14 +7,14 @@
 //  - ensure's verdicts, by gate id; how the run ended and what was still in flight;
 //  - the breaker, which stops the load early when the run is clearly failing.
 import type { DDSketch } from '@artilleryio/sketches-js';
-import { encodeSketch, mergeSketches } from '../../src/record';
+import { encodeSketch, mergeSketches } from '../../src/record/record';
 import { BroadcastChannel } from 'node:worker_threads';
-import { judgeStep, lastWholePeriod, type StepWindow } from '../../src/capacity';
-import { channelDir, readRunConfig, writeEvent, writeTail, type PeriodEvent, type RunConfig } from '../../src/channel';
-import { checkHealth } from '../../src/health';
-import { logLine } from '../../src/log';
-import { counter, userChange } from '../../src/metrics';
-import { periodMs } from '../../src/contract';
+import { judgeStep, lastWholePeriod, type StepWindow } from '../../src/record/capacity';
+import { channelDir, readRunConfig, writeEvent, writeTail, type PeriodEvent, type RunConfig } from '../../src/artillery/channel';
+import { checkHealth } from '../../src/target/health';
+import { logLine } from '../../src/shared/log';
+import { counter, userChange } from '../../src/shared/metrics';
+import { periodMs } from '../../src/catalog/contract';
 import { PLAIN_PHASES_ENV } from '../../processors/run-config';
 import { keepHistogram, RECORDER_CHANNEL, type RecorderRequest, type RedirectNote, type WorkerReport } from '../../processors/recorder';
 

@@ -2,8 +2,8 @@
 // the reply {status, headers, body} out. No clock, no sockets, no randomness: the server passes in
 // the time, the limiter's verdict and the switches, so every answer can be checked on its own.
 import { randomUUID } from 'node:crypto';
-import { isRateLimitedPath, type Contract, type Endpoint } from '../contract';
-import { decodeJwt } from '../jwt';
+import { isRateLimitedPath, type Contract, type Endpoint } from '../catalog/contract';
+import { decodeJwt } from '../shared/jwt';
 import { CALL_STATUSES, CALL_TYPES, SORT_KEYS, type Call } from './fixtures';
 
 /** The catalog's endpoint at a path, or undefined for an unknown path. */

@@ -1,6 +1,6 @@
 // What the stand-in does besides the contract: seeded draws of latency and of the share-based
 // faults (hang, reset, 500, garbage), and the queue of a backend with a known capacity.
-import type { Endpoint } from '../contract';
+import type { Endpoint } from '../catalog/contract';
 import type { FaultRates } from './options';
 
 type Baseline = Endpoint['baseline'];

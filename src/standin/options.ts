@@ -1,9 +1,9 @@
 // The stand-in's settings and their checks, written once: startStandIn (option names such as
 // errorRate) and `npm run target` (flags such as --error-rate) both call resolveStandInOptions.
 import { isIP } from 'node:net';
-import { UsageError } from '../errors';
-import { contractFile, loadContract } from '../config';
-import type { Contract } from '../contract';
+import { UsageError } from '../shared/errors';
+import { contractFile, loadContract } from '../catalog/config';
+import type { Contract } from '../catalog/contract';
 
 export interface StandInOptions {
   /** The contract catalog's file (default: VOXANNE_CONTRACT, else config/contract.yml). */

@@ -6,8 +6,8 @@
 // the faults faults.ts's, and the option checks options.ts's.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { isRateLimitedPath } from '../contract';
-import { decodeJwt } from '../jwt';
+import { isRateLimitedPath } from '../catalog/contract';
+import { decodeJwt } from '../shared/jwt';
 import { answer, endpointAt, internalError } from './contract';
 import { drawFault, GARBAGE_REPLY, latencyQuantileMs, mulberry32, ServiceQueue, type Fault } from './faults';
 import { buildCalls } from './fixtures';

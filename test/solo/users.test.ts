@@ -3,7 +3,7 @@
 // and the stand-in's own clock both wait for a core). It runs in the solo phase of `npm test`.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { planVisits, plannedUsersAt } from '../../src/plan';
+import { planVisits, plannedUsersAt } from '../../src/plan/users';
 import { startStandIn } from '../../src/standin/server';
 import { runPack } from '../helpers';
 

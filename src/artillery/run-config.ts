@@ -1,0 +1,38 @@
+// The run's configuration value for its Artillery side (src/artillery/channel.ts), from a resolved plan: what
+// the pack writes into script.yml, and what a plain `npx artillery run` of the scenario derives
+// from the scenario's own variables (processors/run-config.ts).
+import { stepWindows } from '../record/capacity';
+import { capacityLimits } from '../plan/capacity';
+import { RunConfig } from './channel';
+import { periodMs } from '../catalog/contract';
+import { gatesForPlan } from '../plan/gates';
+import { isLoopback } from '../plan/options';
+import type { RunPlan } from '../cli/run';
+
+/** The one configuration value the Artillery side reads (checked by the same schema there). */
+export function runConfig(plan: RunPlan): RunConfig {
+  const { opts } = plan;
+  return RunConfig.parse({
+    stages: plan.stages,
+    thinkMs: plan.profile.thinkSeconds * 1000,
+    count429: opts.count429,
+    spreadIps: opts.spreadIps,
+    auth: { mode: plan.auth.mode, devOrgId: plan.auth.devOrgId, devEmail: plan.auth.devEmail },
+    rateLimit: {
+      apiEstimate: plan.estimate.api,
+      profiles: plan.profileEstimates,
+      timeScale: opts.timeScale,
+      confirmed: opts.yes,
+      refuseAnyOverrun: plan.environment.production,
+      loopback: isLoopback(plan.target),
+    },
+    gates: gatesForPlan(plan).map(({ id, expression, strict }) => ({ id, expression, strict })),
+    breaker: plan.breaker ? plan.budgets.breaker : null,
+    contract: plan.contract,
+    healthTimeoutMs: Number(process.env.VOXANNE_HEALTH_TIMEOUT_MS ?? 5000),
+    ...(plan.profile.capacity && {
+      capacity: { steps: stepWindows(plan.profile.capacity, opts.timeScale), limits: capacityLimits(plan.budgets, opts.count429, periodMs(plan.contract)) },
+    }),
+  } satisfies RunConfig);
+}
+

@@ -1,0 +1,165 @@
+// Loads the pack's data files (profiles, budgets, environments) and checks their shape, so a typo
+// becomes one clear line instead of a confusing run.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { UsageError } from '../shared/errors';
+import { Contract } from './contract';
+import { checkPublishMetrics } from '../outputs/publish';
+import { capacityStages } from '../record/capacity';
+
+/** The pack's folder: the nearest one with a package.json (this file also runs from .build/). */
+export const ROOT = (() => {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
+export const BUILD_DIR = join(ROOT, '.build');
+
+const durationText = z
+  .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, 'use e.g. 30s, 2m or 1h')])
+  .transform(parseDurationSeconds);
+
+const Stage = z.object({ duration: durationText, target: z.number().int().min(0) });
+
+/** A capacity search: a staircase of users from `start` to `max`, a short ramp and a hold per step. */
+const CapacitySteps = z
+  .object({
+    start: z.number().int().min(1),
+    step: z.number().int().min(1),
+    max: z.number().int().min(1),
+    rampSeconds: durationText,
+    holdSeconds: durationText,
+  })
+  .refine((s) => s.max >= s.start, { message: 'max must be at least start' });
+
+const Profile = z
+  .object({
+    description: z.string(),
+    heavy: z.boolean().default(false),
+    thinkSeconds: z.number().nonnegative().default(1),
+    minRps: z.number().nonnegative().optional(),
+    stages: z.array(Stage).min(1).optional(),
+    steps: CapacitySteps.optional(),
+  })
+  .refine((p) => Boolean(p.stages) !== Boolean(p.steps), { message: 'give either stages or steps (a capacity search), not both' })
+  .transform((p) => ({ ...p, stages: p.stages ?? capacityStages(p.steps!), capacity: p.steps }));
+
+const Budgets = z.object({
+  gates: z.object({
+    p99Ms: z.number().positive(),
+    errorRatePct: z.number().positive(),
+    minRps: z.number().nonnegative(),
+    maxTimeouts: z.number().int().min(0),
+    maxCrashedUsers: z.number().int().min(0),
+    maxRateLimitedPct: z.number().min(0),
+    minLoadSharePct: z.number().min(0).max(100),
+    minLoadSeconds: z.number().nonnegative(),
+  }),
+  breaker: z.object({
+    errorRatePct: z.number().positive(),
+    windowSeconds: z.number().positive(),
+    healthEverySeconds: z.number().positive(),
+  }),
+  generator: z.object({ cpuPct: z.number().positive(), loopDelayMs: z.number().positive() }),
+});
+
+const Environment = z.object({
+  description: z.string(),
+  baseUrl: z.string().url(),
+  /** What the authenticated endpoints do without API_TOKEN or a sign-in: a development token, or 401 probes. */
+  authFallback: z.enum(['dev-token', 'probe']),
+  production: z.boolean().default(false),
+  /** A capacity search (--profile capacity) may push this backend until it breaks; always allowed on loopback. */
+  allowCapacity: z.boolean().default(false),
+  /** Artillery's `config.plugins.publish-metrics` list; credentials only as "{{ $env.NAME }}". */
+  publishMetrics: z.array(z.looseObject({ type: z.string() })).optional(),
+});
+
+export type Stage = z.infer<typeof Stage>;
+export type Profile = z.infer<typeof Profile> & { name: string };
+export type Budgets = z.infer<typeof Budgets>;
+export type Environment = z.infer<typeof Environment> & { name: string };
+
+/** Seconds in "90", "1.5s", "2m", "4h", "250ms" (plain numbers are seconds). */
+export function parseDurationSeconds(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!match) throw new UsageError(`"${value}" is not a duration; use e.g. 30s, 2m or 1h`);
+  const scale = { ms: 0.001, s: 1, m: 60, h: 3600 }[match[2] ?? 's'] ?? 1;
+  return Number(match[1]) * scale;
+}
+
+/** A YAML file's data; unreadable or malformed files become one clear line. */
+export function readYaml(file: string): unknown {
+  const shown = relative(process.cwd(), file) || file;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`cannot read ${shown}; check that the file exists`);
+  }
+  try {
+    return parse(text);
+  } catch (err) {
+    const reason = (err as Error).message.split('\n')[0].replace(/:\s*$/, '');
+    throw new UsageError(`${shown} is not valid YAML (${reason}); fix the file`);
+  }
+}
+
+function validate<T extends z.ZodTypeAny>(schema: T, data: unknown, file: string): z.infer<T> {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue.path.join('.') || 'top level';
+  throw new UsageError(`${relative(process.cwd(), file)}: ${where}: ${issue.message}; fix the file`);
+}
+
+export function loadProfiles(file = join(ROOT, 'config', 'profiles.yml')): Record<string, Profile> {
+  const raw = validate(z.record(z.string(), Profile), readYaml(file), file);
+  return Object.fromEntries(Object.entries(raw).map(([name, p]) => [name, { ...p, name }]));
+}
+
+export function loadProfile(name: string): Profile {
+  const profiles = loadProfiles();
+  const profile = profiles[name];
+  if (!profile) {
+    throw new UsageError(`unknown profile "${name}"; choose one of: ${Object.keys(profiles).join(', ')}`);
+  }
+  return profile;
+}
+
+export function loadBudgets(file = join(ROOT, 'config', 'budgets.yml')): Budgets {
+  return validate(Budgets, readYaml(file), file);
+}
+
+/** The contract catalog's file: VOXANNE_CONTRACT when set, else config/contract.yml. */
+export function contractFile(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.VOXANNE_CONTRACT || join(ROOT, 'config', 'contract.yml'));
+}
+
+/** The backend's contract catalog (see config/contract.yml). */
+export function loadContract(file = contractFile()): Contract {
+  return validate(Contract, readYaml(file), file);
+}
+
+/** An environment by name (environments/<name>.yml) or by the path of a YAML file. */
+export function loadEnvironment(name: string, dir = join(ROOT, 'environments')): Environment {
+  if (/\.ya?ml$/.test(name)) {
+    const file = resolve(name);
+    return { ...readEnvironment(file), name: basename(name).replace(/\.ya?ml$/, '') };
+  }
+  const known = readdirSync(dir).filter((f) => f.endsWith('.yml')).map((f) => f.slice(0, -4)).sort();
+  if (!known.includes(name)) {
+    throw new UsageError(`unknown environment "${name}"; choose one of: ${known.join(', ')}`);
+  }
+  const file = join(dir, `${name}.yml`);
+  return { ...readEnvironment(file), name };
+}
+
+function readEnvironment(file: string): z.infer<typeof Environment> {
+  const environment = validate(Environment, readYaml(file), file);
+  checkPublishMetrics(environment.publishMetrics ?? [], relative(process.cwd(), file));
+  return environment;
+}

@@ -1,0 +1,78 @@
+// --dry-run: the resolved plan, printed without sending a single request.
+import { packagedFiles, platformCommand } from '../artillery/distributed';
+import { gateLimitText } from '../outputs/report/format';
+import { gatesForPlan } from '../plan/gates';
+import { API_SAMPLES } from '../target/health';
+import { stepWindows } from '../record/capacity';
+import { capacityLimits } from '../plan/capacity';
+import { periodMs } from '../catalog/contract';
+import { planVisits, plannedUsersAt, totalSeconds } from '../plan/users';
+import type { RunPlan } from './run';
+
+const clock = (s: number) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`;
+
+export function formatDryRun(plan: RunPlan): string {
+  const { opts, budgets, estimate } = plan;
+  const visits = planVisits(plan.stages);
+  const out: string[] = [];
+  out.push(`Dry run: nothing is sent.`, '');
+  out.push(`target:      ${plan.target} (environment ${plan.environment.name}${plan.environment.production ? ', production' : ''})`);
+  out.push(`profile:     ${plan.profile.name}: ${plan.profile.description}` + (opts.timeScale !== 1 ? ` (time scale ${opts.timeScale})` : ''));
+  out.push(`auth:        ${plan.auth.description}`);
+  out.push(`timeout:     ${opts.timeoutSeconds} s per request; breaker ${plan.breaker ? `on (stops when >${budgets.breaker.errorRatePct} % of the last ${budgets.breaker.windowSeconds} s fail or /health goes bad)` : 'off'}`);
+  const capacity = plan.profile.capacity;
+  let start = 0;
+  let users = 0;
+  if (capacity) {
+    out.push('', 'capacity search (a staircase of users; each step is judged on the 10 s periods wholly inside its hold,', 'and the load stops at the first step that breaks a gate or saturates the load generator):');
+    stepWindows(capacity, opts.timeScale).forEach((w, i) => {
+      out.push(`  step ${String(i + 1).padStart(2)}  ${String(w.users).padStart(4)} users  ramp ${clock(w.from)}, hold ${clock(w.holdFrom)} - ${clock(w.holdTo)}`);
+    });
+    out.push(`  then down to 0 users; think time ${plan.profile.thinkSeconds} s between journeys${opts.spreadIps ? '; every request its own client address (loopback)' : ''}`);
+    start = totalSeconds(plan.stages);
+  } else {
+    out.push('', 'users over time:');
+    for (const stage of plan.stages) {
+      out.push(`  ${clock(start).padStart(6)} - ${clock(start + stage.duration).padEnd(6)} ${users} -> ${stage.target} users`);
+      start += stage.duration;
+      users = stage.target;
+    }
+  }
+  const marks = 40;
+  const peak = Math.max(1, ...plan.stages.map((s) => s.target));
+  const bars = ' ▁▂▃▄▅▆▇█';
+  const line = Array.from({ length: marks }, (_, i) => bars[Math.round((plannedUsersAt(visits, ((i + 0.5) * start) / marks) / peak) * 8)]).join('');
+  out.push(`  [${line}] peak ${peak}, ${clock(start)} in all`);
+  out.push('', `estimated requests (one journey = ${plan.endpoints.length} requests + ${plan.profile.thinkSeconds} s pause, at the guide's p50 latencies):`);
+  for (const e of plan.endpoints) out.push(`  GET ${e.path.padEnd(28)} ~${estimate.perEndpoint[e.name]}`);
+  out.push(`  total ~${estimate.total}`);
+  const limit = plan.contract.rateLimit;
+  const fits = estimate.api + API_SAMPLES <= limit.requests;
+  out.push(
+    '',
+    `rate limit:  ~${estimate.api} /api requests (+ up to ${API_SAMPLES} for the preflight) against the backend's ${limit.requests} per ${limit.windowSeconds / 3600} h per IP: ` +
+      (opts.spreadIps
+        ? 'not a limit here (--spread-ips gives every request its own client address on this loopback target)'
+        : fits
+          ? 'fits, if the window is not already used'
+          : `exceeds it; ${plan.environment.production && !opts.yes ? 'the run will refuse to start unless confirmed with --yes' : 'expect 429s once the window is used up'}`),
+  );
+  if (opts.platform !== 'local') {
+    const command = platformCommand(opts, 'reports/<run id>/script.yml', 'reports/<run id>/artillery.json', true);
+    out.push('', `scale-out (${opts.platform}):`, `  artillery ${command.args.join(' ')}`, ...command.notes.map((n) => `  ${n}`));
+    out.push(`  packaged with the script: ${packagedFiles().join(', ')} (the processor, compiled, and what it requires; no npm packages)`);
+  }
+  if (capacity) {
+    const l = capacityLimits(budgets, opts.count429, periodMs(plan.contract));
+    out.push('', 'per-step gates (the guide\'s, from config/budgets.yml) and the generator\'s own limit:');
+    out.push(`  p99 response time < ${l.p99Ms} ms; HTTP error rate < ${l.errorRatePct} %; timeouts <= ${l.maxTimeouts}${l.count429 ? '' : `; rate limited < ${l.maxRateLimitedPct} %`}`);
+    out.push(`  load generator: worker CPU < ${l.generatorCpuPct} % of a core, event-loop delay < ${l.generatorLoopDelayMs} ms`);
+    return out.join('\n');
+  }
+  out.push('', 'gates:');
+  const specs = gatesForPlan(plan);
+  for (const g of specs) {
+    out.push(`  ${g.strict ? 'gate   ' : 'warning'}  ${g.title.padEnd(26)} ${gateLimitText(g)}`);
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,208 @@
+// A run folder keeps what its record is made from: the resolved plan (plan.json), how Artillery
+// ended (end.json), and the event channel (events.ndjson, tail.json). So any run folder, recorded
+// or real, can be replayed into its record without starting Artillery: the record is a pure
+// function of these (src/record/assemble.ts). Both files are read back through the schemas below.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { assembleRecord, type ArtilleryEnd } from './assemble';
+import { readEvents, readTail } from '../artillery/channel';
+import { Contract, type Endpoint } from '../catalog/contract';
+import { readCombinedOutput, verdictsFromLog } from '../artillery/distributed';
+import { gatesForPlan } from '../plan/gates';
+import type { RunRecord } from './record';
+import type { RunPlan } from '../cli/run';
+import { redactor } from '../shared/secrets';
+
+export const PLAN_FILE = 'plan.json';
+export const END_FILE = 'end.json';
+/** Artillery's own output (-o JSON): a distributed run's record is built from it. */
+export const OUTPUT_FILE = 'artillery.json';
+
+const Stage = z.object({ duration: z.number().nonnegative(), target: z.number().int().min(0) });
+const Steps = z.object({ start: z.number(), step: z.number(), max: z.number(), rampSeconds: z.number(), holdSeconds: z.number() });
+
+/**
+ * The resolved plan as plan.json holds it. Typed as a RunPlan, so a field added to the plan must be
+ * added here too (the type check says so). The plan holds no secret: tokens and passwords stay in
+ * the environment; only the auth mode and its secret-free description are planned.
+ */
+export const PlanFile: z.ZodType<RunPlan> = z.object({
+  opts: z.object({
+    env: z.string(),
+    profile: z.string(),
+    timeScale: z.number().positive(),
+    strict: z.boolean(),
+    timeoutSeconds: z.number().positive(),
+    baseUrl: z.string().optional(),
+    reportsDir: z.string(),
+    dryRun: z.boolean(),
+    yes: z.boolean(),
+    verbose: z.boolean(),
+    allowHttp: z.boolean(),
+    count429: z.boolean(),
+    spreadIps: z.boolean(),
+    breaker: z.boolean().optional(),
+    scenarioFile: z.string().optional(),
+    platform: z.enum(['local', 'fargate', 'lambda']),
+    count: z.number(),
+    region: z.string(),
+    fromOutput: z.string().optional(),
+  }),
+  environment: z.object({
+    name: z.string(),
+    description: z.string(),
+    baseUrl: z.string(),
+    authFallback: z.enum(['dev-token', 'probe']),
+    production: z.boolean(),
+    allowCapacity: z.boolean(),
+    publishMetrics: z.array(z.looseObject({ type: z.string() })).optional(),
+  }),
+  profile: z
+    .object({
+      name: z.string(),
+      description: z.string(),
+      heavy: z.boolean(),
+      thinkSeconds: z.number().nonnegative(),
+      minRps: z.number().optional(),
+      stages: z.array(Stage),
+      steps: Steps.optional(),
+      capacity: Steps.optional(),
+    })
+    // JSON drops a key whose value is undefined; the plan always has `capacity`, set or not.
+    .transform((p) => ({ ...p, capacity: p.capacity })),
+  budgets: z.object({
+    gates: z.object({
+      p99Ms: z.number(),
+      errorRatePct: z.number(),
+      minRps: z.number(),
+      maxTimeouts: z.number(),
+      maxCrashedUsers: z.number(),
+      maxRateLimitedPct: z.number(),
+      minLoadSharePct: z.number(),
+      minLoadSeconds: z.number(),
+    }),
+    breaker: z.object({ errorRatePct: z.number(), windowSeconds: z.number(), healthEverySeconds: z.number() }),
+    generator: z.object({ cpuPct: z.number(), loopDelayMs: z.number() }),
+  }),
+  contract: Contract,
+  /** The scenario's requests by name, in its order: their entries are the contract's. */
+  endpoints: z.array(z.string()),
+  scenario: z.object({
+    config: z.record(z.string(), z.any()),
+    before: z.unknown().optional(),
+    after: z.unknown().optional(),
+    scenarios: z.array(z.looseObject({ name: z.string().optional(), flow: z.array(z.unknown()) })),
+  }),
+  target: z.string(),
+  auth: z.object({
+    mode: z.enum(['token', 'sign-in', 'dev-token', 'probe']),
+    devOrgId: z.string(),
+    devEmail: z.string(),
+    description: z.string(),
+    warning: z.string().optional(),
+  }),
+  stages: z.array(Stage),
+  loadSeconds: z.number(),
+  estimate: z.object({ journeys: z.number(), perEndpoint: z.record(z.string(), z.number()), api: z.number(), total: z.number() }),
+  profileEstimates: z.array(z.object({ name: z.string(), api: z.number() })),
+  breaker: z.boolean(),
+  packVersion: z.string(),
+})
+  .superRefine((p, ctx) => {
+    for (const [i, name] of p.endpoints.entries()) {
+      if (!p.contract.endpoints.some((e) => e.name === name)) ctx.addIssue({ code: 'custom', message: `${name} is not in the plan's contract`, path: ['endpoints', i] });
+    }
+  })
+  .transform((p) => ({ ...p, endpoints: p.endpoints.map((name) => p.contract.endpoints.find((e) => e.name === name) as Endpoint) }));
+
+/** How Artillery ended (ArtilleryEnd without the tail, which tail.json keeps), and the run's id. */
+export const EndFile = z.object({
+  id: z.string(),
+  code: z.number().nullable(),
+  killedBy: z.string().nullable(),
+  stoppedBy: z.string().nullable(),
+  startedAt: z.iso.datetime(),
+  endedAt: z.iso.datetime(),
+  startError: z.string().optional(),
+});
+export type EndFile = z.infer<typeof EndFile>;
+
+/** JSON with every string passed through the redactor: the last line of defence, as for artillery.log. */
+function redactedJson(value: unknown): string {
+  const redact = redactor();
+  return JSON.stringify(value, (_key, v) => (typeof v === 'string' ? redact(v) : v));
+}
+
+/** plan.json's text: the plan, with the scenario's endpoints by name (the contract holds their entries). */
+export const planFileText = (plan: RunPlan): string => redactedJson({ ...plan, endpoints: plan.endpoints.map((e) => e.name) });
+
+/** Written before Artillery starts, so even a run that never ends keeps its plan. */
+export function writePlanFile(dir: string, plan: RunPlan): void {
+  writeFileSync(join(dir, PLAN_FILE), planFileText(plan));
+}
+
+export function writeEndFile(dir: string, id: string, end: ArtilleryEnd): void {
+  const saved: EndFile = {
+    id,
+    code: end.code,
+    killedBy: end.killedBy,
+    stoppedBy: end.stoppedBy,
+    startedAt: end.startedAt.toISOString(),
+    endedAt: end.endedAt.toISOString(),
+    ...(end.startError !== undefined && { startError: end.startError }),
+  };
+  writeFileSync(join(dir, END_FILE), redactedJson(saved));
+}
+
+function readJson<T>(dir: string, file: string, schema: z.ZodType<T>): T {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  } catch (err) {
+    throw new Error((err as NodeJS.ErrnoException).code === 'ENOENT' ? `no ${file} in ${dir}` : `unreadable ${file} (${(err as Error).message.split('\n')[0]})`);
+  }
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${file}: ${issue.path.join('.') || 'top level'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+export const readPlanFile = (dir: string): RunPlan => readJson(dir, PLAN_FILE, PlanFile);
+
+/** end.json as the ArtilleryEnd the run saw, with the workers' last snapshot from tail.json. */
+export function readEndFile(dir: string): { id: string; end: ArtilleryEnd } {
+  const saved = readJson(dir, END_FILE, EndFile);
+  return {
+    id: saved.id,
+    end: {
+      code: saved.code,
+      killedBy: saved.killedBy as NodeJS.Signals | null,
+      stoppedBy: saved.stoppedBy as NodeJS.Signals | null,
+      startedAt: new Date(saved.startedAt),
+      endedAt: new Date(saved.endedAt),
+      startError: saved.startError,
+      tail: readTail(dir),
+    },
+  };
+}
+
+/**
+ * The record from a run folder's files and how Artillery ended: what the run itself writes to
+ * run.json, and what a replay gives. A distributed run adds ensure's verdicts from artillery.log and
+ * the periods of Artillery's combined output.
+ */
+export function recordFromFolder(plan: RunPlan, id: string, dir: string, end: ArtilleryEnd): RunRecord {
+  if (plan.opts.platform === 'local') return assembleRecord(plan, id, readEvents(dir), end);
+  return assembleRecord(plan, id, [...readEvents(dir), ...verdictsFromLog(gatesForPlan(plan), dir)], end, readCombinedOutput(join(dir, OUTPUT_FILE)));
+}
+
+/** Replays a run folder (plan.json, end.json, the channel) into the record the run wrote. */
+export function replayRunFolder(dir: string): RunRecord {
+  if (!existsSync(dir)) throw new Error(`no run folder at ${dir}`);
+  const plan = readPlanFile(dir);
+  const { id, end } = readEndFile(dir);
+  return recordFromFolder(plan, id, dir, end);
+}
