@@ -10,7 +10,7 @@ import { readEvents, readTail, RUN_DIR_ENV } from './channel';
 import { runConfig } from './run-config';
 import { artilleryStartError } from './artillery-start';
 import { chooseAuth, type AuthChoice } from './auth';
-import { isRateLimitedPath, periodMs, type Contract, type Endpoint } from './contract';
+import { isRateLimitedPath, type Contract, type Endpoint } from './contract';
 import { BUILD_DIR, contractFile, loadBudgets, loadContract, loadEnvironment, loadProfile, loadProfiles, ROOT, type Budgets, type Environment, type Profile } from './config';
 import { checkCapacity } from './capacity-plan';
 import { platformCommand, readCombinedOutput, verdictsFromLog } from './distributed';
@@ -104,7 +104,7 @@ export async function resolvePlan(argv: string[], env: NodeJS.ProcessEnv = proce
   // A capacity search: refused where it could hurt a shared backend; on loopback every request
   // gets its own client address, or the rate limiter is all it would find.
   if (profile.capacity) {
-    checkCapacity(profile, environment, target, opts.timeScale, periodMs(contract));
+    checkCapacity(profile, environment, target, opts);
     if (isLoopback(target)) opts.spreadIps = true;
   }
   checkGuardrails(opts, environment, profile, target);
