@@ -266,7 +266,7 @@ export interface CapacityAnswer {
   /** The step that ended the search: the fewest users that broke a gate, or where the generator saturated. */
   stoppedAt: number | null;
   knee: { users: number; requestsPerSecond: number } | null;
-  /** The first prediction of the breaking point (made once throughput stopped growing). */
+  /** The search's last prediction of the breaking point (from every step before it). */
   predicted: Prediction | null;
   /** The same users as the guide's users, who pause between journeys (Little's law, an estimate). */
   guideUsers: { held: number | null; broke: number | null; thinkSeconds: number } | null;
@@ -319,7 +319,7 @@ export function answerCapacity(
   const brokeAt = indexOf(hi, 'broken');
   const generatorAt = steps.findIndex((s) => s.verdict === 'generator-limit');
   const knee = kneeOf(steps);
-  const predicted = steps.find((s) => s.predicted)?.predicted ?? null;
+  const predicted = [...steps].reverse().find((s) => s.predicted)?.predicted ?? null;
   const think = o.search.guideThinkSeconds;
   const guide = (i: number) => (i < 0 ? null : guideUsersFor(steps[i], think, o.requestsPerJourney));
   const base = {
@@ -371,7 +371,7 @@ export function answerCapacity(
   }
   const s = steps[brokeAt];
   const endpoint = degradedFirst(steps, s, o.budgets);
-  const broke = `broke at ${s.users} users (${fmt(s.requestsPerSecond)} req/s): ${s.broken.map(gateText).join(', ')}${endpoint ? `; ${o.endpointPath(endpoint)} degraded first` : ''}`;
+  const broke = `broke at ${s.users} users (${fmt(s.requestsPerSecond)} req/s): ${s.broken.map(gateText).join(', ')}${endpoint ? `; GET ${o.endpointPath(endpoint)} degraded first` : ''}`;
   if (lo === null) {
     return {
       ...base,

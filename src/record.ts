@@ -109,7 +109,7 @@ const Totals = z.object({
 /** A capacity search's answer (--profile capacity). */
 const Capacity = z.object({
   result: z.enum(['knee', 'generator-limit', 'top-held', 'below-first-step', 'incomplete']),
-  /** The highest throughput and the fewest users that reached it; the first predicted breaking point. */
+  /** The highest throughput and the fewest users that reached it; the search's last predicted breaking point. */
   knee: z.object({ users: z.number(), requestsPerSecond: z.number() }).nullable().optional(),
   predicted: z.object({ users: z.number(), gate: z.string() }).nullable().optional(),
   /** The users held and broken, as the guide's users who pause between journeys (Little's law, an estimate). */

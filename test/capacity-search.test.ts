@@ -78,7 +78,7 @@ describe('the capacity search against an ideal backend', () => {
       const a = answerCapacity(r.steps, { budgets: { health: 100 }, endpointPath: () => '/health', search, requestsPerJourney: 5, timeUp: false });
       assert.equal(a.result, 'knee');
       assert.ok(Math.abs(a.knee!.requestsPerSecond - rps) < rps * 0.01);
-      assert.match(a.line, new RegExp(`^capacity: highest throughput [\\d.]+ req/s, reached at \\d+ users \\(the knee\\); held ${r.lo} users .*; broke at ${r.hi} users .*p99 \\d+ ms >= 1000 ms; /health degraded first; as the guide's users \\(1 s pause between journeys\\), about \\d+ held, \\d+ broke \\(an estimate, by Little's law\\)$`));
+      assert.match(a.line, new RegExp(`^capacity: highest throughput [\\d.]+ req/s, reached at \\d+ users \\(the knee\\); held ${r.lo} users .*; broke at ${r.hi} users .*p99 \\d+ ms >= 1000 ms; GET /health degraded first; as the guide's users \\(1 s pause between journeys\\), about \\d+ held, \\d+ broke \\(an estimate, by Little's law\\)$`));
     });
   }
 

@@ -73,8 +73,10 @@ function curveChart(o: {
   }
   o.marks.forEach((m, i) => {
     const xx = c(xOf(m.users));
+    // The label on the side with room: right of the line, unless near the right edge.
+    const right = xOf(m.users) < M.left + plotW * 0.8;
     out.push(
-      `<path class="mark ${m.cls}" data-mark="${esc(m.cls)}" d="M${xx} ${M.top}V${M.top + plotH}"/><text class="mark-label" x="${xx}" y="${M.top + 10 + i * 12}" dx="-4" text-anchor="end">${esc(m.label)}</text>`,
+      `<path class="mark ${m.cls}" data-mark="${esc(m.cls)}" d="M${xx} ${M.top}V${M.top + plotH}"/><text class="mark-label" x="${xx}" y="${M.top + 10 + i * 12}" dx="${right ? 4 : -4}" text-anchor="${right ? 'start' : 'end'}">${esc(m.label)}</text>`,
     );
   });
   for (const k of o.curves) {
@@ -190,7 +192,7 @@ ${prevLine}
 function searchNote(cap: Capacity): string {
   const parts: string[] = [];
   if (cap.knee) parts.push(`Throughput peaked at ${fmtNum(cap.knee.requestsPerSecond, 1)} req/s, first reached at ${cap.knee.users} users (the knee).`);
-  if (cap.predicted) parts.push(`From there, Little's law and the latency's shape predicted the ${cap.predicted.gate} gate to break at about ${cap.predicted.users} users; the steps after it checked and narrowed that.`);
+  if (cap.predicted) parts.push(`Past it, Little's law and the latency's shape predicted the ${cap.predicted.gate} gate to break at about ${cap.predicted.users} users (the last prediction, marked); real steps checked and narrowed it.`);
   if (cap.guideUsers) {
     const g = cap.guideUsers;
     parts.push(`As the guide's users, who pause ${g.thinkSeconds} s between journeys: about ${[g.held !== null ? `${g.held} held` : '', g.broke !== null ? `${g.broke} broke` : ''].filter(Boolean).join(', ')} (an estimate by Little's law, not measured).`);

@@ -54,7 +54,7 @@ describe('capacity search', () => {
     assert.match(
       r.stdout,
       new RegExp(
-        `^capacity: highest throughput [\\d.]+ req/s, reached at \\d+ users \\(the knee\\); held ${held.users} users \\([\\d.]+ req/s, p50/p95/p99 [\\d./]+ ms\\); broke at ${broken.users} users .*p99 \\d+ ms >= 1000 ms; \\S+ degraded first; as the guide's users \\(1 s pause between journeys\\), about \\d+ held, \\d+ broke \\(an estimate, by Little's law\\)$`,
+        `^capacity: highest throughput [\\d.]+ req/s, reached at \\d+ users \\(the knee\\); held ${held.users} users \\([\\d.]+ req/s, p50/p95/p99 [\\d./]+ ms\\); broke at ${broken.users} users .*p99 \\d+ ms >= 1000 ms; GET \\S+ degraded first; as the guide's users \\(1 s pause between journeys\\), about \\d+ held, \\d+ broke \\(an estimate, by Little's law\\)$`,
         'm',
       ),
     );
