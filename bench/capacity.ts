@@ -93,6 +93,7 @@ async function autocannonSearch(url: string): Promise<{ steps: StepResult[]; sec
       users: d.users,
       phase: d.phase,
       predicted: d.predicted,
+      since: 0,
       from: 0,
       to: 0,
       seconds: r.duration,

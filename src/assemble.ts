@@ -1,7 +1,7 @@
 // Builds the run record from the plan and what came back on the event channel (src/channel.ts):
 // a pure function, so every way a run can end (finished, interrupted, aborted, killed, never
 // started) is decided here, once, from data.
-import { answerCapacity, type CapacityAnswer, type StepResult } from './capacity';
+import { answerCapacity, searchUsersAt, type CapacityAnswer, type StepResult } from './capacity';
 import { capacityLimits } from './capacity-plan';
 import { notStartedReason } from './artillery-start';
 import { diagnose } from './diagnosis';
@@ -149,7 +149,10 @@ export function assembleRecord(
 
   const loadStart = phase?.at ?? periodEvents[0]?.period ?? end.startedAt.getTime();
   const visits = planVisits(plan.stages);
-  const periods = buildPeriods(periodEvents, loadStart, (s) => plannedUsersAt(visits, s), periodMs(plan.contract));
+  // A capacity search plans its users as it goes: those it let send, not the waiting pool.
+  const searchSteps = events.flatMap((e) => (e.type === 'capacity-step' ? [e.step as StepResult] : []));
+  const planned = plan.profile.capacity ? (s: number) => searchUsersAt(searchSteps, loadStart + s * 1000) : (s: number) => plannedUsersAt(visits, s);
+  const periods = buildPeriods(periodEvents, loadStart, planned, periodMs(plan.contract));
   const counters = totalCounters(periodEvents);
   const endpoints = summarizeEndpoints(
     periods,
@@ -181,7 +184,7 @@ export function assembleRecord(
   // The steps as the plugin judged them, live (each judged once, there).
   const capacity = search
     ? answerCapacity(
-        events.flatMap((e) => (e.type === 'capacity-step' ? [e.step as StepResult] : [])),
+        searchSteps,
         {
           budgets: Object.fromEntries(plan.endpoints.map((e) => [e.name, e.budgetP95Ms])),
           endpointPath: (name) => plan.endpoints.find((e) => e.name === name)?.path ?? name,

@@ -40,7 +40,7 @@ export const STEP_GATE_TITLE: Record<StepGate, string> = {
   'rate-limited': 'rate limited',
 };
 
-export type SearchPhase = 'grow' | 'predict' | 'narrow' | 'down';
+export type SearchPhase = 'grow' | 'predict' | 'narrow' | 'down' | 'again';
 
 export interface EndpointStep {
   name: string;
@@ -61,7 +61,8 @@ export interface StepResult {
   /** Why the search chose this step, and what it predicted when it did. */
   phase: SearchPhase;
   predicted: Prediction | null;
-  /** The measured window (epoch ms) and its whole seconds. */
+  /** When the search set this step's users (epoch ms), the measured window, and its whole seconds. */
+  since: number;
   from: number;
   to: number;
   seconds: number;
@@ -84,7 +85,7 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 
 /** Judges one step from the workers' seconds wholly inside its measured window [from, to). */
 export function judgeStep(
-  step: { users: number; phase: SearchPhase; predicted: Prediction | null; from: number; to: number },
+  step: { users: number; phase: SearchPhase; predicted: Prediction | null; since: number; from: number; to: number },
   seconds: PeriodEvent[],
   limits: CapacityLimits,
 ): StepResult {
@@ -128,6 +129,7 @@ export function judgeStep(
     users: step.users,
     phase: step.phase,
     predicted: step.predicted,
+    since: step.since,
     from: step.from,
     to: step.to,
     seconds: inside.length,
@@ -230,7 +232,13 @@ const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v
 export function nextStep(steps: StepResult[], s: CapacitySearch, limits: CapacityLimits): Decision | null {
   const last = steps[steps.length - 1];
   if (!last) return { users: Math.min(s.startUsers, s.maxUsers), phase: 'grow', predicted: null };
-  if (last.verdict === 'generator-limit') return null;
+  if (last.verdict === 'generator-limit') {
+    // Measured twice before it ends the search: a machine busy with other work can make one step
+    // look like the generator's limit (a late event loop at low CPU).
+    const before = steps[steps.length - 2];
+    if (before?.users === last.users && before.verdict === 'generator-limit') return null;
+    return { users: last.users, phase: 'again', predicted: last.predicted };
+  }
   const { lo, hi } = bracket(steps);
   const up = (u: number) => Math.max(u + 1, Math.ceil(u * s.narrowTo));
   if (lo === null) {
@@ -253,6 +261,13 @@ export function nextStep(steps: StepResult[], s: CapacitySearch, limits: Capacit
   const middle = Math.sqrt(lo * hi);
   const users = hi <= up(up(lo)) ? middle : clamp(predicted?.users ?? middle, up(lo), Math.floor(hi / s.narrowTo));
   return { users: clamp(Math.round(users), lo + 1, hi - 1), phase: 'narrow', predicted };
+}
+
+/** The users the search let send at `t` (epoch ms): the step set last before it. */
+export function searchUsersAt(steps: Array<{ users: number; since?: number }>, t: number): number {
+  let users = 0;
+  for (const s of steps) if (s.since !== undefined && s.since <= t) users = s.users;
+  return users;
 }
 
 export type CapacityResult = 'knee' | 'generator-limit' | 'top-held' | 'below-first-step' | 'incomplete';
@@ -317,7 +332,7 @@ export function answerCapacity(
   const indexOf = (users: number | null, verdict: StepResult['verdict']) => (users === null ? -1 : steps.findIndex((s) => s.users === users && s.verdict === verdict));
   const heldAt = indexOf(lo, 'held');
   const brokeAt = indexOf(hi, 'broken');
-  const generatorAt = steps.findIndex((s) => s.verdict === 'generator-limit');
+  const generatorAt = steps[steps.length - 1]?.verdict === 'generator-limit' ? steps.length - 1 : -1;
   const knee = kneeOf(steps);
   const predicted = [...steps].reverse().find((s) => s.predicted)?.predicted ?? null;
   const think = o.search.guideThinkSeconds;

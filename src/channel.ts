@@ -59,9 +59,10 @@ const Prediction = z.object({ users: z.number(), gate: z.enum(['p99', 'error-rat
 /** One step of a capacity search, as the plugin judged it (src/capacity.ts, StepResult). */
 export const CapacityStep = z.object({
   users: z.number(),
-  phase: z.enum(['grow', 'predict', 'narrow', 'down']).optional(),
+  phase: z.enum(['grow', 'predict', 'narrow', 'down', 'again']).optional(),
   predicted: Prediction.nullable().optional(),
-  /** The measured window, epoch ms, and the whole seconds in it that the step was judged on. */
+  /** When its users were set, the measured window (epoch ms), and the whole seconds judged. */
+  since: z.number().optional(),
   from: z.number().optional(),
   to: z.number().optional(),
   seconds: z.number().optional(),

@@ -23,6 +23,7 @@ function measure(users: number, rps: number, serviceMs: number, d: { phase: Step
   return {
     users,
     ...d,
+    since: 0,
     from: 0,
     to: 5000,
     seconds: 5,
@@ -89,6 +90,15 @@ describe('the capacity search against an ideal backend', () => {
     const a = answerCapacity(r.steps, { budgets: {}, endpointPath: (n) => n, search, requestsPerJourney: 5, timeUp: false });
     assert.equal(a.result, 'generator-limit');
     assert.match(a.line, /^capacity: the load generator reached its limit at [\d.]+ req\/s before the backend broke/);
+  });
+
+  test('one step that looks like the generator's limit is measured again before the search ends on it', () => {
+    const d = { phase: 'grow' as const, predicted: null };
+    const busy = { ...measure(4, 200, 20, d), verdict: 'generator-limit' as const, generatorLimited: true };
+    assert.deepEqual(nextStep([busy], search, limits), { users: 4, phase: 'again', predicted: null });
+    // Held the second time: the search goes on from there.
+    assert.equal(nextStep([busy, measure(4, 200, 20, d)], search, limits)?.users, 8);
+    assert.equal(nextStep([busy, { ...busy, phase: 'again' }], search, limits), null);
   });
 
   test('a backend that breaks with the first users: the search goes down to 1 user', () => {

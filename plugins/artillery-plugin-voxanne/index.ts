@@ -34,6 +34,9 @@ interface Script {
   config: { target?: string; variables?: Record<string, unknown>; http?: { timeout?: number } };
 }
 
+/** Before a capacity search's first step: the worker's first seconds run late (compiling, first connections). */
+const WARM_UP_MS = 2000;
+
 /** The longest wait for the requests in flight at the end: the request timeout, at most this. */
 const DRAIN_LIMIT_MS = 15_000;
 
@@ -129,7 +132,8 @@ function capacitySearch(
         const users = [...arrived.values()].reduce((a, b) => a + b, 0);
         if (users < current.users) return; // the pool is still arriving
         // The queue settles within about one response time of the change.
-        const settle = search.settleSeconds * 1000 + Math.min(5000, steps[steps.length - 1]?.latency?.p99 ?? 0);
+        // The first step also waits for the worker to warm up (its first seconds run late).
+        const settle = search.settleSeconds * 1000 + (steps.length ? Math.min(5000, steps[steps.length - 1].latency?.p99 ?? 0) : WARM_UP_MS);
         const from = Math.max(now, current.changedAt + settle);
         current.from = from - (from % SECOND_MS) + SECOND_MS;
         return;
@@ -140,7 +144,7 @@ function capacitySearch(
       const inWindow = [...seconds.entries()].filter(([t]) => t >= current!.from! && t < to).flatMap(([, parts]) => parts);
       const requests = inWindow.reduce((n, p) => n + (p.counters[counter.requests] ?? 0), 0);
       if (!windowDone(search, whole, requests) && !timeUp) return;
-      const r = judgeStep({ ...current, from: current.from, to: current.from + whole * SECOND_MS }, inWindow.map((p) => p), limits);
+      const r = judgeStep({ ...current, since: current.changedAt, from: current.from, to: current.from + whole * SECOND_MS }, inWindow, limits);
       steps.push(r);
       io.step(r);
       for (const t of seconds.keys()) if (t < to) seconds.delete(t);
