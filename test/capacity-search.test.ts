@@ -92,7 +92,7 @@ describe('the capacity search against an ideal backend', () => {
     assert.match(a.line, /^capacity: the load generator reached its limit at [\d.]+ req\/s before the backend broke/);
   });
 
-  test('one step that looks like the generator's limit is measured again before the search ends on it', () => {
+  test("one step that looks like the generator's limit is measured again before the search ends on it", () => {
     const d = { phase: 'grow' as const, predicted: null };
     const busy = { ...measure(4, 200, 20, d), verdict: 'generator-limit' as const, generatorLimited: true };
     assert.deepEqual(nextStep([busy], search, limits), { users: 4, phase: 'again', predicted: null });
