@@ -213,11 +213,32 @@ export function predictBreak(steps: StepResult[], limits: CapacityLimits): Predi
 
 /** The bracket so far: the most users held below the fewest that broke a gate. */
 export function bracket(steps: StepResult[]): { lo: number | null; hi: number | null } {
-  const broken = steps.filter((s) => s.verdict === 'broken').map((s) => s.users);
+  const latest = latestPerUsers(steps);
+  const broken = latest.filter((s) => s.verdict === 'broken').map((s) => s.users);
   const hi = broken.length ? Math.min(...broken) : null;
   // A noisy step that held above one that broke does not count: the bracket stays consistent.
-  const held = steps.filter((s) => s.verdict === 'held' && (hi === null || s.users < hi)).map((s) => s.users);
+  const held = latest.filter((s) => s.verdict === 'held' && (hi === null || s.users < hi)).map((s) => s.users);
   return { lo: held.length ? Math.max(...held) : null, hi };
+}
+
+/** A step measured again supersedes the earlier measurement of the same users. */
+function latestPerUsers(steps: StepResult[]): StepResult[] {
+  return [...new Map(steps.map((s) => [s.users, s])).values()];
+}
+
+/**
+ * Past the knee, p99 grows with users. A step near the gate (p99 at least half of it) that says
+ * otherwise against an earlier step (more users and a p99 over 10 % lower, or fewer users and one
+ * over 10 % higher) was disturbed, typically by other work on the machine: it is measured again.
+ */
+function contradicts(last: StepResult, earlier: StepResult[], limits: CapacityLimits): boolean {
+  const p = last.latency?.p99;
+  if (p === undefined || p < limits.p99Ms / 2) return false;
+  return backendSteps(earlier).some((e) => {
+    const q = e.latency?.p99;
+    if (q === undefined || e.users === last.users) return false;
+    return (e.users > last.users && q * 1.1 < p) || (e.users < last.users && q > p * 1.1);
+  });
 }
 
 export interface Decision {
@@ -239,6 +260,7 @@ export function nextStep(steps: StepResult[], s: CapacitySearch, limits: Capacit
     if (before?.users === last.users && before.verdict === 'generator-limit') return null;
     return { users: last.users, phase: 'again', predicted: last.predicted };
   }
+  if (last.phase !== 'again' && contradicts(last, steps.slice(0, -1), limits)) return { users: last.users, phase: 'again', predicted: last.predicted };
   const { lo, hi } = bracket(steps);
   const up = (u: number) => Math.max(u + 1, Math.ceil(u * s.narrowTo));
   if (lo === null) {
@@ -329,7 +351,11 @@ export function answerCapacity(
   o: { budgets: Record<string, number>; endpointPath: (name: string) => string; search: CapacitySearch; requestsPerJourney: number; timeUp: boolean },
 ): CapacityAnswer {
   const { lo, hi } = bracket(steps);
-  const indexOf = (users: number | null, verdict: StepResult['verdict']) => (users === null ? -1 : steps.findIndex((s) => s.users === users && s.verdict === verdict));
+  // The latest measurement of those users (a step measured again supersedes the first).
+  const indexOf = (users: number | null, verdict: StepResult['verdict']) => {
+    for (let i = steps.length - 1; users !== null && i >= 0; i--) if (steps[i].users === users) return steps[i].verdict === verdict ? i : -1;
+    return -1;
+  };
   const heldAt = indexOf(lo, 'held');
   const brokeAt = indexOf(hi, 'broken');
   const generatorAt = steps[steps.length - 1]?.verdict === 'generator-limit' ? steps.length - 1 : -1;

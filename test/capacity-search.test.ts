@@ -101,6 +101,18 @@ describe('the capacity search against an ideal backend', () => {
     assert.equal(nextStep([busy, { ...busy, phase: 'again' }], search, limits), null);
   });
 
+  test('a step that contradicts the latency curve (fewer users, far higher p99) is measured again, and the second measurement counts', () => {
+    const d = { phase: 'narrow' as const, predicted: null };
+    const steps = [measure(8, 200, 20, d), measure(194, 200, 20, d)];
+    const disturbed = { ...measure(176, 200, 20, d), latency: { p50: 1100, p95: 1150, p99: 1200 }, verdict: 'broken' as const };
+    disturbed.broken = [{ gate: 'p99', value: 1200, limit: 1000 }];
+    assert.deepEqual(nextStep([...steps, disturbed], search, limits), { users: 176, phase: 'again', predicted: null });
+    const again = measure(176, 200, 20, { phase: 'again', predicted: null });
+    assert.equal(again.verdict, 'held');
+    assert.deepEqual(bracket([...steps, disturbed, again]), { lo: 176, hi: 194 });
+    assert.equal(nextStep([...steps, disturbed, again], search, limits), null, '194 is within 10 % of 176');
+  });
+
   test('a backend that breaks with the first users: the search goes down to 1 user', () => {
     const r = run(0.5, 2000);
     assert.deepEqual(r.steps.map((s) => s.users), [4, 2, 1]);
