@@ -15,6 +15,7 @@ export function capacityLimits(budgets: Budgets, count429: boolean, periodMs: nu
     count429,
     generatorCpuPct: budgets.generator.cpuPct,
     generatorLoopDelayMs: budgets.generator.loopDelayMs,
+    generatorLoopBusyCpuPct: budgets.generator.loopBusyCpuPct,
     periodMs,
   };
 }

@@ -114,10 +114,14 @@ export function judgeStep(
     broken.push({ gate: 'rate-limited', value: round1(rateLimitedPct), limit: limits.maxRateLimitedPct });
   }
   // A late event loop delays every request it sends and times: it limits the measurement once it
-  // is above its limit and a real share (a quarter) of the typical response time.
+  // is above its limit and a real share (a quarter) of the typical response time, while the worker
+  // is busy itself (late at low CPU, the loop waits for other work on the machine).
   const generatorLimited =
     (cpuPct !== null && cpuPct >= limits.generatorCpuPct) ||
-    (loopDelayMs !== null && loopDelayMs >= limits.generatorLoopDelayMs && loopDelayMs >= (latency?.p50 ?? 0) / 4);
+    (loopDelayMs !== null &&
+      loopDelayMs >= limits.generatorLoopDelayMs &&
+      loopDelayMs >= (latency?.p50 ?? 0) / 4 &&
+      (cpuPct ?? 100) >= (limits.generatorLoopBusyCpuPct ?? 0));
   const names = [...new Set(periods.flatMap((p) => Object.keys(p.endpoints)))];
   const endpoints = names.map((name): EndpointStep => {
     const parts = periods.map((p) => p.endpoints[name]).filter(Boolean);

@@ -22,6 +22,8 @@ export const CapacityLimits = z.object({
   count429: z.boolean(),
   generatorCpuPct: z.number(),
   generatorLoopDelayMs: z.number(),
+  /** A late event loop counts only when the worker is this busy itself (older records: always). */
+  generatorLoopBusyCpuPct: z.number().optional(),
   /** Artillery's reporting period: steps are judged on whole periods. */
   periodMs: z.number().positive(),
 });

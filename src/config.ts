@@ -53,7 +53,7 @@ const Budgets = z.object({
     windowSeconds: z.number().positive(),
     healthEverySeconds: z.number().positive(),
   }),
-  generator: z.object({ cpuPct: z.number().positive(), loopDelayMs: z.number().positive() }),
+  generator: z.object({ cpuPct: z.number().positive(), loopDelayMs: z.number().positive(), loopBusyCpuPct: z.number().min(0) }),
 });
 
 const Environment = z.object({
