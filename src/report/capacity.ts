@@ -157,7 +157,7 @@ export function capacitySection(r: RunRecord, previous: RunRecord | null): strin
           : s.verdict === 'broken'
             ? `<span class="pill fail">✗ broke</span> ${esc(s.broken.map((b) => `${b.gate} ${fmtNum(b.value, 1)} (limit ${b.limit})`).join(', '))}`
             : '<span class="pill warn">! generator limit</span>';
-      const why = s.phase ? `${s.phase}${s.predicted ? ` (predicted ${s.predicted.users})` : ''}` : '';
+      const why = s.phase ? `${s.phase}${s.predicted ? ` ~${s.predicted.users}` : ''}` : '';
       return `<tr data-step="${s.users}" class="${s.verdict === 'held' ? '' : s.verdict === 'broken' ? 'row-fail' : 'row-warn'}"><td class="num">${i + 1}</td><td>${esc(why)}</td><td class="num">${s.users}</td>${cell(s.requestsPerSecond)}${cell(s.latency?.p50)}${cell(s.latency?.p95)}${cell(s.latency?.p99)}${cell(s.errorRatePct, ' %')}${cell(s.timeouts)}${cell(s.cpuPct, ' %')}${cell(s.loopDelayMs, ' ms')}<td class="num">${s.seconds ?? (s.periods ?? 0) * 10}</td><td>${verdict}</td></tr>`;
     })
     .join('');
@@ -183,7 +183,7 @@ ${prevLine}
     { label: 'generator CPU, % of a core', cls: 's-active', kind: 'line' },
   ])}${errors}</div></div>
 <div class="tw"><table class="capacity-steps"><caption>Steps (gates: p99 &lt; ${cap.limits.p99Ms} ms, error rate &lt; ${cap.limits.errorRatePct} %, timeouts ≤ ${cap.limits.maxTimeouts}; the generator is saturated at ${cap.limits.generatorCpuPct} % CPU or ${cap.limits.generatorLoopDelayMs} ms event-loop delay)</caption>
-<thead><tr><th scope="col" class="num">Step</th><th scope="col">Why</th><th scope="col" class="num">Users</th><th scope="col" class="num">req/s</th><th scope="col" class="num">p50 ms</th><th scope="col" class="num">p95 ms</th><th scope="col" class="num">p99 ms</th><th scope="col" class="num">Errors</th><th scope="col" class="num">Timeouts</th><th scope="col" class="num">Generator CPU</th><th scope="col" class="num">Loop delay</th><th scope="col" class="num">Seconds</th><th scope="col">Verdict</th></tr></thead>
+<thead><tr><th scope="col" class="num">Step</th><th scope="col" title="why the search chose the step, and the users it predicted a gate to break at">Why</th><th scope="col" class="num">Users</th><th scope="col" class="num">req/s</th><th scope="col" class="num">p50 ms</th><th scope="col" class="num">p95 ms</th><th scope="col" class="num">p99 ms</th><th scope="col" class="num">Errors</th><th scope="col" class="num">Timeouts</th><th scope="col" class="num">Generator CPU</th><th scope="col" class="num">Loop delay</th><th scope="col" class="num">Seconds</th><th scope="col">Verdict</th></tr></thead>
 <tbody>${rows || '<tr><td colspan="13" class="muted">No step was measured.</td></tr>'}</tbody></table></div>
 <p class="note">${esc(searchNote(cap))} The overall figures elsewhere in this report mix every step, and their active users count the users waiting for the search to let them in.</p></section>`;
 }
