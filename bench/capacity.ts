@@ -1,26 +1,37 @@
-// `npm run bench:capacity`: the capacity search against a backend of known capacity (the stand-in
-// serving 2 requests at a time for 45 ms: 44.4 requests/s, and p99 past the 1000 ms gate from about
-// 44 users on). Compares the pack's answer with the truth and with autocannon stepping connections
-// the same way (10, 20, ... each held as long as the pack holds a step, judged by the same p99 and
-// error-rate gates), and times both searches. Prints a markdown table (docs/benchmarks.md).
-//   npm run bench:capacity [-- --time-scale F]   (default 0.667: 20 s holds)
-import { execFileSync, spawnSync } from 'node:child_process';
+// `npm run bench:capacity`: the capacity search against stand-ins of known capacity, over the range
+// (default 20, 200 and 1000 requests/s: 1 at a time for 50 ms, 4 at a time for 20 ms, 20 at a time
+// for 20 ms). For each: the pack's `--profile capacity` (the whole command, timed), and autocannon
+// stepping the same way (the same search, src/capacity.ts, choosing each step from what autocannon
+// measured with that many connections), both against the truth: the capacity, and by Little's law
+// the users at which a request waits 1000 ms (the p99 gate). Prints a markdown table (docs/benchmarks.md).
+//   npm run bench:capacity [-- --capacities 20,200,1000]
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stepWindows } from '../src/record/capacity';
+import { answerCapacity, bracket, nextStep, windowDone, type StepResult } from '../src/record/capacity';
+import { capacityLimits } from '../src/plan/capacity';
 import { loadBudgets, loadProfile } from '../src/catalog/config';
+import { signJwt } from '../src/shared/jwt';
 import type { RunRecord } from '../src/record/record';
+import { JOURNEY_PATHS } from './pack-autocannon';
 
 const ROOT = join(__dirname, '..');
-const CONCURRENCY = 2;
-const SERVICE_MS = 45;
-const arg = process.argv.indexOf('--time-scale');
-const TIME_SCALE = arg > 0 ? Number(process.argv[arg + 1]) : 0.667;
+/** Stand-ins by capacity (req/s): requests served at once, and each one's service time. */
+const STAND_INS: Record<number, { concurrency: number; serviceMs: number }> = {
+  10: { concurrency: 1, serviceMs: 100 },
+  20: { concurrency: 1, serviceMs: 50 },
+  50: { concurrency: 1, serviceMs: 20 },
+  200: { concurrency: 4, serviceMs: 20 },
+  500: { concurrency: 10, serviceMs: 20 },
+  1000: { concurrency: 20, serviceMs: 20 },
+  2500: { concurrency: 50, serviceMs: 20 },
+};
+const arg = process.argv.indexOf('--capacities');
+const CAPACITIES = (arg > 0 ? process.argv[arg + 1] : '20,200,1000').split(',').map(Number);
 
-function startStandIn(): Promise<{ url: string; stop: () => void }> {
-  const { spawn } = require('node:child_process') as typeof import('node:child_process');
-  const child = spawn(process.execPath, ['bin/pack.js', 'target', '--port', '0', '--capacity', String(CONCURRENCY), '--service-ms', String(SERVICE_MS)], { cwd: ROOT });
+function startStandIn(c: { concurrency: number; serviceMs: number }): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, ['bin/pack.js', 'target', '--port', '0', '--capacity', String(c.concurrency), '--service-ms', String(c.serviceMs)], { cwd: ROOT });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {
@@ -32,60 +43,121 @@ function startStandIn(): Promise<{ url: string; stop: () => void }> {
   });
 }
 
-interface Step {
-  users: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  errorPct: number;
+interface AutocannonResult {
+  requests: { total: number };
+  latency: { p50: number; p97_5: number; p99: number; mean: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  duration: number;
+}
+type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, result: AutocannonResult) => void) => unknown;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const autocannon = require('autocannon') as Autocannon;
+
+const token = signJwt({ sub: 'bench', email: 'bench@example.com', app_metadata: { org_id: 'bench-org' }, exp: Math.floor(Date.now() / 1000) + 3600 }, 'bench');
+let n = 0;
+// Each request its own X-Forwarded-For address and a development token, as the pack's search sends on loopback.
+const spread = (req: { headers?: Record<string, string> }) => {
+  const i = n++ % 131072;
+  return { ...req, headers: { ...req.headers, authorization: `Bearer ${token}`, 'x-forwarded-for': `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}` } };
+};
+const load = (url: string, connections: number, seconds: number) =>
+  new Promise<AutocannonResult>((resolve, reject) =>
+    autocannon({ url, connections, duration: seconds, timeout: 10, requests: JOURNEY_PATHS.map((path) => ({ method: 'GET', path, setupRequest: spread })) }, (err, r) =>
+      err ? reject(err) : resolve(r),
+    ),
+  );
+
+const search = loadProfile('capacity').capacity!;
+const limits = capacityLimits(loadBudgets(), false, 10_000);
+
+/** The same search, each step measured by autocannon with that many connections. */
+async function autocannonSearch(url: string): Promise<{ steps: StepResult[]; seconds: number }> {
+  const steps: StepResult[] = [];
+  const t = performance.now();
+  for (let d = nextStep(steps, search, limits); d && (performance.now() - t) / 1000 < search.maxSeconds; d = nextStep(steps, search, limits)) {
+    const last = steps[steps.length - 1];
+    // The same settling and measuring window as the pack's steps (autocannon's figures include the settling).
+    const settle = Math.ceil(search.settleSeconds + Math.min(5, (last?.latency?.p99 ?? 0) / 1000));
+    const window = [...Array(search.maxStepSeconds).keys()].map((k) => k + 1).find((k) => windowDone(search, k, (last?.requestsPerSecond ?? 0) * k))!;
+    const r = await load(url, d.users, settle + window);
+    const errors = r.errors + r.timeouts + r.non2xx;
+    const errorRatePct = r.requests.total ? (errors / r.requests.total) * 100 : 100;
+    const broken = [
+      ...(r.latency.p99 >= limits.p99Ms ? [{ gate: 'p99' as const, value: r.latency.p99, limit: limits.p99Ms }] : []),
+      ...(errorRatePct >= limits.errorRatePct ? [{ gate: 'error-rate' as const, value: errorRatePct, limit: limits.errorRatePct }] : []),
+    ];
+    const rps = r.requests.total / r.duration;
+    steps.push({
+      users: d.users,
+      phase: d.phase,
+      predicted: d.predicted,
+      since: 0,
+      from: 0,
+      to: 0,
+      seconds: r.duration,
+      requests: r.requests.total,
+      requestsPerSecond: Math.round(rps * 10) / 10,
+      latency: { p50: r.latency.p50, p95: r.latency.p97_5, p99: r.latency.p99 },
+      errorRatePct,
+      timeouts: r.timeouts,
+      rateLimitedPct: 0,
+      cpuPct: null,
+      loopDelayMs: null,
+      broken,
+      generatorLimited: false,
+      verdict: broken.length ? 'broken' : 'held',
+      endpoints: [],
+    });
+  }
+  return { steps, seconds: (performance.now() - t) / 1000 };
 }
 
+const f = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v >= 100 ? String(Math.round(v)) : v.toFixed(1));
+
 async function main(): Promise<void> {
-  const budgets = loadBudgets();
-  const spec = loadProfile('capacity').capacity!;
-  const truthRps = (CONCURRENCY / SERVICE_MS) * 1000;
-  const truthUsers = truthRps * (budgets.gates.p99Ms / 1000);
-  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the start`);
+  const rows: string[] = [];
+  for (const capacity of CAPACITIES) {
+    const stand = STAND_INS[capacity];
+    if (!stand) throw new Error(`no stand-in for ${capacity} req/s; choose from ${Object.keys(STAND_INS).join(', ')}`);
+    const truthUsers = (capacity * limits.p99Ms) / 1000;
+    const label = `${capacity} req/s (${stand.concurrency} at a time x ${stand.serviceMs} ms)`;
+    rows.push(`| ${label} | truth | ${capacity} req/s | ~${f(truthUsers)} users (latency reaches 1000 ms) | | | | |`);
 
-  // The pack's search.
-  let standIn = await startStandIn();
-  const reports = mkdtempSync(join(tmpdir(), 'voxanne-bench-capacity-'));
-  let t = performance.now();
-  const pack = spawnSync(process.execPath, ['bin/pack.js', 'run', '--profile', 'capacity', '--time-scale', String(TIME_SCALE), '--base-url', standIn.url, '--reports', reports], { cwd: ROOT, encoding: 'utf8' });
-  const packSeconds = (performance.now() - t) / 1000;
-  standIn.stop();
-  const dir = readdirSync(reports).find((f) => /^\d{8}-/.test(f));
-  const record = JSON.parse(readFileSync(join(reports, dir!, 'run.json'), 'utf8')) as RunRecord;
-  const c = record.capacity!;
-  console.log(pack.stdout.split('\n').find((l) => l.startsWith('capacity:')));
-  console.log(`pack's run folder: ${join(reports, dir!)}`);
+    // The pack's search: the whole command, from its start to its answer and exit.
+    let standIn = await startStandIn(stand);
+    const reports = mkdtempSync(join(tmpdir(), 'voxanne-bench-capacity-'));
+    let t = performance.now();
+    const pack = spawnSync(process.execPath, ['bin/pack.js', 'run', '--profile', 'capacity', '--base-url', standIn.url, '--reports', reports], { cwd: ROOT, encoding: 'utf8' });
+    const packSeconds = (performance.now() - t) / 1000;
+    standIn.stop();
+    const dir = readdirSync(reports).find((x) => /^\d{8}-/.test(x));
+    const record = JSON.parse(readFileSync(join(reports, dir!, 'run.json'), 'utf8')) as RunRecord;
+    const c = record.capacity!;
+    console.log(`${label}, pack: ${pack.stdout.split('\n').find((l) => l.startsWith('capacity:'))}`);
+    console.log(`  steps: ${c.steps.map((s) => `${s.users} ${s.verdict}`).join(', ')}; run folder ${join(reports, dir!)}`);
+    const held = c.held === null ? undefined : c.steps[c.held];
+    const broke = c.stoppedAt === null ? undefined : c.steps[c.stoppedAt];
+    const brokeText = broke ? (broke.verdict === 'generator-limit' ? `generator limit at ${broke.users}` : `${broke.users} (${broke.broken.map((b) => b.gate).join(', ')})`) : '-';
+    rows.push(`| | pack \`--profile capacity\` | ${f(c.knee?.requestsPerSecond)} req/s at ${c.knee?.users ?? '-'} users | ${held?.users ?? '-'} users (p99 ${f(held?.latency?.p99)} ms) | ${brokeText} | ${c.steps.length} | ${c.result} | ${f(packSeconds)} s |`);
 
-  // autocannon, stepping connections the same way, each step held as long as a step of the pack.
-  standIn = await startStandIn();
-  const hold = Math.round(stepWindows(spec, TIME_SCALE)[0].holdTo - stepWindows(spec, TIME_SCALE)[0].from);
-  const steps: Step[] = [];
-  t = performance.now();
-  for (let users = spec.start; users <= spec.max; users += spec.step) {
-    const out = execFileSync(process.execPath, ['--require', 'ts-node/register', 'bench/capacity-autocannon.ts', standIn.url, String(users), String(hold)], { cwd: ROOT, encoding: 'utf8' });
-    const r = JSON.parse(out.trim().split('\n').pop()!) as { requests: number; rps: number; p50: number; p99: number; errors: number };
-    steps.push({ users, rps: r.rps, p50: r.p50, p99: r.p99, errorPct: r.requests ? (r.errors / r.requests) * 100 : 100 });
-    console.log(`autocannon ${users} connections: ${r.rps.toFixed(1)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms`);
-    if (r.p99 >= budgets.gates.p99Ms || steps[steps.length - 1].errorPct >= budgets.gates.errorRatePct) break;
+    // autocannon, the same search.
+    standIn = await startStandIn(stand);
+    t = performance.now();
+    const ac = await autocannonSearch(standIn.url);
+    standIn.stop();
+    const a = answerCapacity(ac.steps, { budgets: {}, endpointPath: (x) => x, search, requestsPerJourney: JOURNEY_PATHS.length, timeUp: false });
+    const { lo, hi } = bracket(ac.steps);
+    const acHeld = ac.steps.find((s) => s.users === lo && s.verdict === 'held');
+    console.log(`${label}, autocannon: ${ac.steps.map((s) => `${s.users} ${f(s.requestsPerSecond)} req/s p99 ${s.latency?.p99} ${s.verdict}`).join('; ')}`);
+    rows.push(`| | autocannon, same search | ${f(a.knee?.requestsPerSecond)} req/s at ${a.knee?.users ?? '-'} connections | ${lo ?? '-'} connections (p99 ${f(acHeld?.latency?.p99)} ms) | ${hi ?? '-'} | ${ac.steps.length} | ${a.result} | ${f(ac.seconds)} s |`);
   }
-  const acSeconds = (performance.now() - t) / 1000;
-  standIn.stop();
-  const acHeld = steps.length > 1 ? steps[steps.length - 2] : undefined;
-  const acBroke = steps[steps.length - 1];
-
-  const held = c.held === null ? undefined : c.steps[c.held];
-  const broke = c.stoppedAt === null ? undefined : c.steps[c.stoppedAt];
-  const f = (n: number | undefined) => (n === undefined ? '-' : n >= 100 ? String(Math.round(n)) : n.toFixed(1));
-  console.log(`\ntime scale ${TIME_SCALE} (steps of ${hold} s: the pack judges each on the whole periods of its hold, autocannon on the whole step); truth: ${CONCURRENCY} at a time x ${SERVICE_MS} ms\n`);
-  console.log('| search | highest step held | its req/s | its p99 | broke at | time to the answer |');
-  console.log('|---|---|---|---|---|---|');
-  console.log(`| truth | ${f(truthUsers)} users (p99 reaches 1000 ms) | ${f(truthRps)} | - | above ${f(truthUsers)} users | - |`);
-  console.log(`| pack \`--profile capacity\` | ${held?.users ?? '-'} users | ${f(held?.requestsPerSecond)} | ${f(held?.latency?.p99)} ms | ${broke?.users ?? '-'} users (${broke?.broken.map((b) => b.gate).join(', ') ?? c.result}) | ${f(packSeconds)} s (whole command) |`);
-  console.log(`| autocannon, same steps | ${acHeld?.users ?? '-'} connections | ${f(acHeld?.rps)} | ${f(acHeld?.p99)} ms | ${acBroke.users} connections | ${f(acSeconds)} s (the loads only) |`);
+  console.log(`\nload average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end\n`);
+  console.log('| backend | search | highest throughput (the knee) | held | broke at | steps | result | time to the answer |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(r);
 }
 
 main().catch((err) => {

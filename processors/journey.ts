@@ -4,7 +4,7 @@ import type { AfterResponseHookFunction, BeforeRequestHookFunction, VUContext, V
 import { planVisits, type Visit } from '../src/plan/users';
 import { authorizationFor } from './auth';
 import { checkBodies, COUNTED, expectedStatuses, type Counted } from './expectations';
-import { attachRecorder, noteRedirect, record, runIsStopping } from './recorder';
+import { arrive, attachRecorder, noteRedirect, record, runIsStopping, whenAllowed } from './recorder';
 import { counter } from '../src/shared/metrics';
 import { loadRunConfig, runConfig } from './run-config';
 import { expectationsFor, fallbackText, periodMs } from '../src/catalog/contract';
@@ -14,8 +14,7 @@ export { preflight, checkHealthAfterLoad } from './preflight';
 type Done = (err?: Error | null) => void;
 
 // Users are numbered in arrival order. All arrivals happen in one worker (Artillery runs
-// arrivalCount phases on the first worker), so a module counter numbers them.
-let arrivals = 0;
+// arrivalCount phases on the first worker), so the recorder's counter numbers them.
 let visits: Visit[] | undefined;
 
 interface ContractEntry {
@@ -47,11 +46,13 @@ export function startUser(context: VUContext, events: VUEvents, done: Done): voi
 function welcome(context: VUContext, events: VUEvents, done: Done): void {
   const c = runConfig(context);
   visits ??= c.oneJourneyEach ? [] : planVisits(c.stages);
-  const visit = visits[Math.min(arrivals++, visits.length - 1)];
+  const index = arrive();
+  const visit = visits[Math.min(index, visits.length - 1)];
+  context.vars.userIndex = index;
   // No planned stay: one journey (the loop checks the stay only after each journey).
   context.vars.leaveAt = visit ? Date.now() + (visit.leave - visit.arrive) * 1000 : Date.now();
   context.vars.authenticated = c.auth.mode !== 'probe';
-  attachRecorder(events as unknown as NodeJS.EventEmitter, periodMs(c.contract));
+  attachRecorder(events as unknown as NodeJS.EventEmitter, periodMs(c.contract), Boolean(c.capacity));
   record('vusers.created');
   checkBodies(events);
   // The gates' counters exist even when nothing fails (ensure fails a check on a missing metric):
@@ -93,8 +94,14 @@ export const authorize: BeforeRequestHookFunction = (req, context, _events, done
  * Scenario-level beforeRequest: a request named after a catalog endpoint gets the catalog's
  * expectations and `followRedirect: false` unless it sets its own (the runner already wrote them into
  * its scripts), and bearer endpoints get the token when the run is authenticated.
+ * Before that, the user waits while a capacity search does not let it send, and sends nothing more
+ * once the run is ending (Artillery times a request from when it is sent, so waiting costs nothing).
  */
 export const followContract: BeforeRequestHookFunction = (req, context, events, done) => {
+  whenAllowed(Number(context.vars.userIndex ?? 0), () => sendByContract(req, context, events, done));
+};
+
+const sendByContract: BeforeRequestHookFunction = (req, context, events, done) => {
   const entry = contractFor(context).get(String(req.name));
   if (!entry) return done();
   const withToken = context.vars.authenticated === true;

@@ -18,12 +18,18 @@ const KEEP_PERIODS = 4;
 let periodLengthMs = 0; // set by attachRecorder from the run's contract catalog
 const POST_EVERY_MS = 1000;
 
-/** A worker's report: its recent periods, and requests sent but not answered yet. */
+/**
+ * A worker's report: its recent periods, and requests sent but not answered yet. In a capacity
+ * search also the seconds that closed since its last report (each sent once: every second before
+ * `at`'s is then complete) and how many users have arrived in this worker.
+ */
 export interface WorkerReport {
   worker: number;
   at: number;
   inFlight: number;
   periods: PeriodEvent[];
+  seconds?: PeriodEvent[];
+  arrived?: number;
 }
 
 /** A request answered with a redirect (the first per endpoint and worker): where it pointed. */
@@ -31,9 +37,13 @@ export interface RedirectNote {
   redirect: { endpoint: string; status: number; location: string };
 }
 
-/** The main thread asks for a report now, and tells the users to stop when the run is ending early. */
+/**
+ * The main thread asks for a report now, and tells the users to stop when the run is ending early;
+ * or, in a capacity search, only sets how many users may send (no report then).
+ */
 export interface RecorderRequest {
   stop: boolean;
+  users?: number;
 }
 
 export const keepHistogram = (name: string): boolean =>
@@ -84,6 +94,13 @@ interface Bucket {
 }
 
 const buckets = new Map<number, Bucket>();
+// A capacity search judges steps on whole seconds: the same data, bucketed by second (only then).
+const seconds = new Map<number, Bucket>();
+let perSecond = false;
+let arrived = 0;
+// Users numbered below this may send; the others wait (a capacity search sets it; others never do).
+let allowedUsers = Infinity;
+let waiting: Array<{ index: number; go: () => void }> = [];
 const attached = new WeakSet<object>();
 let sent = 0;
 let settled = 0;
@@ -94,37 +111,72 @@ let stopping = false;
 /** True once the main thread said the run is ending: users leave instead of starting new journeys. */
 export const runIsStopping = (): boolean => stopping;
 
-function bucketAt(now: number): Bucket {
-  const period = now - (now % periodLengthMs);
-  let b = buckets.get(period);
+function bucketIn(map: Map<number, Bucket>, lengthMs: number, now: number): Bucket {
+  const period = now - (now % lengthMs);
+  let b = map.get(period);
   if (!b) {
     b = { period, first: now, last: now, counters: {}, histograms: {} };
-    buckets.set(period, b);
-    for (const old of buckets.keys()) if (old < now - KEEP_PERIODS * periodLengthMs) buckets.delete(old);
+    map.set(period, b);
+    if (map === buckets) for (const old of buckets.keys()) if (old < now - KEEP_PERIODS * periodLengthMs) buckets.delete(old);
   }
   b.last = now;
-  changed = true;
   return b;
+}
+
+/** The buckets a measurement goes into now: the period's, and the second's in a capacity search. */
+function bucketsAt(now: number): Bucket[] {
+  changed = true;
+  const period = bucketIn(buckets, periodLengthMs, now);
+  return perSecond ? [period, bucketIn(seconds, 1000, now)] : [period];
+}
+
+function count(name: string, value: number): void {
+  for (const b of bucketsAt(Date.now())) b.counters[name] = (b.counters[name] ?? 0) + value;
 }
 
 /** Counts something Artillery counts outside the users' events (users created, completed, failed). */
 export function record(name: string, value = 1): void {
-  const b = bucketAt(Date.now());
-  b.counters[name] = (b.counters[name] ?? 0) + value;
+  count(name, value);
 }
 
+/** A user arrived in this worker: its number, in arrival order. */
+export function arrive(): number {
+  return arrived++;
+}
+
+/** Calls `go` once user number `index` may send: at once, or when the search lets it in. Never once the run is stopping. */
+export function whenAllowed(index: number, go: () => void): void {
+  if (stopping) return; // the run is ending: the user sends nothing more (the plugin waits for those in flight)
+  if (index < allowedUsers) return go();
+  waiting.push({ index, go });
+}
+
+function allowUsers(users: number): void {
+  allowedUsers = users;
+  const now = waiting.filter((w) => w.index < users);
+  waiting = waiting.filter((w) => w.index >= users);
+  for (const w of now) w.go();
+}
+
+const asEvent = (b: Bucket): PeriodEvent => ({
+  type: 'period',
+  period: b.period,
+  first: b.first,
+  last: b.last,
+  counters: { ...b.counters },
+  histograms: Object.fromEntries(Object.entries(b.histograms).map(([n, s]) => [n, encodeSketch(s)])),
+});
+
 function report(): WorkerReport {
-  const periods = [...buckets.values()].map(
-    (b): PeriodEvent => ({
-      type: 'period',
-      period: b.period,
-      first: b.first,
-      last: b.last,
-      counters: { ...b.counters },
-      histograms: Object.fromEntries(Object.entries(b.histograms).map(([n, s]) => [n, encodeSketch(s)])),
-    }),
-  );
-  return { worker: threadId, at: Date.now(), inFlight: Math.max(0, sent - settled), periods };
+  const at = Date.now();
+  const out: WorkerReport = { worker: threadId, at, inFlight: Math.max(0, sent - settled), periods: [...buckets.values()].map(asEvent) };
+  if (perSecond) {
+    const closed = [...seconds.values()].filter((b) => b.period + 1000 <= at);
+    for (const b of closed) seconds.delete(b.period);
+    out.seconds = closed.map(asEvent);
+    out.arrived = arrived;
+  }
+  return out;
 }
 
 const redirected = new Set<string>();
@@ -144,26 +196,31 @@ function post(): void {
  * Listens to a worker's user events (one emitter, shared by all its users): every counter and kept
  * histogram goes into the current period, as Artillery's own metrics do. Once per emitter.
  */
-export function attachRecorder(events: NodeJS.EventEmitter, periodMs: number): void {
+export function attachRecorder(events: NodeJS.EventEmitter, periodMs: number, capacitySearch = false): void {
   periodLengthMs = periodMs;
+  if (capacitySearch && !perSecond) {
+    perSecond = true;
+    // Until the search says how many users may send, none does.
+    if (allowedUsers === Infinity) allowedUsers = 0;
+  }
   if (attached.has(events)) return;
   attached.add(events);
   events.on('counter', (name: string, value: number) => {
-    const b = bucketAt(Date.now());
-    b.counters[name] = (b.counters[name] ?? 0) + value;
+    count(name, value);
     if (name === 'http.requests') sent += value;
     else if (name === counter.requests) settled += value;
   });
   events.on('histogram', (name: string, value: number) => {
     if (!keepHistogram(name)) return;
-    const b = bucketAt(Date.now());
-    (b.histograms[name] ??= new DDSketch({ relativeAccuracy: 0.01 })).accept(value);
+    for (const b of bucketsAt(Date.now())) (b.histograms[name] ??= new DDSketch({ relativeAccuracy: 0.01 })).accept(value);
   });
   if (!channel) {
     channel = new BroadcastChannel(RECORDER_CHANNEL);
     channel.unref();
     channel.onmessage = (message) => {
-      if ((message as { data: RecorderRequest }).data.stop) stopping = true;
+      const request = (message as { data: RecorderRequest }).data;
+      if (request.stop) stopping = true;
+      if (request.users !== undefined && !request.stop) return allowUsers(request.users);
       post();
     };
     setInterval(() => changed && post(), POST_EVERY_MS).unref();

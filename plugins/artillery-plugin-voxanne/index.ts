@@ -5,11 +5,14 @@
 //    kept in tail.json while the run goes, and written as periods when the run ends early, so
 //    Ctrl-C, SIGTERM, SIGHUP and the breaker lose nothing that was answered;
 //  - ensure's verdicts, by gate id; how the run ended and what was still in flight;
-//  - the breaker, which stops the load early when the run is clearly failing.
+//  - the breaker, which stops the load early when the run is clearly failing;
+//  - the capacity search, which chooses each step's users from what the last steps measured;
+//  - a clean ending: once the users are told to stop, the requests in flight may finish (up to a
+//    limit) before the check after the load, so a slow but healthy backend reads as healthy.
 import type { DDSketch } from '@artilleryio/sketches-js';
 import { encodeSketch, mergeSketches } from '../../src/record/record';
 import { BroadcastChannel } from 'node:worker_threads';
-import { judgeStep, lastWholePeriod, type StepWindow } from '../../src/record/capacity';
+import { judgeStep, nextStep, SECOND_MS, windowDone, type Decision, type StepResult } from '../../src/record/capacity';
 import { channelDir, readRunConfig, writeEvent, writeTail, type PeriodEvent, type RunConfig } from '../../src/artillery/channel';
 import { checkHealth } from '../../src/target/health';
 import { logLine } from '../../src/shared/log';
@@ -29,8 +32,14 @@ interface PeriodStats {
 }
 
 interface Script {
-  config: { target?: string; variables?: Record<string, unknown>; phases?: unknown[] };
+  config: { target?: string; variables?: Record<string, unknown>; phases?: unknown[]; http?: { timeout?: number } };
 }
+
+/** Before a capacity search's first step: the worker's first seconds run late (compiling, first connections). */
+const WARM_UP_MS = 2000;
+
+/** The longest wait for the requests in flight at the end: the request timeout, at most this. */
+const DRAIN_LIMIT_MS = 15_000;
 
 type Shutdown = (opts: { earlyStop: boolean; exitCode: number }) => Promise<void>;
 type ArtilleryGlobal = {
@@ -74,26 +83,82 @@ function breakerCheck(breaker: NonNullable<RunConfig['breaker']>, periodLengthMs
 }
 
 /**
- * The capacity search's view: collects the periods and, once a step's last whole period is in,
- * judges that step. Returns the first step that did not hold, once.
+ * The capacity search, live: sets how many users may send (the workers' users wait otherwise),
+ * lets the queue settle, measures the step on whole seconds of the workers' own data until it has
+ * enough responses, judges it, and chooses the next step from every step so far (src/capacity.ts).
  */
-function capacityCheck(capacity: NonNullable<RunConfig['capacity']>) {
-  const periods: PeriodEvent[] = [];
-  let next = 0;
-  return (period: PeriodEvent, loadStart: number): { step: StepWindow; verdict: 'broken' | 'generator-limit'; reason: string } | undefined => {
-    periods.push(period);
-    while (next < capacity.steps.length && period.period >= lastWholePeriod(capacity.steps[next], loadStart, capacity.limits.periodMs)) {
-      const step = capacity.steps[next++];
-      const r = judgeStep(step, periods, loadStart, capacity.limits);
-      if (!r) continue;
-      const figures = `${r.requestsPerSecond} req/s, p99 ${r.latency?.p99 ?? '-'} ms, errors ${r.errorRatePct} %, generator CPU ${r.cpuPct ?? '-'} %`;
-      logLine(`Capacity: step of ${step.users} users ${r.verdict === 'held' ? 'held' : r.verdict === 'broken' ? 'BROKE the gates' : 'saturated the load generator'} (${figures}).`);
-      if (r.verdict !== 'held') {
-        const reason = r.verdict === 'broken' ? r.broken.map((b) => `${b.gate} ${b.value} (limit ${b.limit})`).join(', ') : `generator CPU ${r.cpuPct} %, event-loop delay ${r.loopDelayMs} ms`;
-        return { step, verdict: r.verdict, reason };
+function capacitySearch(
+  capacity: NonNullable<RunConfig['capacity']>,
+  io: { allow: (users: number) => void; step: (r: StepResult) => void; done: (reason: string, timeUp: boolean) => void },
+) {
+  const { search, limits } = capacity;
+  const seconds = new Map<number, PeriodEvent[]>();
+  const arrived = new Map<number, number>();
+  const reportedTo = new Map<number, number>();
+  const steps: StepResult[] = [];
+  let loadStart: number | undefined;
+  let current: (Decision & { changedAt: number; from: number | null }) | undefined;
+  let finished = false;
+  let lastAllowAt = 0;
+
+  const begin = (d: Decision, now: number) => {
+    current = { ...d, changedAt: now, from: null };
+    io.allow(d.users);
+    lastAllowAt = now;
+  };
+  const finish = (reason: string, timeUp: boolean) => {
+    finished = true;
+    io.done(reason, timeUp);
+  };
+  return {
+    report(w: WorkerReport) {
+      for (const s of w.seconds ?? []) seconds.set(s.period, [...(seconds.get(s.period) ?? []), s]);
+      if (w.arrived !== undefined) arrived.set(w.worker, w.arrived);
+      reportedTo.set(w.worker, w.at - (w.at % SECOND_MS));
+    },
+    start(at: number) {
+      loadStart ??= at;
+    },
+    tick(now: number) {
+      if (finished || loadStart === undefined) return;
+      if (!current) return begin(nextStep(steps, search, limits)!, now);
+      // The workers may have missed a message sent before their first user: say it again, each second.
+      if (now - lastAllowAt >= SECOND_MS) {
+        io.allow(current.users);
+        lastAllowAt = now;
       }
-    }
-    return undefined;
+      const timeUp = now - loadStart >= search.maxSeconds * 1000;
+      if (current.from === null) {
+        if (timeUp) return finish(`the search's time bound (${search.maxSeconds} s) came before the step of ${current.users} users`, true);
+        const users = [...arrived.values()].reduce((a, b) => a + b, 0);
+        if (users < current.users) return; // the pool is still arriving
+        // The queue settles within about one response time of the change.
+        // The first step also waits for the worker to warm up (its first seconds run late).
+        const settle = search.settleSeconds * 1000 + (steps.length ? Math.min(5000, steps[steps.length - 1].latency?.p99 ?? 0) : WARM_UP_MS);
+        const from = Math.max(now, current.changedAt + settle);
+        current.from = from - (from % SECOND_MS) + SECOND_MS;
+        return;
+      }
+      const to = Math.min(...reportedTo.values());
+      const whole = Math.floor((to - current.from) / SECOND_MS);
+      if (whole < 1) return;
+      const inWindow = [...seconds.entries()].filter(([t]) => t >= current!.from! && t < to).flatMap(([, parts]) => parts);
+      const requests = inWindow.reduce((n, p) => n + (p.counters[counter.requests] ?? 0), 0);
+      if (!windowDone(search, whole, requests) && !timeUp) return;
+      const r = judgeStep({ ...current, since: current.changedAt, from: current.from, to: current.from + whole * SECOND_MS }, inWindow, limits);
+      steps.push(r);
+      io.step(r);
+      for (const t of seconds.keys()) if (t < to) seconds.delete(t);
+      const figures = `${r.requestsPerSecond} req/s, p99 ${r.latency?.p99 ?? '-'} ms, errors ${r.errorRatePct} %, generator CPU ${r.cpuPct ?? '-'} %`;
+      const verdict = r.verdict === 'held' ? 'held' : r.verdict === 'broken' ? `BROKE ${r.broken.map((b) => b.gate).join(', ')}` : 'saturated the load generator';
+      logLine(`Capacity: ${r.users} users ${verdict} (${figures}; ${r.seconds} s measured).`);
+      const next = nextStep(steps, search, limits);
+      if (!next) return finish('the search has its answer', false);
+      if (timeUp) return finish(`the search's time bound (${search.maxSeconds} s) came`, true);
+      const why = next.predicted ? ` (predicted: the ${next.predicted.gate} gate breaks at about ${next.predicted.users} users)` : '';
+      logLine(`Capacity: next step ${next.users} users, ${next.phase}${why}.`);
+      begin(next, now);
+    },
   };
 }
 
@@ -115,7 +180,6 @@ export class Plugin {
     let users = 0;
     let stopping = false;
     let loadStart: number | undefined;
-    const capacity = config.capacity ? capacityCheck(config.capacity) : undefined;
     let healthTimer: NodeJS.Timeout | undefined;
 
     const unreported = (): PeriodEvent[] => {
@@ -139,6 +203,7 @@ export class Plugin {
         return;
       }
       workers.set(data.worker, data);
+      search?.report(data);
       saveTail();
     };
     /** Asks every worker for its report now; resolves after `ms` (replies arrive within a few ms). */
@@ -165,12 +230,40 @@ export class Plugin {
       method: async (data) => {
         stopping = true;
         clearInterval(healthTimer);
-        if (data.earlyStop) await collect(true, 300);
+        clearInterval(searchTimer);
+        let drainMs: number | undefined;
+        if (data.earlyStop) {
+          // The users send nothing more; those in flight may finish (up to the request timeout, at
+          // most DRAIN_LIMIT_MS), so the check after the load does not queue behind them.
+          const began = Date.now();
+          const limit = Math.min(DRAIN_LIMIT_MS, (script.config.http?.timeout ?? 10) * 1000 + 500);
+          await collect(true, 200);
+          if (inFlight() > 0) logLine(`Waiting for ${inFlight()} requests in flight to finish (at most ${Math.round(limit / 1000)} s).`);
+          while (inFlight() > 0 && Date.now() - began < limit) await collect(false, 200);
+          drainMs = Date.now() - began;
+        }
         for (const period of unreported()) writeEvent(dir, period);
-        writeEvent(dir, { type: 'end', at: Date.now(), exitCode: data.exitCode ?? 0, earlyStop: Boolean(data.earlyStop), inFlight: inFlight() });
+        writeEvent(dir, { type: 'end', at: Date.now(), exitCode: data.exitCode ?? 0, earlyStop: Boolean(data.earlyStop), inFlight: inFlight(), ...(drainMs !== undefined && { drainMs }) });
         saveTail();
       },
     });
+
+    // The capacity search ends the load itself once it has its answer (a successful run, exit 0).
+    const search = config.capacity
+      ? capacitySearch(config.capacity, {
+          allow: (n) => recorder.postMessage({ stop: false, users: n } satisfies RecorderRequest),
+          step: (step) => writeEvent(dir, { type: 'capacity-step', at: Date.now(), step }),
+          done: (reason, timeUp) => {
+            if (stopping) return;
+            stopping = true;
+            writeEvent(dir, { type: 'capacity-stop', at: Date.now(), reason, timeUp });
+            logLine(`Capacity: stopping the load: ${reason}.`);
+            void artillery()?.shutdown?.({ earlyStop: true, exitCode: 0 });
+          },
+        })
+      : undefined;
+    const searchTimer = search ? setInterval(() => !stopping && search.tick(Date.now()), 250) : undefined;
+    searchTimer?.unref();
 
     const breaker = config.breaker;
     const tripped = breaker ? breakerCheck(breaker, periodMs(config.contract)) : undefined;
@@ -189,6 +282,7 @@ export class Plugin {
 
     events.on('phaseStarted', (phase: { index?: number; name?: string; startTime?: number }) => {
       loadStart ??= phase.startTime ?? Date.now();
+      search?.start(loadStart);
       writeEvent(dir, { type: 'phase', index: phase.index ?? 0, name: phase.name ?? '', at: phase.startTime ?? Date.now() });
     });
 
@@ -203,14 +297,6 @@ export class Plugin {
       saveTail();
       const reason = tripped?.(counters);
       if (reason) abort(reason);
-      // The capacity search found its answer: the load stops there (a successful run, exit 0).
-      const found = capacity && loadStart !== undefined && !stopping ? capacity(event, loadStart) : undefined;
-      if (found) {
-        stopping = true;
-        writeEvent(dir, { type: 'capacity-stop', at: Date.now(), users: found.step.users, verdict: found.verdict, reason: found.reason });
-        logLine(`Capacity: stopping the load at the step of ${found.step.users} users.`);
-        void artillery()?.shutdown?.({ earlyStop: true, exitCode: 0 });
-      }
       users += userChange(counters);
       const p95 = stats.histograms?.['http.response_time']?.getValueAtQuantile(0.95);
       logLine(

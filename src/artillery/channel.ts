@@ -22,11 +22,70 @@ export const CapacityLimits = z.object({
   count429: z.boolean(),
   generatorCpuPct: z.number(),
   generatorLoopDelayMs: z.number(),
+  /** A late event loop counts only when the worker is this busy itself (older records: always). */
+  generatorLoopBusyCpuPct: z.number().optional(),
   /** Artillery's reporting period: steps are judged on whole periods. */
   periodMs: z.number().positive(),
 });
 
 export type CapacityLimits = z.infer<typeof CapacityLimits>;
+
+/** The capacity search's own settings (config/profiles.yml, `search:`); see src/capacity.ts. */
+export const CapacitySearch = z.object({
+  /** Users of the first step, and the factor they grow by until throughput stops growing. */
+  startUsers: z.number().int().min(1),
+  growth: z.number().min(1.5),
+  /** Throughput stopped growing: users grew at least this much and requests/s less than this %. */
+  saturation: z.object({ usersGrowth: z.number().min(1), rpsGrowthPct: z.number().min(0) }),
+  /** The bracket is narrowed until the users that broke are at most this factor of those held. */
+  narrowTo: z.number().min(1.01),
+  /** Bounds: the most users, and the longest load, the search may use. */
+  maxUsers: z.number().int().min(1),
+  maxSeconds: z.number().positive(),
+  /** The users' pool arrives at this pace; the phases last this long past maxSeconds (never reached). */
+  arrivalsPerSecond: z.number().positive(),
+  spareSeconds: z.number().nonnegative(),
+  /** After the users change, wait this long plus the last step's p99 before measuring. */
+  settleSeconds: z.number().nonnegative(),
+  /** A step is measured for at least minStepSeconds and minRequests responses, at most maxStepSeconds. */
+  minStepSeconds: z.number().int().min(1),
+  maxStepSeconds: z.number().int().min(1),
+  minRequests: z.number().int().min(1),
+  /** The guide's users pause this long between journeys (for the answer in the guide's users). */
+  guideThinkSeconds: z.number().nonnegative(),
+});
+export type CapacitySearch = z.infer<typeof CapacitySearch>;
+
+const Prediction = z.object({ users: z.number(), gate: z.enum(['p99', 'error-rate', 'timeouts', 'rate-limited']) });
+
+/** One step of a capacity search, as the plugin judged it (src/capacity.ts, StepResult). */
+export const CapacityStep = z.object({
+  users: z.number(),
+  phase: z.enum(['grow', 'predict', 'narrow', 'down', 'again']).optional(),
+  predicted: Prediction.nullable().optional(),
+  /** When its users were set, the measured window (epoch ms), and the whole seconds judged. */
+  since: z.number().optional(),
+  from: z.number().optional(),
+  to: z.number().optional(),
+  seconds: z.number().optional(),
+  /** Older records: whole 10 s periods judged. */
+  periods: z.number().optional(),
+  requests: z.number(),
+  requestsPerSecond: z.number(),
+  latency: z.object({ p50: z.number(), p95: z.number(), p99: z.number() }).nullable(),
+  errorRatePct: z.number(),
+  timeouts: z.number(),
+  rateLimitedPct: z.number(),
+  /** The load generator: its busiest worker's CPU (% of one core) and event-loop delay (ms), median second. */
+  cpuPct: z.number().nullable(),
+  loopDelayMs: z.number().nullable(),
+  broken: z.array(z.object({ gate: z.enum(['p99', 'error-rate', 'timeouts', 'rate-limited']), value: z.number(), limit: z.number() })),
+  generatorLimited: z.boolean(),
+  verdict: z.enum(['held', 'broken', 'generator-limit']),
+  endpoints: z.array(
+    z.object({ name: z.string(), requests: z.number(), errors: z.number(), timeouts: z.number(), p95: z.number().nullable(), p99: z.number().nullable() }),
+  ),
+});
 
 export const RunConfig = z.object({
   stages: z.array(Stage).min(1),
@@ -63,13 +122,8 @@ export const RunConfig = z.object({
    * as Artillery's users do, and the run ends with its last phase.
    */
   oneJourneyEach: z.boolean().optional(),
-  /** A capacity search: the steps (seconds from the load's start) and the limits each is judged by. */
-  capacity: z
-    .object({
-      steps: z.array(z.object({ users: z.number(), from: z.number(), holdFrom: z.number(), holdTo: z.number() })),
-      limits: CapacityLimits,
-    })
-    .optional(),
+  /** A capacity search: how it searches, and the limits each step is judged by. */
+  capacity: z.object({ search: CapacitySearch, limits: CapacityLimits }).optional(),
 });
 export type RunConfig = z.infer<typeof RunConfig>;
 
@@ -152,15 +206,18 @@ export const RunEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('health-end'), result: HealthResult }),
   /** The breaker stopped the load early. */
   z.object({ type: z.literal('abort'), at: z.number(), reason: z.string() }),
-  /** The capacity search judged a step that did not hold, and stopped the load there. */
-  z.object({ type: z.literal('capacity-stop'), at: z.number(), users: z.number(), verdict: z.enum(['broken', 'generator-limit']), reason: z.string() }),
+  /** The capacity search judged a step (in the order it ran them). */
+  z.object({ type: z.literal('capacity-step'), at: z.number(), step: CapacityStep }),
+  /** The capacity search has its answer (or reached its time bound) and stopped the load. */
+  z.object({ type: z.literal('capacity-stop'), at: z.number(), reason: z.string(), timeUp: z.boolean() }),
   /** A request answered with a redirect, which the pack does not follow (first one per endpoint). */
   z.object({ type: z.literal('redirect'), endpoint: z.string(), status: z.number(), location: z.string() }),
   /**
    * Artillery's main thread is ending: `exitCode` is what it will exit with (130, 143 and 129 for
-   * SIGINT, SIGTERM and SIGHUP), `inFlight` the requests sent but not answered when the workers stopped.
+   * SIGINT, SIGTERM and SIGHUP), `inFlight` the requests sent but not answered when the workers stopped
+   * (given up after `drainMs` of waiting for them, see the plugin).
    */
-  z.object({ type: z.literal('end'), at: z.number(), exitCode: z.number(), earlyStop: z.boolean(), inFlight: z.number() }),
+  z.object({ type: z.literal('end'), at: z.number(), exitCode: z.number(), earlyStop: z.boolean(), inFlight: z.number(), drainMs: z.number().optional() }),
 ]);
 export type RunEvent = z.infer<typeof RunEvent>;
 export type EventOf<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;

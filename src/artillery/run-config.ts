@@ -1,7 +1,6 @@
 // The run's configuration value for its Artillery side (src/artillery/channel.ts), from a resolved plan: what
 // the pack writes into script.yml, and what a plain `npx artillery run` of the scenario derives
 // from the scenario's own variables (processors/run-config.ts).
-import { stepWindows } from '../record/capacity';
 import { capacityLimits } from '../plan/capacity';
 import { RunConfig } from './channel';
 import { periodMs } from '../catalog/contract';
@@ -31,7 +30,7 @@ export function runConfig(plan: RunPlan): RunConfig {
     contract: plan.contract,
     healthTimeoutMs: Number(process.env.VOXANNE_HEALTH_TIMEOUT_MS ?? 5000),
     ...(plan.profile.capacity && {
-      capacity: { steps: stepWindows(plan.profile.capacity, opts.timeScale), limits: capacityLimits(plan.budgets, opts.count429, periodMs(plan.contract)) },
+      capacity: { search: plan.profile.capacity, limits: capacityLimits(plan.budgets, opts.count429, periodMs(plan.contract)) },
     }),
   } satisfies RunConfig);
 }

@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { UsageError } from '../shared/errors';
 import { Contract } from './contract';
 import { checkPublishMetrics } from '../outputs/publish';
-import { capacityStages } from '../record/capacity';
+import { searchStages } from '../record/capacity';
+import { CapacitySearch } from '../artillery/channel';
 
 /** The pack's folder: the nearest one with a package.json (this file also runs from .build/). */
 export const ROOT = (() => {
@@ -23,17 +24,6 @@ const durationText = z
 
 const Stage = z.object({ duration: durationText, target: z.number().int().min(0) });
 
-/** A capacity search: a staircase of users from `start` to `max`, a short ramp and a hold per step. */
-const CapacitySteps = z
-  .object({
-    start: z.number().int().min(1),
-    step: z.number().int().min(1),
-    max: z.number().int().min(1),
-    rampSeconds: durationText,
-    holdSeconds: durationText,
-  })
-  .refine((s) => s.max >= s.start, { message: 'max must be at least start' });
-
 const Profile = z
   .object({
     description: z.string(),
@@ -41,12 +31,13 @@ const Profile = z
     thinkSeconds: z.number().nonnegative().default(1),
     minRps: z.number().nonnegative().optional(),
     stages: z.array(Stage).min(1).optional(),
-    steps: CapacitySteps.optional(),
+    search: CapacitySearch.optional(),
   })
-  .refine((p) => Boolean(p.stages) !== Boolean(p.steps), { message: 'give either stages or steps (a capacity search), not both' })
-  .transform((p) => ({ ...p, stages: p.stages ?? capacityStages(p.steps!), capacity: p.steps }));
+  .refine((p) => Boolean(p.stages) !== Boolean(p.search), { message: 'give either stages or search (a capacity search), not both' })
+  .refine((p) => !p.search || p.search.maxStepSeconds >= p.search.minStepSeconds, { message: 'search.maxStepSeconds must be at least minStepSeconds' })
+  .transform((p) => ({ ...p, stages: p.stages ?? searchStages(p.search!), capacity: p.search }));
 
-const Budgets = z.object({
+export const Budgets = z.object({
   gates: z.object({
     p99Ms: z.number().positive(),
     errorRatePct: z.number().positive(),
@@ -62,10 +53,10 @@ const Budgets = z.object({
     windowSeconds: z.number().positive(),
     healthEverySeconds: z.number().positive(),
   }),
-  generator: z.object({ cpuPct: z.number().positive(), loopDelayMs: z.number().positive() }),
+  generator: z.object({ cpuPct: z.number().positive(), loopDelayMs: z.number().positive(), loopBusyCpuPct: z.number().min(0) }),
 });
 
-const Environment = z.object({
+export const Environment = z.object({
   description: z.string(),
   baseUrl: z.string().url(),
   /** What the authenticated endpoints do without API_TOKEN or a sign-in: a development token, or 401 probes. */

@@ -3,10 +3,9 @@ import { packagedFiles, platformCommand } from '../artillery/distributed';
 import { gateLimitText } from '../outputs/report/format';
 import { gatesForPlan } from '../plan/gates';
 import { API_SAMPLES } from '../target/health';
-import { stepWindows } from '../record/capacity';
 import { capacityLimits } from '../plan/capacity';
 import { periodMs } from '../catalog/contract';
-import { planVisits, plannedUsersAt, totalSeconds } from '../plan/users';
+import { planVisits, plannedUsersAt } from '../plan/users';
 import type { RunPlan } from './run';
 
 const clock = (s: number) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`;
@@ -24,19 +23,25 @@ export function formatDryRun(plan: RunPlan): string {
   let start = 0;
   let users = 0;
   if (capacity) {
-    out.push('', 'capacity search (a staircase of users; each step is judged on the 10 s periods wholly inside its hold,', 'and the load stops at the first step that breaks a gate or saturates the load generator):');
-    stepWindows(capacity, opts.timeScale).forEach((w, i) => {
-      out.push(`  step ${String(i + 1).padStart(2)}  ${String(w.users).padStart(4)} users  ramp ${clock(w.from)}, hold ${clock(w.holdFrom)} - ${clock(w.holdTo)}`);
-    });
-    out.push(`  then down to 0 users; think time ${plan.profile.thinkSeconds} s between journeys${opts.spreadIps ? '; every request its own client address (loopback)' : ''}`);
-    start = totalSeconds(plan.stages);
-  } else {
-    out.push('', 'users over time:');
-    for (const stage of plan.stages) {
-      out.push(`  ${clock(start).padStart(6)} - ${clock(start + stage.duration).padEnd(6)} ${users} -> ${stage.target} users`);
-      start += stage.duration;
-      users = stage.target;
-    }
+    const c = capacity;
+    out.push(
+      '',
+      'capacity search (each step chosen from what the steps before it measured):',
+      `  grow:     ${c.startUsers} users, then x${c.growth} per step until a gate breaks or throughput stops growing`,
+      `            (users x${c.saturation.usersGrowth} or more and requests/s up less than ${c.saturation.rpsGrowthPct} %)`,
+      `  predict:  past that knee, the users where a gate breaks (Little's law: latency ~ users / throughput)`,
+      `  narrow:   check it with real steps and bracket it until the users that broke are within ${Math.round((c.narrowTo - 1) * 100)} % of those held`,
+      `  each step: ${c.settleSeconds} s + the last p99 to settle, then measured on whole seconds: at least ${c.minStepSeconds} s and ${c.minRequests} responses, at most ${c.maxStepSeconds} s`,
+      `  bounds:   ${c.maxUsers} users (arriving at ${c.arrivalsPerSecond}/s, waiting until the search lets them in), ${c.maxSeconds} s of load`,
+      `  think time ${plan.profile.thinkSeconds} s between journeys${opts.spreadIps ? '; every request its own client address (loopback)' : ''}`,
+    );
+    return capacityTail(plan, out);
+  }
+  out.push('', 'users over time:');
+  for (const stage of plan.stages) {
+    out.push(`  ${clock(start).padStart(6)} - ${clock(start + stage.duration).padEnd(6)} ${users} -> ${stage.target} users`);
+    start += stage.duration;
+    users = stage.target;
   }
   const marks = 40;
   const peak = Math.max(1, ...plan.stages.map((s) => s.target));
@@ -62,17 +67,19 @@ export function formatDryRun(plan: RunPlan): string {
     out.push('', `scale-out (${opts.platform}):`, `  artillery ${command.args.join(' ')}`, ...command.notes.map((n) => `  ${n}`));
     out.push(`  packaged with the script: ${packagedFiles().join(', ')} (the processor, compiled, and what it requires; no npm packages)`);
   }
-  if (capacity) {
-    const l = capacityLimits(budgets, opts.count429, periodMs(plan.contract));
-    out.push('', 'per-step gates (the guide\'s, from config/budgets.yml) and the generator\'s own limit:');
-    out.push(`  p99 response time < ${l.p99Ms} ms; HTTP error rate < ${l.errorRatePct} %; timeouts <= ${l.maxTimeouts}${l.count429 ? '' : `; rate limited < ${l.maxRateLimitedPct} %`}`);
-    out.push(`  load generator: worker CPU < ${l.generatorCpuPct} % of a core, event-loop delay < ${l.generatorLoopDelayMs} ms`);
-    return out.join('\n');
-  }
   out.push('', 'gates:');
   const specs = gatesForPlan(plan);
   for (const g of specs) {
     out.push(`  ${g.strict ? 'gate   ' : 'warning'}  ${g.title.padEnd(26)} ${gateLimitText(g)}`);
   }
+  return out.join('\n');
+}
+
+/** A capacity search's gates: the guide's, per step, and the generator's own limit. */
+function capacityTail(plan: RunPlan, out: string[]): string {
+  const l = capacityLimits(plan.budgets, plan.opts.count429, periodMs(plan.contract));
+  out.push('', 'per-step gates (the guide\'s, from config/budgets.yml) and the generator\'s own limit:');
+  out.push(`  p99 response time < ${l.p99Ms} ms; HTTP error rate < ${l.errorRatePct} %; timeouts <= ${l.maxTimeouts}${l.count429 ? '' : `; rate limited < ${l.maxRateLimitedPct} %`}`);
+  out.push(`  load generator: worker CPU < ${l.generatorCpuPct} % of a core, event-loop delay < ${l.generatorLoopDelayMs} ms`);
   return out.join('\n');
 }

@@ -10,7 +10,7 @@ import { readTail, RUN_DIR_ENV } from '../artillery/channel';
 import { runConfig } from '../artillery/run-config';
 import { artilleryStartError } from '../artillery/start';
 import { chooseAuth, type AuthChoice } from '../plan/auth';
-import { isRateLimitedPath, periodMs, type Contract, type Endpoint } from '../catalog/contract';
+import { isRateLimitedPath, type Contract, type Endpoint } from '../catalog/contract';
 import { BUILD_DIR, contractFile, loadBudgets, loadContract, loadEnvironment, loadProfile, loadProfiles, ROOT, type Budgets, type Environment, type Profile } from '../catalog/config';
 import { checkCapacity } from '../plan/capacity';
 import { platformCommand } from '../artillery/distributed';
@@ -105,7 +105,7 @@ export async function resolvePlan(argv: string[], env: NodeJS.ProcessEnv = proce
   // A capacity search: refused where it could hurt a shared backend; on loopback every request
   // gets its own client address, or the rate limiter is all it would find.
   if (profile.capacity) {
-    checkCapacity(profile, environment, target, opts.timeScale, periodMs(contract));
+    checkCapacity(profile, environment, target, opts);
     if (isLoopback(target)) opts.spreadIps = true;
   }
   checkGuardrails(opts, environment, profile, target);

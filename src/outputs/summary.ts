@@ -12,18 +12,18 @@ const num = (n: number | null) => (n === null ? '-' : String(n >= 100 ? Math.rou
 function capacityTable(c: NonNullable<RunRecord['capacity']>): string[] {
   const l = c.limits;
   const out = [
-    `capacity steps (judged on the whole 10 s periods of each hold; gates p99 < ${l.p99Ms} ms, errors < ${l.errorRatePct} %, timeouts <= ${l.maxTimeouts}; generator CPU < ${l.generatorCpuPct} %):`,
-    '  users    req/s     p50     p95     p99  errors  timeouts   gen CPU  loop delay  verdict',
+    `capacity steps, in the order the search ran them (each judged on whole seconds of the workers' data; gates p99 < ${l.p99Ms} ms, errors < ${l.errorRatePct} %, timeouts <= ${l.maxTimeouts}; generator CPU < ${l.generatorCpuPct} %):`,
+    '  step  why        users    req/s     p50     p95     p99  errors  timeouts   gen CPU  loop delay  secs  verdict',
   ];
-  for (const s of c.steps) {
+  c.steps.forEach((s, i) => {
     const verdict = s.verdict === 'held' ? 'held' : s.verdict === 'broken' ? `BROKE: ${s.broken.map((b) => b.gate).join(', ')}` : 'generator limit';
     out.push(
-      `  ${String(s.users).padStart(5)} ${num(s.requestsPerSecond).padStart(8)} ${num(s.latency?.p50 ?? null).padStart(7)} ${num(s.latency?.p95 ?? null).padStart(7)} ` +
+      `  ${String(i + 1).padStart(4)}  ${(s.phase ?? '').padEnd(8)} ${String(s.users).padStart(6)} ${num(s.requestsPerSecond).padStart(8)} ${num(s.latency?.p50 ?? null).padStart(7)} ${num(s.latency?.p95 ?? null).padStart(7)} ` +
         `${num(s.latency?.p99 ?? null).padStart(7)} ${`${s.errorRatePct}%`.padStart(7)} ${String(s.timeouts).padStart(9)} ${`${num(s.cpuPct)}%`.padStart(9)} ` +
-        `${`${num(s.loopDelayMs)} ms`.padStart(11)}  ${verdict}`,
+        `${`${num(s.loopDelayMs)} ms`.padStart(11)} ${String(s.seconds ?? '-').padStart(5)}  ${verdict}${s.predicted ? ` (predicted ${s.predicted.gate} breaks at ~${s.predicted.users})` : ''}`,
     );
-  }
-  if (!c.steps.length) out.push('  (no step lasted a whole period)');
+  });
+  if (!c.steps.length) out.push('  (no step was measured)');
   return out;
 }
 

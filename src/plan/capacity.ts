@@ -1,5 +1,5 @@
 // Where a capacity search may run and what it is judged by, checked before anything is sent.
-import { minHoldSeconds, type CapacityLimits, type CapacitySpec } from '../record/capacity';
+import type { CapacityLimits, CapacitySearch } from '../record/capacity';
 import type { Budgets, Environment } from '../catalog/config';
 import { UsageError } from '../shared/errors';
 import { isLoopback } from './options';
@@ -15,6 +15,7 @@ export function capacityLimits(budgets: Budgets, count429: boolean, periodMs: nu
     count429,
     generatorCpuPct: budgets.generator.cpuPct,
     generatorLoopDelayMs: budgets.generator.loopDelayMs,
+    generatorLoopBusyCpuPct: budgets.generator.loopBusyCpuPct,
     periodMs,
   };
 }
@@ -22,13 +23,25 @@ export function capacityLimits(budgets: Budgets, count429: boolean, periodMs: nu
 /**
  * A search pushes the backend until it breaks: refused against production (the shared service
  * and its rate limit), allowed on loopback or where the environment file says allowCapacity: true.
+ * It chooses each step from what the previous one measured, inside the run (the pack's plugin):
+ * Artillery's Fargate and Lambda workers do not run that plugin, so there it is refused, not run
+ * as a staircase nobody judges. It sets its own step lengths, so --time-scale does not apply.
  */
-export function checkCapacity(profile: { name: string; capacity?: CapacitySpec }, environment: Environment, target: string, timeScale: number, periodMs: number): void {
-  const spec = profile.capacity;
-  if (!spec) return;
+export function checkCapacity(
+  profile: { name: string; capacity?: CapacitySearch },
+  environment: Environment,
+  target: string,
+  opts: { timeScale: number; platform: string },
+): void {
+  if (!profile.capacity) return;
   if (environment.production) {
     throw new UsageError(
       `profile ${profile.name} is refused against ${environment.name}: it pushes the shared, rate-limited backend until it breaks; run it against a local or staging backend (an environment file with allowCapacity: true)`,
+    );
+  }
+  if (opts.platform !== 'local') {
+    throw new UsageError(
+      `profile ${profile.name} runs on this machine only: it chooses each step's users from what the last step measured, and Artillery's ${opts.platform} workers do not run the pack's plugin that does it; run the search without --platform, or a fixed profile with --platform ${opts.platform}`,
     );
   }
   if (!isLoopback(target) && !environment.allowCapacity) {
@@ -36,11 +49,9 @@ export function checkCapacity(profile: { name: string; capacity?: CapacitySpec }
       `profile ${profile.name} pushes ${target} until it breaks; add allowCapacity: true to the environment file of a backend you may overload (e.g. environments/staging.yml)`,
     );
   }
-  const hold = spec.holdSeconds * timeScale;
-  const min = minHoldSeconds(periodMs);
-  if (hold < min) {
+  if (opts.timeScale !== 1) {
     throw new UsageError(
-      `each capacity step would hold ${Math.round(hold * 10) / 10} s, too short to judge (at least ${min} s, so that a whole ${periodMs / 1000} s period lies inside); use --time-scale ${Math.ceil((min / spec.holdSeconds) * 100) / 100} or more`,
+      `profile ${profile.name} sets its own step lengths from what it measures, so --time-scale does not apply to it; change search: in config/profiles.yml instead`,
     );
   }
 }

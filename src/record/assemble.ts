@@ -1,7 +1,7 @@
 // Builds the run record from the plan and what came back on the event channel (src/artillery/channel.ts):
 // a pure function, so every way a run can end (finished, interrupted, aborted, killed, never
 // started) is decided here, once, from data.
-import { answerCapacity, judgeSteps, stepUsers, stepWindows, type CapacityAnswer } from './capacity';
+import { answerCapacity, searchUsersAt, type CapacityAnswer, type StepResult } from './capacity';
 import { capacityLimits } from '../plan/capacity';
 import { notStartedReason } from '../artillery/start';
 import { diagnose } from './diagnosis';
@@ -90,9 +90,9 @@ function verdict(
 }
 
 /**
- * A capacity search succeeds when it has an answer: the step where the backend broke, a lower
- * bound where the generator saturated, or the top step held. It fails when even the first step
- * broke, or when no step could be judged.
+ * A capacity search succeeds when it has an answer: the users where the backend broke, a lower
+ * bound where the generator saturated, or the search's bound held. It fails when even the fewest
+ * users it tried broke a gate, or when its time ran out before a step broke.
  */
 function capacityVerdict(c: CapacityAnswer): { outcome: Outcome; reason: string; exitCode: number } {
   const passed = (reason: string) => ({ outcome: 'passed' as const, exitCode: EXIT.passed, reason });
@@ -104,9 +104,9 @@ function capacityVerdict(c: CapacityAnswer): { outcome: Outcome; reason: string;
     case 'generator-limit':
       return passed(`The load generator saturated before the backend broke: capacity is at least ${c.atLeastRps} req/s.`);
     case 'top-held':
-      return passed(`The backend held every step, up to ${held?.users} users: its capacity is higher.`);
+      return passed(`The backend held the search's bound of ${held?.users} users: its capacity is higher.`);
     case 'below-first-step':
-      return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: `The backend broke the gates at the first step (${stop?.users} users): its capacity is below it.` };
+      return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: `The backend broke the gates even at ${stop?.users} user${stop?.users === 1 ? '' : 's'}, the fewest the search tried: its capacity is below it.` };
     default:
       return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: `The capacity search has no answer: ${c.line.replace(/^capacity: /, '')}.` };
   }
@@ -149,7 +149,10 @@ export function assembleRecord(
 
   const loadStart = phase?.at ?? periodEvents[0]?.period ?? end.startedAt.getTime();
   const visits = planVisits(plan.stages);
-  const periods = buildPeriods(periodEvents, loadStart, (s) => plannedUsersAt(visits, s), periodMs(plan.contract));
+  // A capacity search plans its users as it goes: those it let send, not the waiting pool.
+  const searchSteps = events.flatMap((e) => (e.type === 'capacity-step' ? [e.step as StepResult] : []));
+  const planned = plan.profile.capacity ? (s: number) => searchUsersAt(searchSteps, loadStart + s * 1000) : (s: number) => plannedUsersAt(visits, s);
+  const periods = buildPeriods(periodEvents, loadStart, planned, periodMs(plan.contract));
   const counters = totalCounters(periodEvents);
   const endpoints = summarizeEndpoints(
     periods,
@@ -176,14 +179,20 @@ export function assembleRecord(
       ? `Too short to judge: ${totals.requests} requests in ${secondsText(loadSeconds)} of load, against ~${plan.estimate.total} planned over ${secondsText(plan.loadSeconds)} (at least ${enough.limit} needed).`
       : undefined;
   const failedGates = gates.filter((g) => g.strict && !g.passed).map((g) => g.title);
-  const spec = plan.profile.capacity;
+  const search = plan.profile.capacity;
   const limits = capacityLimits(plan.budgets, count429, periodMs(plan.contract));
-  const capacity = spec
-    ? answerCapacity(judgeSteps(stepWindows(spec, plan.opts.timeScale), periodEvents, loadStart, limits), {
-        budgets: Object.fromEntries(plan.endpoints.map((e) => [e.name, e.budgetP95Ms])),
-        endpointPath: (name) => plan.endpoints.find((e) => e.name === name)?.path ?? name,
-        topUsers: spec.max,
-      })
+  // The steps as the plugin judged them, live (each judged once, there).
+  const capacity = search
+    ? answerCapacity(
+        searchSteps,
+        {
+          budgets: Object.fromEntries(plan.endpoints.map((e) => [e.name, e.budgetP95Ms])),
+          endpointPath: (name) => plan.endpoints.find((e) => e.name === name)?.path ?? name,
+          search,
+          requestsPerJourney: plan.endpoints.length,
+          timeUp: first(events, 'capacity-stop')?.timeUp ?? false,
+        },
+      )
     : undefined;
   const { outcome, reason, exitCode } = verdict(plan, end, events, { failedGates, loadSeconds, tooShort, distributed, capacity });
   const unknownSeconds = !ended && !distributed && end.tail ? Math.max(0, (end.endedAt.getTime() - end.tail.at) / 1000) : 0;
@@ -230,7 +239,7 @@ export function assembleRecord(
     endpoints,
     periods,
     diagnosis: [],
-    ...(capacity && spec && { capacity: { ...capacity, plannedUsers: stepUsers(spec), limits } }),
+    ...(capacity && search && { capacity: { ...capacity, search, limits } }),
   };
   record.diagnosis = diagnose(record);
   return record;

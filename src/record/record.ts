@@ -3,7 +3,7 @@
 // records are read back through it (older versions migrated).
 import { DDSketch } from '@artilleryio/sketches-js';
 import { z } from 'zod';
-import { ApiCheck, CapacityLimits, HealthResult, RateLimitState, type PeriodEvent } from '../artillery/channel';
+import { ApiCheck, CapacityLimits, CapacitySearch, CapacityStep, HealthResult, RateLimitState, type PeriodEvent } from '../artillery/channel';
 import type { Endpoint } from '../catalog/contract';
 import { artilleryMetric, counter, userChange } from '../shared/metrics';
 
@@ -106,30 +106,14 @@ const Totals = z.object({
   codes: z.record(z.string(), z.number()),
 });
 
-const CapacityStep = z.object({
-  users: z.number(),
-  /** Whole 10 s periods inside the step's hold, which the step was judged on. */
-  periods: z.number(),
-  requests: z.number(),
-  requestsPerSecond: z.number(),
-  latency: z.object({ p50: z.number(), p95: z.number(), p99: z.number() }).nullable(),
-  errorRatePct: z.number(),
-  timeouts: z.number(),
-  rateLimitedPct: z.number(),
-  /** The load generator: its busiest worker's CPU (% of one core) and event-loop delay (ms), median second. */
-  cpuPct: z.number().nullable(),
-  loopDelayMs: z.number().nullable(),
-  broken: z.array(z.object({ gate: z.enum(['p99', 'error-rate', 'timeouts', 'rate-limited']), value: z.number(), limit: z.number() })),
-  generatorLimited: z.boolean(),
-  verdict: z.enum(['held', 'broken', 'generator-limit']),
-  endpoints: z.array(
-    z.object({ name: z.string(), requests: z.number(), errors: z.number(), timeouts: z.number(), p95: z.number().nullable(), p99: z.number().nullable() }),
-  ),
-});
-
 /** A capacity search's answer (--profile capacity). */
 const Capacity = z.object({
   result: z.enum(['knee', 'generator-limit', 'top-held', 'below-first-step', 'incomplete']),
+  /** The highest throughput and the fewest users that reached it; the search's last predicted breaking point. */
+  knee: z.object({ users: z.number(), requestsPerSecond: z.number() }).nullable().optional(),
+  predicted: z.object({ users: z.number(), gate: z.string() }).nullable().optional(),
+  /** The users held and broken, as the guide's users who pause between journeys (Little's law, an estimate). */
+  guideUsers: z.object({ held: z.number().nullable(), broke: z.number().nullable(), thinkSeconds: z.number() }).nullable().optional(),
   /** The answer in one line, beginning "capacity:". */
   line: z.string(),
   steps: z.array(CapacityStep),
@@ -138,8 +122,10 @@ const Capacity = z.object({
   stoppedAt: z.number().nullable(),
   degradedFirst: z.string().nullable(),
   atLeastRps: z.number().nullable(),
-  /** Users of every planned step, and the limits each step was judged by. */
-  plannedUsers: z.array(z.number()),
+  /** Older records: users of every planned step. */
+  plannedUsers: z.array(z.number()).optional(),
+  /** How the search searched (newer records), and the limits each step was judged by. */
+  search: CapacitySearch.optional(),
   limits: CapacityLimits,
 });
 export type CapacityRecord = z.infer<typeof Capacity>;

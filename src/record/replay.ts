@@ -6,7 +6,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { assembleRecord, type ArtilleryEnd } from './assemble';
-import { readEvents, readTail } from '../artillery/channel';
+import { CapacitySearch, readEvents, readTail } from '../artillery/channel';
+import { Budgets, Environment } from '../catalog/config';
 import { Contract, type Endpoint } from '../catalog/contract';
 import { readCombinedOutput, verdictsFromLog } from '../artillery/distributed';
 import { gatesForPlan } from '../plan/gates';
@@ -20,7 +21,6 @@ export const END_FILE = 'end.json';
 export const OUTPUT_FILE = 'artillery.json';
 
 const Stage = z.object({ duration: z.number().nonnegative(), target: z.number().int().min(0) });
-const Steps = z.object({ start: z.number(), step: z.number(), max: z.number(), rampSeconds: z.number(), holdSeconds: z.number() });
 
 /**
  * The resolved plan as plan.json holds it. Typed as a RunPlan, so a field added to the plan must be
@@ -49,15 +49,7 @@ export const PlanFile: z.ZodType<RunPlan> = z.object({
     region: z.string(),
     fromOutput: z.string().optional(),
   }),
-  environment: z.object({
-    name: z.string(),
-    description: z.string(),
-    baseUrl: z.string(),
-    authFallback: z.enum(['dev-token', 'probe']),
-    production: z.boolean(),
-    allowCapacity: z.boolean(),
-    publishMetrics: z.array(z.looseObject({ type: z.string() })).optional(),
-  }),
+  environment: Environment.extend({ name: z.string() }),
   profile: z
     .object({
       name: z.string(),
@@ -66,25 +58,12 @@ export const PlanFile: z.ZodType<RunPlan> = z.object({
       thinkSeconds: z.number().nonnegative(),
       minRps: z.number().optional(),
       stages: z.array(Stage),
-      steps: Steps.optional(),
-      capacity: Steps.optional(),
+      search: CapacitySearch.optional(),
+      capacity: CapacitySearch.optional(),
     })
     // JSON drops a key whose value is undefined; the plan always has `capacity`, set or not.
     .transform((p) => ({ ...p, capacity: p.capacity })),
-  budgets: z.object({
-    gates: z.object({
-      p99Ms: z.number(),
-      errorRatePct: z.number(),
-      minRps: z.number(),
-      maxTimeouts: z.number(),
-      maxCrashedUsers: z.number(),
-      maxRateLimitedPct: z.number(),
-      minLoadSharePct: z.number(),
-      minLoadSeconds: z.number(),
-    }),
-    breaker: z.object({ errorRatePct: z.number(), windowSeconds: z.number(), healthEverySeconds: z.number() }),
-    generator: z.object({ cpuPct: z.number(), loopDelayMs: z.number() }),
-  }),
+  budgets: Budgets,
   contract: Contract,
   /** The scenario's requests by name, in its order: their entries are the contract's. */
   endpoints: z.array(z.string()),

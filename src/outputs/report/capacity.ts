@@ -1,6 +1,8 @@
 // The report's capacity section (--profile capacity): the answer, the capacity curve (throughput
-// and latency percentiles against users, the gates drawn in, the previous capacity run of the same
-// kind dashed: environment, target and time scale) and the steps. Hand-made SVG, like charts.ts, for the same reasons.
+// and latency percentiles against users, the gates drawn in, the knee and the predicted and
+// measured breaking points marked, the previous capacity run of the same kind dashed: environment,
+// target and time scale) and the steps in the order the search ran them. Hand-made SVG, like
+// charts.ts, for the same reasons.
 import type { RunRecord } from '../../record/record';
 import { H, W, legend, niceStep } from './charts';
 import { esc, fmtNum, fmtTime } from './format';
@@ -23,7 +25,13 @@ function axisMax(v: number): { max: number; step: number } {
   return { max: Math.max(step, Math.ceil(v / step - 1e-9) * step), step };
 }
 
-/** One chart against users: lines with a dot per step, optional gate line and a mark at the broken step. */
+interface Mark {
+  users: number;
+  label: string;
+  cls: string;
+}
+
+/** One chart against users: lines with a dot per step, optional gate line and marks (knee, predicted, broke). */
 function curveChart(o: {
   id: string;
   title: string;
@@ -32,7 +40,7 @@ function curveChart(o: {
   maxUsers: number;
   curves: Curve[];
   gate?: { value: number; label: string };
-  brokeAt?: number;
+  marks: Mark[];
 }): string {
   const plotW = W - M.left - M.right;
   const plotH = H - M.top - M.bottom;
@@ -64,10 +72,14 @@ function curveChart(o: {
     const yy = c(yOf(o.gate.value));
     out.push(`<path class="ref" d="M${M.left} ${yy}H${W - M.right}"/><text class="ref-label" x="${W - M.right - 4}" y="${yy}" dy="-4" text-anchor="end">${esc(o.gate.label)}</text>`);
   }
-  if (o.brokeAt !== undefined) {
-    const xx = c(xOf(o.brokeAt));
-    out.push(`<path class="mark" d="M${xx} ${M.top}V${M.top + plotH}"/><text class="mark-label" x="${xx}" y="${M.top + 10}" dx="-4" text-anchor="end">broke</text>`);
-  }
+  o.marks.forEach((m, i) => {
+    const xx = c(xOf(m.users));
+    // The label on the side with room: right of the line, unless near the right edge.
+    const right = xOf(m.users) < M.left + plotW * 0.8;
+    out.push(
+      `<path class="mark ${m.cls}" data-mark="${esc(m.cls)}" d="M${xx} ${M.top}V${M.top + plotH}"/><text class="mark-label" x="${xx}" y="${M.top + 10 + i * 12}" dx="${right ? 4 : -4}" text-anchor="${right ? 'start' : 'end'}">${esc(m.label)}</text>`,
+    );
+  });
   for (const k of o.curves) {
     if (!k.points.length) continue;
     out.push(`<path class="line ${k.cls}${k.dashed ? ' dashed prev' : ''}" d="${k.points.map(([u, v], i) => `${i ? 'L' : 'M'}${c(xOf(u))} ${c(yOf(v))}`).join('')}"/>`);
@@ -77,8 +89,9 @@ function curveChart(o: {
   return out.join('');
 }
 
+/** Points in order of users (the search runs its steps in another order). */
 const pts = (steps: Step[], pick: (s: Step) => number | null | undefined): Array<[number, number]> =>
-  steps.flatMap((s) => {
+  [...steps].sort((a, b) => a.users - b.users).flatMap((s) => {
     const v = pick(s);
     return v === null || v === undefined ? [] : [[s.users, v] as [number, number]];
   });
@@ -90,8 +103,12 @@ export function capacitySection(r: RunRecord, previous: RunRecord | null): strin
   if (!cap) return '';
   const prev = previous?.capacity;
   const stop = cap.stoppedAt === null ? undefined : cap.steps[cap.stoppedAt];
-  const maxUsers = Math.max(...cap.steps.map((s) => s.users), ...(prev?.steps.map((s) => s.users) ?? []), 1);
-  const brokeAt = stop?.verdict === 'broken' ? stop.users : undefined;
+  const maxUsers = Math.max(...cap.steps.map((s) => s.users), ...(prev?.steps.map((s) => s.users) ?? []), cap.predicted?.users ?? 0, 1);
+  const marks: Mark[] = [
+    ...(cap.knee ? [{ users: cap.knee.users, label: `knee ${cap.knee.users}`, cls: 'knee' }] : []),
+    ...(cap.predicted ? [{ users: cap.predicted.users, label: `predicted ${cap.predicted.users}`, cls: 'predicted' }] : []),
+    ...(stop?.verdict === 'broken' ? [{ users: stop.users, label: `broke ${stop.users}`, cls: 'broke' }] : []),
+  ];
   const prevNote = prev ? ` (dashed: ${esc(previous!.id)})` : '';
   const rps = curveChart({
     id: 'capacity-rps',
@@ -103,7 +120,7 @@ export function capacitySection(r: RunRecord, previous: RunRecord | null): strin
       { label: 'requests/s', cls: 's-rps', points: pts(cap.steps, (s) => s.requestsPerSecond) },
       ...(prev ? [{ label: 'requests/s, previous run', cls: 's-rps', dashed: true, points: pts(prev.steps, (s) => s.requestsPerSecond) }] : []),
     ],
-    brokeAt,
+    marks,
   });
   const lat = curveChart({
     id: 'capacity-latency',
@@ -118,7 +135,7 @@ export function capacitySection(r: RunRecord, previous: RunRecord | null): strin
       ...(prev ? [{ label: 'p99, previous run', cls: 's-p99', dashed: true, points: pts(prev.steps, (s) => s.latency?.p99) }] : []),
     ],
     gate: { value: cap.limits.p99Ms, label: `p99 gate ${fmtNum(cap.limits.p99Ms, 0)} ms` },
-    brokeAt,
+    marks,
   });
   const errors = curveChart({
     id: 'capacity-errors',
@@ -131,7 +148,7 @@ export function capacitySection(r: RunRecord, previous: RunRecord | null): strin
       { label: 'generator CPU % of a core', cls: 's-active', points: pts(cap.steps, (s) => s.cpuPct) },
     ],
     gate: { value: cap.limits.errorRatePct, label: `error-rate gate ${cap.limits.errorRatePct} %` },
-    brokeAt,
+    marks,
   });
   const rows = cap.steps
     .map((s, i) => {
@@ -141,13 +158,14 @@ export function capacitySection(r: RunRecord, previous: RunRecord | null): strin
           : s.verdict === 'broken'
             ? `<span class="pill fail">✗ broke</span> ${esc(s.broken.map((b) => `${b.gate} ${fmtNum(b.value, 1)} (limit ${b.limit})`).join(', '))}`
             : '<span class="pill warn">! generator limit</span>';
-      return `<tr data-step="${s.users}" class="${s.verdict === 'held' ? '' : s.verdict === 'broken' ? 'row-fail' : 'row-warn'}"><td class="num">${s.users}</td>${cell(s.requestsPerSecond)}${cell(s.latency?.p50)}${cell(s.latency?.p95)}${cell(s.latency?.p99)}${cell(s.errorRatePct, ' %')}${cell(s.timeouts)}${cell(s.cpuPct, ' %')}${cell(s.loopDelayMs, ' ms')}<td class="num">${s.periods}</td><td>${verdict}</td></tr>`;
+      const why = s.phase ? `${s.phase}${s.predicted ? ` ~${s.predicted.users}` : ''}` : '';
+      return `<tr data-step="${s.users}" class="${s.verdict === 'held' ? '' : s.verdict === 'broken' ? 'row-fail' : 'row-warn'}"><td class="num">${i + 1}</td><td>${esc(why)}</td><td class="num">${s.users}</td>${cell(s.requestsPerSecond)}${cell(s.latency?.p50)}${cell(s.latency?.p95)}${cell(s.latency?.p99)}${cell(s.errorRatePct, ' %')}${cell(s.timeouts)}${cell(s.cpuPct, ' %')}${cell(s.loopDelayMs, ' ms')}<td class="num">${s.seconds ?? (s.periods ?? 0) * 10}</td><td>${verdict}</td></tr>`;
     })
     .join('');
   const prevLine = prev
     ? `<p>Previous capacity run of the same environment, target and time scale: <a href="../${esc(encodeURIComponent(previous!.id))}/report.html">${esc(previous!.id)}</a> (started ${esc(fmtTime(previous!.startedAt))}): <span class="mono">${esc(prev.line)}</span></p>`
     : `<p class="muted" data-capacity-compare="none">No earlier capacity run of ${esc(r.environment)} against <span class="mono">${esc(r.target)}</span> at ×${esc(r.timeScale)} in this reports folder (see Since the last run).</p>`;
-  return `<section id="capacity" aria-labelledby="h-cap"><h2 id="h-cap">Capacity <span class="sub">a staircase of users, each step judged on the whole 10 s periods of its hold</span></h2>
+  return `<section id="capacity" aria-labelledby="h-cap"><h2 id="h-cap">Capacity <span class="sub">an adaptive search: users grow until throughput stops growing or a gate breaks, then the breaking point is predicted, checked and narrowed</span></h2>
 <p class="capacity-line"><strong>${esc(cap.line)}</strong></p>
 ${prevLine}
 <div class="charts"><div class="chart-box"><h3>Throughput <span class="sub">requests/s against users${prevNote}</span></h3>${legend([
@@ -166,7 +184,20 @@ ${prevLine}
     { label: 'generator CPU, % of a core', cls: 's-active', kind: 'line' },
   ])}${errors}</div></div>
 <div class="tw"><table class="capacity-steps"><caption>Steps (gates: p99 &lt; ${cap.limits.p99Ms} ms, error rate &lt; ${cap.limits.errorRatePct} %, timeouts ≤ ${cap.limits.maxTimeouts}; the generator is saturated at ${cap.limits.generatorCpuPct} % CPU or ${cap.limits.generatorLoopDelayMs} ms event-loop delay)</caption>
-<thead><tr><th scope="col" class="num">Users</th><th scope="col" class="num">req/s</th><th scope="col" class="num">p50 ms</th><th scope="col" class="num">p95 ms</th><th scope="col" class="num">p99 ms</th><th scope="col" class="num">Errors</th><th scope="col" class="num">Timeouts</th><th scope="col" class="num">Generator CPU</th><th scope="col" class="num">Loop delay</th><th scope="col" class="num">Periods</th><th scope="col">Verdict</th></tr></thead>
-<tbody>${rows || '<tr><td colspan="11" class="muted">No step lasted a whole period.</td></tr>'}</tbody></table></div>
-<p class="note">Planned steps: ${esc(cap.plannedUsers.join(', '))} users. The search stops at the first step that breaks a gate or saturates the load generator; the overall figures elsewhere in this report mix every step.</p></section>`;
+<thead><tr><th scope="col" class="num">Step</th><th scope="col" title="why the search chose the step, and the users it predicted a gate to break at">Why</th><th scope="col" class="num">Users</th><th scope="col" class="num">req/s</th><th scope="col" class="num">p50 ms</th><th scope="col" class="num">p95 ms</th><th scope="col" class="num">p99 ms</th><th scope="col" class="num">Errors</th><th scope="col" class="num">Timeouts</th><th scope="col" class="num">Generator CPU</th><th scope="col" class="num">Loop delay</th><th scope="col" class="num">Seconds</th><th scope="col">Verdict</th></tr></thead>
+<tbody>${rows || '<tr><td colspan="13" class="muted">No step was measured.</td></tr>'}</tbody></table></div>
+<p class="note">${esc(searchNote(cap))} The overall figures elsewhere in this report mix every step, and their active users count the users waiting for the search to let them in.</p></section>`;
+}
+
+/** How the search went, in words: the knee, the prediction, the guide's users. */
+function searchNote(cap: Capacity): string {
+  const parts: string[] = [];
+  if (cap.knee) parts.push(`Throughput peaked at ${fmtNum(cap.knee.requestsPerSecond, 1)} req/s, first reached at ${cap.knee.users} users (the knee).`);
+  if (cap.predicted) parts.push(`Past it, Little's law and the latency's shape predicted the ${cap.predicted.gate} gate to break at about ${cap.predicted.users} users (the last prediction, marked); real steps checked and narrowed it.`);
+  if (cap.guideUsers) {
+    const g = cap.guideUsers;
+    parts.push(`As the guide's users, who pause ${g.thinkSeconds} s between journeys: about ${[g.held !== null ? `${g.held} held` : '', g.broke !== null ? `${g.broke} broke` : ''].filter(Boolean).join(', ')} (an estimate by Little's law, not measured).`);
+  }
+  if (cap.plannedUsers) parts.push(`Planned steps: ${cap.plannedUsers.join(', ')} users.`);
+  return parts.join(' ');
 }

@@ -139,6 +139,7 @@ svg.chart text.ref-label.off{fill:var(--muted);font-weight:500}
 svg.chart text.empty{font-size:13px;fill:var(--muted)}
 svg.chart .mark{stroke:var(--warn);stroke-width:1.5;stroke-dasharray:3 3}
 svg.chart text.mark-label{fill:var(--warn);font-size:10.5px;font-weight:600}
+svg.chart .mark.knee{stroke:var(--muted);stroke-dasharray:1 3}svg.chart .mark.predicted{stroke:var(--info);stroke-dasharray:6 3}
 svg.chart .hover{stroke:var(--ink);stroke-width:1;opacity:.45;pointer-events:none}
 svg.chart .hit{fill:transparent;cursor:crosshair}
 .s-rps{stroke:var(--c-rps);fill:var(--c-rps);color:var(--c-rps);background:var(--c-rps)}

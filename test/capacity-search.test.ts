@@ -1,0 +1,135 @@
+// The capacity search's choices (src/capacity.ts), without a load: each step's figures come from
+// an ideal closed-loop backend (throughput = min(capacity, users / service time), latency by
+// Little's law), so the search's path can be checked over the whole range of capacities in
+// milliseconds. The real search against the stand-in is in test/solo/capacity.test.ts.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { answerCapacity, bracket, nextStep, predictBreak, saturated, windowDone, type StepResult } from '../src/record/capacity';
+import { capacityLimits } from '../src/plan/capacity';
+import { loadBudgets, loadProfile } from '../src/catalog/config';
+
+const search = loadProfile('capacity').capacity!;
+const limits = capacityLimits(loadBudgets(), false, 10_000);
+const TAIL = 1.1; // p99 / mean latency of the model
+const GENERATOR_RPS = 1800; // where the model's load generator saturates
+
+/** What a step of `users` measures against a backend serving `rps` at most, each request `serviceMs`. */
+function measure(users: number, rps: number, serviceMs: number, d: { phase: StepResult['phase']; predicted: StepResult['predicted'] }): StepResult {
+  const throughput = Math.min(rps, (users * 1000) / serviceMs, GENERATOR_RPS);
+  const mean = Math.max(serviceMs, (users / throughput) * 1000);
+  const p99 = mean * TAIL;
+  const generatorLimited = throughput >= GENERATOR_RPS;
+  const broken = p99 >= limits.p99Ms ? [{ gate: 'p99' as const, value: p99, limit: limits.p99Ms }] : [];
+  return {
+    users,
+    ...d,
+    since: 0,
+    from: 0,
+    to: 5000,
+    seconds: 5,
+    requests: throughput * 5,
+    requestsPerSecond: throughput,
+    latency: { p50: mean, p95: mean * 1.05, p99 },
+    errorRatePct: 0,
+    timeouts: 0,
+    rateLimitedPct: 0,
+    cpuPct: generatorLimited ? 95 : 50,
+    loopDelayMs: 5,
+    broken,
+    generatorLimited,
+    verdict: generatorLimited ? 'generator-limit' : broken.length ? 'broken' : 'held',
+    endpoints: [{ name: 'health', requests: throughput, errors: 0, timeouts: 0, p95: mean, p99 }],
+  };
+}
+
+/** The whole search against the model; the seconds it would take (settle + measuring window per step). */
+function run(rps: number, serviceMs: number) {
+  const steps: StepResult[] = [];
+  let seconds = 0;
+  for (let d = nextStep(steps, search, limits); d; d = nextStep(steps, search, limits)) {
+    const s = measure(d.users, rps, serviceMs, d);
+    steps.push(s);
+    const window = [...Array(search.maxStepSeconds).keys()].map((k) => k + 1).find((k) => windowDone(search, k, s.requestsPerSecond * k))!;
+    seconds += search.settleSeconds + Math.min(5, (steps[steps.length - 2]?.latency?.p99 ?? 0) / 1000) + 1 + window;
+    assert.ok(steps.length <= 30, `the search keeps going: ${steps.map((x) => x.users).join(', ')}`);
+  }
+  return { steps, seconds, ...bracket(steps) };
+}
+
+describe('the capacity search against an ideal backend', () => {
+  for (const [rps, serviceMs] of [
+    [10, 100],
+    [20, 50],
+    [50, 20],
+    [200, 20],
+    [500, 20],
+    [1000, 10],
+  ]) {
+    test(`${rps} req/s: brackets the users where p99 reaches the gate within 10 %, within the time bound`, () => {
+      const r = run(rps, serviceMs);
+      const truth = (rps * limits.p99Ms) / 1000 / TAIL;
+      const path = r.steps.map((s) => `${s.users} ${s.verdict}`).join(', ');
+      assert.ok(r.lo !== null && r.hi !== null, path);
+      assert.ok(r.lo! <= truth && truth <= r.hi!, `truth ${truth.toFixed(1)} in [${r.lo}, ${r.hi}]: ${path}`);
+      assert.ok(r.hi! <= Math.max(r.lo! + 1, Math.ceil(r.lo! * search.narrowTo)), `narrowed to 10 %: ${path}`);
+      assert.ok(r.seconds <= search.maxSeconds, `${r.seconds.toFixed(0)} s of load: ${path}`);
+      assert.ok(r.steps.length <= 12, path);
+      // Once throughput stopped growing, the search predicted the break instead of walking to it.
+      assert.ok(r.steps.some((s) => s.phase === 'predict' && s.predicted), path);
+      const a = answerCapacity(r.steps, { budgets: { health: 100 }, endpointPath: () => '/health', search, requestsPerJourney: 5, timeUp: false });
+      assert.equal(a.result, 'knee');
+      assert.ok(Math.abs(a.knee!.requestsPerSecond - rps) < rps * 0.01);
+      assert.match(a.line, new RegExp(`^capacity: highest throughput [\\d.]+ req/s, reached at \\d+ users \\(the knee\\); held ${r.lo} users .*; broke at ${r.hi} users .*p99 \\d+ ms >= 1000 ms; GET /health degraded first; as the guide's users \\(1 s pause between journeys\\), about \\d+ held, \\d+ broke \\(an estimate, by Little's law\\)$`));
+    });
+  }
+
+  test('a backend faster than the generator: the search stops where the generator saturates', () => {
+    const r = run(2500, 2);
+    const last = r.steps[r.steps.length - 1];
+    assert.equal(last.verdict, 'generator-limit');
+    const a = answerCapacity(r.steps, { budgets: {}, endpointPath: (n) => n, search, requestsPerJourney: 5, timeUp: false });
+    assert.equal(a.result, 'generator-limit');
+    assert.match(a.line, /^capacity: the load generator reached its limit at [\d.]+ req\/s before the backend broke/);
+  });
+
+  test("one step that looks like the generator's limit is measured again before the search ends on it", () => {
+    const d = { phase: 'grow' as const, predicted: null };
+    const busy = { ...measure(4, 200, 20, d), verdict: 'generator-limit' as const, generatorLimited: true };
+    assert.deepEqual(nextStep([busy], search, limits), { users: 4, phase: 'again', predicted: null });
+    // Held the second time: the search goes on from there.
+    assert.equal(nextStep([busy, measure(4, 200, 20, d)], search, limits)?.users, 8);
+    assert.equal(nextStep([busy, { ...busy, phase: 'again' }], search, limits), null);
+  });
+
+  test('a step that contradicts the latency curve (fewer users, far higher p99) is measured again, and the second measurement counts', () => {
+    const d = { phase: 'narrow' as const, predicted: null };
+    const steps = [measure(8, 200, 20, d), measure(194, 200, 20, d)];
+    const disturbed = { ...measure(176, 200, 20, d), latency: { p50: 1100, p95: 1150, p99: 1200 }, verdict: 'broken' as const };
+    disturbed.broken = [{ gate: 'p99', value: 1200, limit: 1000 }];
+    assert.deepEqual(nextStep([...steps, disturbed], search, limits), { users: 176, phase: 'again', predicted: null });
+    const again = measure(176, 200, 20, { phase: 'again', predicted: null });
+    assert.equal(again.verdict, 'held');
+    assert.deepEqual(bracket([...steps, disturbed, again]), { lo: 176, hi: 194 });
+    assert.equal(nextStep([...steps, disturbed, again], search, limits), null, '194 is within 10 % of 176');
+  });
+
+  test('a backend that breaks with the first users: the search goes down to 1 user', () => {
+    const r = run(0.5, 2000);
+    assert.deepEqual(r.steps.map((s) => s.users), [4, 2, 1]);
+    const a = answerCapacity(r.steps, { budgets: {}, endpointPath: (n) => n, search, requestsPerJourney: 5, timeUp: false });
+    assert.equal(a.result, 'below-first-step');
+    assert.match(a.line, /^capacity: below 1 user: it broke at 1 users/);
+  });
+
+  test('the knee rule: x1.5 users and less than 10 % more requests/s', () => {
+    const d = { phase: 'grow' as const, predicted: null };
+    const flat = [measure(4, 100, 20, d), measure(8, 100, 20, d)];
+    assert.equal(saturated(flat, search), true, 'x2 users, +0 %');
+    const growing = [measure(4, 1000, 20, d), measure(8, 1000, 20, d)];
+    assert.equal(saturated(growing, search), false, 'x2 users, +100 %');
+    // Past the knee, p99 grows in proportion to users: one step is enough to predict the break.
+    const p = predictBreak([measure(8, 100, 20, d)], limits)!;
+    assert.equal(p.gate, 'p99');
+    assert.ok(Math.abs(p.users - 100 / TAIL) <= 1, `predicted ${p.users}`);
+  });
+});
