@@ -426,23 +426,22 @@ describe('how a run ends', () => {
 });
 
 describe('a capacity search', () => {
-  test('its answer, step by step, from the periods of each hold', () => {
+  test('its answer, step by step, from the steps the plugin judged live', () => {
     const rec = recording('capacity');
     const r = rec.record;
     const c = r.capacity;
     assert.ok(c, 'a capacity answer');
-    assert.ok(c.steps.length > 0);
     assert.equal(r.rateLimit.spreadIps, true);
-    // The plugin stopped the load at the step that did not hold; the record agrees with it.
-    const stop = rec.events.find((e) => e.type === 'capacity-stop');
-    assert.ok(stop?.type === 'capacity-stop' && c.stoppedAt !== null && c.held !== null);
-    assert.equal(c.steps[c.stoppedAt].users, stop.users);
-    assert.equal(c.steps[c.stoppedAt].verdict, stop.verdict);
-    // One request at a time for 60 ms: a knee, one step apart.
+    // The record's steps are the ones the plugin judged and sent on the channel, in the same order.
+    const judged = rec.events.flatMap((e) => (e.type === 'capacity-step' ? [e.step] : []));
+    assert.ok(judged.length > 0 && rec.events.some((e) => e.type === 'capacity-stop'));
+    assert.deepEqual(c.steps.map((x) => [x.users, x.verdict]), judged.map((x) => [x.users, x.verdict]));
+    assert.ok(c.stoppedAt !== null && c.held !== null);
+    // One request at a time for 60 ms: a knee, then a bracket narrowed to the search's own factor.
     assert.equal(c.result, 'knee', c.line);
     const held = c.steps[c.held];
     const broke = c.steps[c.stoppedAt];
-    assert.equal(broke.users - held.users, 10);
+    assert.ok(broke.users > held.users && broke.users <= Math.max(held.users + 1, held.users * c.search!.narrowTo), `${held.users} .. ${broke.users}`);
     assert.equal(r.reason, `Capacity found: the backend held ${held.users} users and broke the gates at ${broke.users}.`);
     assert.equal(r.exitCode, 0);
     assert.equal(held.verdict, 'held');
@@ -455,13 +454,15 @@ describe('a capacity search', () => {
       assert.deepEqual(step.broken, []);
       assert.ok(step.cpuPct !== null && step.cpuPct < l.generatorCpuPct, 'the generator was not the limit');
     }
-    assert.equal(c.plannedUsers[0], 10);
-    assert.deepEqual(c.steps.map((x) => x.users), c.plannedUsers.slice(0, c.steps.length), 'steps in the planned order, none skipped');
+    // The knee: the fewest users that reached the highest throughput of any step.
+    const best = Math.max(...c.steps.map((x) => x.requestsPerSecond));
+    assert.equal(c.knee?.requestsPerSecond, best);
+    assert.equal(c.knee?.users, Math.min(...c.steps.filter((x) => x.requestsPerSecond === best).map((x) => x.users)));
     assert.deepEqual(r.gates, [], 'a search has no whole-run gates');
-    // Each judged step's requests are those of its whole periods in the channel.
-    for (const s of c.steps) assert.ok(s.requests > 0 && s.periods >= 1);
+    for (const s of c.steps) assert.ok(s.requests > 0 && (s.seconds ?? 0) >= 1);
     assert.ok(rec.summary.includes(c.line));
-    assert.match(rec.summary, /^capacity steps \(judged on the whole 10 s periods/m);
+    assert.match(c.line, /^capacity: highest throughput [\d.]+ req\/s, reached at \d+ users \(the knee\); held \d+ users/);
+    assert.match(rec.summary, /^capacity steps, in the order the search ran them/m);
     assert.match(rec.html, /<svg class="chart capacity"[^>]*data-chart="capacity-rps"/);
   });
 });

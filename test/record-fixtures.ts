@@ -113,9 +113,9 @@ const SITUATIONS: Situation[] = [
   },
   {
     name: 'capacity',
-    what: 'a capacity search against a backend serving one request at a time for 60 ms: the answer and its steps',
+    what: 'a capacity search against a backend serving one request at a time for 60 ms (16.7 req/s): the answer and its steps',
     command: 'run',
-    args: ['--profile', 'capacity', '--time-scale', '0.667'],
+    args: ['--profile', 'capacity'],
     standIn: { capacity: { concurrency: 1, serviceMs: 60 }, seed: 3 },
   },
   {
