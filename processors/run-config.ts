@@ -30,7 +30,7 @@ export function loadRunConfig(context: VUContext): Promise<RunConfig> {
 
 async function derive(context: VUContext): Promise<RunConfig> {
   // Loaded only here: the pack's own runs never need the planner inside Artillery.
-  const [{ resolvePlan }, { runConfig: fromPlan }, { isLoopback }] = await Promise.all([import('../src/cli/run'), import('../src/artillery/run-config'), import('../src/plan/options')]);
+  const [{ resolvePlan }, { runConfig: fromPlan }, { isLoopback }] = await Promise.all([import('../src/plan/resolve'), import('../src/artillery/run-config'), import('../src/plan/options')]);
   const target = String(context.vars.target);
   const argv = ['--env', isLoopback(target) ? 'local' : 'prod', '--base-url', target, '--profile', String(context.vars.profile ?? 'standard'), '--time-scale', String(context.vars.timeScale ?? 1)];
   const plan = await resolvePlan(argv, process.env);

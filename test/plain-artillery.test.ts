@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { loadEnvironment } from '../src/catalog/config';
 import { ensureConfig, gatesForPlan } from '../src/plan/gates';
 import { toPhases } from '../src/plan/users';
-import { resolvePlan } from '../src/cli/run';
+import { resolvePlan } from '../src/plan/resolve';
 import { startStandIn } from '../src/standin/server';
 import { cleanEnv, QUICK, ROOT, runPack, withRunSlot } from './helpers';
 

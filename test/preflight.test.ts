@@ -8,7 +8,7 @@ import { loadContract } from '../src/catalog/config';
 import { API_SAMPLES } from '../src/target/health';
 import { runPreflight } from '../processors/preflight';
 import { runConfig } from '../src/artillery/run-config';
-import { resolvePlan } from '../src/cli/run';
+import { resolvePlan } from '../src/plan/resolve';
 import { signIn } from '../src/target/signin';
 import { mulberry32 } from '../src/standin/faults';
 import { cleanEnv, countingServer, QUICK, runPack } from './helpers';

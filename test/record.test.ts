@@ -3,11 +3,12 @@
 // is read back through its schema, older versions migrated.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { assembleRecord, type ArtilleryEnd } from '../src/record/assemble';
+import { assembleRecord } from '../src/record/assemble';
+import type { ArtilleryEnd } from '../src/artillery/artillery-run';
 import type { RunEvent } from '../src/artillery/channel';
 import { parseRecord, RECORD_SCHEMA } from '../src/record/record';
 import { syntheticRecord } from '../src/outputs/report/synthetic';
-import { resolvePlan } from '../src/cli/run';
+import { resolvePlan } from '../src/plan/resolve';
 import { formatSummary } from '../src/outputs/summary';
 
 const T0 = Date.parse('2026-11-30T10:00:00Z');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { readPlanFile, replayRunFolder, writePlanFile, END_FILE, PLAN_FILE } from '../src/record/replay';
-import { resolvePlan } from '../src/cli/run';
+import { resolvePlan } from '../src/plan/resolve';
 import { healthyThenFailing } from './shared-runs';
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSIsImVtYWlsIjoibG9hZEB2b3hhbm5lLnRlc3QifQ.c2lnbmF0dXJlLXNlY3JldA';

@@ -6,7 +6,7 @@ import { RunConfig } from './channel';
 import { periodMs } from '../catalog/contract';
 import { gatesForPlan } from '../plan/gates';
 import { isLoopback } from '../plan/options';
-import type { RunPlan } from '../cli/run';
+import type { RunPlan } from '../plan/resolve';
 
 /** The one configuration value the Artillery side reads (checked by the same schema there). */
 export function runConfig(plan: RunPlan): RunConfig {

@@ -6,7 +6,7 @@ import { API_SAMPLES } from '../target/health';
 import { capacityLimits } from '../plan/capacity';
 import { periodMs } from '../catalog/contract';
 import { planVisits, plannedUsersAt } from '../plan/users';
-import type { RunPlan } from './run';
+import type { RunPlan } from '../plan/resolve';
 
 const clock = (s: number) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`;
 

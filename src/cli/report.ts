@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { EXIT, UsageError } from '../shared/errors';
-import { reportsFolder } from '../record/run-folder';
+import { reportsFolder } from '../plan/run-folder';
 import { formatSummary } from '../outputs/summary';
 import { isDir, newestRunDir, readRecord, writeReports } from '../outputs/report/index';
 

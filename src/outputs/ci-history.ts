@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { EXIT } from '../shared/errors';
-import { reportsFolder } from '../record/run-folder';
+import { reportsFolder } from '../plan/run-folder';
 import { renderReport } from './report/html';
 import { readRecord, readRuns } from './report/index';
 

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../shared/errors';
 import { refuseNpmSwallowedFlags } from './npm-flags';
-import { reportsFolder } from '../record/run-folder';
+import { reportsFolder } from './run-folder';
 
 export interface RunOptions {
   env: string;

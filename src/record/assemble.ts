@@ -14,23 +14,9 @@ import {
   buildPeriods, computeTotals, pickSummary, RECORD_SCHEMA, summarizeEndpoints, totalCounters,
   type LatencySummary, type Outcome, type RunRecord,
 } from './record';
-import type { RunPlan } from '../cli/run';
+import type { RunPlan } from '../plan/resolve';
+import type { ArtilleryEnd } from '../artillery/artillery-run';
 import { periodMs } from '../catalog/contract';
-
-/** How the Artillery process ended, as the pack saw it. */
-export interface ArtilleryEnd {
-  code: number | null;
-  /** The signal that ended the Artillery process itself (e.g. SIGKILL), if one did. */
-  killedBy: NodeJS.Signals | null;
-  /** The signal the pack was stopped with (SIGINT, SIGTERM, SIGHUP), if any. */
-  stoppedBy: NodeJS.Signals | null;
-  startedAt: Date;
-  endedAt: Date;
-  /** Artillery's own last error line, when it failed to start. */
-  startError?: string;
-  /** What the workers had measured that Artillery never reported (tail.json), for a killed run. */
-  tail?: TailSnapshot;
-}
 
 /** Exit codes of a run stopped by a signal: 128 + its number, as shells and CI runners expect. */
 export const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };

@@ -5,14 +5,15 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { assembleRecord, type ArtilleryEnd } from './assemble';
+import { assembleRecord } from './assemble';
+import type { ArtilleryEnd } from '../artillery/artillery-run';
 import { CapacitySearch, readEvents, readTail } from '../artillery/channel';
 import { Budgets, Environment } from '../catalog/config';
 import { Contract, type Endpoint } from '../catalog/contract';
 import { readCombinedOutput, verdictsFromLog } from '../artillery/distributed';
 import { gatesForPlan } from '../plan/gates';
 import type { RunRecord } from './record';
-import type { RunPlan } from '../cli/run';
+import type { RunPlan } from '../plan/resolve';
 import { redactor } from '../shared/secrets';
 
 export const PLAN_FILE = 'plan.json';
