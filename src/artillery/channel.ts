@@ -10,6 +10,7 @@ import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } f
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Contract } from '../catalog/contract';
+import { ApiCheck, HealthResult } from '../target/health';
 
 const Stage = z.object({ duration: z.number().nonnegative(), target: z.number().int().min(0) });
 
@@ -155,38 +156,6 @@ export const PeriodEvent = z.object({
 });
 export type PeriodEvent = z.infer<typeof PeriodEvent>;
 
-export const HealthResult = z.object({
-  ok: z.boolean(),
-  at: z.string(),
-  status: z.number().optional(),
-  latencyMs: z.number().optional(),
-  problem: z.enum(['refused', 'timeout', 'unreachable', 'degraded', 'http-error', 'wrong-body', 'redirect', 'redirect-loop']).optional(),
-  failingServices: z.array(z.string()).optional(),
-  detail: z.string().optional(),
-});
-
-export const RateLimitState = z.object({
-  policy: z.string().optional(),
-  limit: z.number().optional(),
-  windowSeconds: z.number().optional(),
-  remaining: z.number().optional(),
-  resetSeconds: z.number().optional(),
-  resetAt: z.string().optional(),
-});
-
-export const ApiCheck = z.object({
-  ok: z.boolean(),
-  path: z.string(),
-  status: z.number().optional(),
-  latencyMs: z.number().optional(),
-  detail: z.string().optional(),
-  rateLimit: RateLimitState.optional(),
-  authenticated: z.boolean().optional(),
-  /** The preflight's /api requests: how many it sent, and the answers that failed (src/target/health.ts sampleApi). */
-  sent: z.number().optional(),
-  failures: z.array(z.object({ status: z.number().optional(), detail: z.string().optional() })).optional(),
-});
-
 export const PreflightVerdict = z.enum(['go', 'unhealthy', 'api-failing', 'auth-rejected', 'headers-rejected', 'over-limit']);
 
 export const RunEvent = z.discriminatedUnion('type', [
@@ -221,9 +190,6 @@ export const RunEvent = z.discriminatedUnion('type', [
 ]);
 export type RunEvent = z.infer<typeof RunEvent>;
 export type EventOf<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
-export type HealthResult = z.infer<typeof HealthResult>;
-export type ApiCheck = z.infer<typeof ApiCheck>;
-export type RateLimitState = z.infer<typeof RateLimitState>;
 export type PreflightEvent = EventOf<'preflight'>;
 
 export const EVENTS_FILE = 'events.ndjson';

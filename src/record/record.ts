@@ -3,7 +3,9 @@
 // records are read back through it (older versions migrated).
 import { DDSketch } from '@artilleryio/sketches-js';
 import { z } from 'zod';
-import { ApiCheck, CapacityLimits, CapacitySearch, CapacityStep, HealthResult, RateLimitState, type PeriodEvent } from '../artillery/channel';
+import { CapacityLimits, CapacitySearch, CapacityStep, type PeriodEvent } from '../artillery/channel';
+import { ApiCheck, HealthResult } from '../target/health';
+import { RateLimitState } from '../target/ratelimit';
 import type { Endpoint } from '../catalog/contract';
 import { artilleryMetric, counter, userChange } from '../shared/metrics';
 

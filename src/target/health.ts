@@ -1,6 +1,6 @@
 // GET /health as the guide's pass criteria read it: 200 with status "ok", within a few seconds.
-import type { ApiCheck, HealthResult } from '../artillery/channel';
-import { readRateLimit } from './ratelimit';
+import { z } from 'zod';
+import { RateLimitState, readRateLimit } from './ratelimit';
 
 /** Why a request got no answer: the system error code. */
 function failureCode(err: unknown): string {
@@ -15,7 +15,32 @@ export function redirectDetail(res: Response): string | undefined {
 }
 
 // The shapes (src/artillery/channel.ts) travel on the event channel and into the run record.
-export type { ApiCheck, HealthResult };
+/** GET /health as the pack saw it. */
+export const HealthResult = z.object({
+  ok: z.boolean(),
+  at: z.string(),
+  status: z.number().optional(),
+  latencyMs: z.number().optional(),
+  problem: z.enum(['refused', 'timeout', 'unreachable', 'degraded', 'http-error', 'wrong-body', 'redirect', 'redirect-loop']).optional(),
+  failingServices: z.array(z.string()).optional(),
+  detail: z.string().optional(),
+});
+export type HealthResult = z.infer<typeof HealthResult>;
+
+/** The preflight's /api requests, as the pack saw them. */
+export const ApiCheck = z.object({
+  ok: z.boolean(),
+  path: z.string(),
+  status: z.number().optional(),
+  latencyMs: z.number().optional(),
+  detail: z.string().optional(),
+  rateLimit: RateLimitState.optional(),
+  authenticated: z.boolean().optional(),
+  /** The preflight's /api requests: how many it sent, and the answers that failed (src/target/health.ts sampleApi). */
+  sent: z.number().optional(),
+  failures: z.array(z.object({ status: z.number().optional(), detail: z.string().optional() })).optional(),
+});
+export type ApiCheck = z.infer<typeof ApiCheck>;
 export type HealthProblem = NonNullable<HealthResult['problem']>;
 
 export async function checkHealth(baseUrl: string, timeoutMs = 5000): Promise<HealthResult> {

@@ -1,9 +1,18 @@
 // The backend's rate limiter (express-rate-limit, a fixed window per IP shared by every client behind
 // the same address; its figures are config/contract.yml's): reading its headers, and whether a run fits.
 
-import type { RateLimitState } from '../artillery/channel';
+import { z } from 'zod';
 
-export type { RateLimitState };
+/** The rate limit left, as the backend's RateLimit headers tell it. */
+export const RateLimitState = z.object({
+  policy: z.string().optional(),
+  limit: z.number().optional(),
+  windowSeconds: z.number().optional(),
+  remaining: z.number().optional(),
+  resetSeconds: z.number().optional(),
+  resetAt: z.string().optional(),
+});
+export type RateLimitState = z.infer<typeof RateLimitState>;
 
 const num = (v: string | null | undefined) => (v === null || v === undefined || v === '' || isNaN(Number(v)) ? undefined : Number(v));
 
