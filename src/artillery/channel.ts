@@ -10,52 +10,13 @@ import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } f
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Contract } from '../catalog/contract';
+import { CapacitySearch } from '../catalog/config';
+import { CapacityLimits } from '../plan/capacity';
 import { ApiCheck, HealthResult } from '../target/health';
 
 const Stage = z.object({ duration: z.number().nonnegative(), target: z.number().int().min(0) });
 
-/** What each step of a capacity search is judged by: the guide's gates and the generator's own limits. */
-export const CapacityLimits = z.object({
-  p99Ms: z.number(),
-  errorRatePct: z.number(),
-  maxTimeouts: z.number(),
-  maxRateLimitedPct: z.number(),
-  count429: z.boolean(),
-  generatorCpuPct: z.number(),
-  generatorLoopDelayMs: z.number(),
-  /** A late event loop counts only when the worker is this busy itself (older records: always). */
-  generatorLoopBusyCpuPct: z.number().optional(),
-  /** Artillery's reporting period: steps are judged on whole periods. */
-  periodMs: z.number().positive(),
-});
 
-export type CapacityLimits = z.infer<typeof CapacityLimits>;
-
-/** The capacity search's own settings (config/profiles.yml, `search:`); see src/capacity.ts. */
-export const CapacitySearch = z.object({
-  /** Users of the first step, and the factor they grow by until throughput stops growing. */
-  startUsers: z.number().int().min(1),
-  growth: z.number().min(1.5),
-  /** Throughput stopped growing: users grew at least this much and requests/s less than this %. */
-  saturation: z.object({ usersGrowth: z.number().min(1), rpsGrowthPct: z.number().min(0) }),
-  /** The bracket is narrowed until the users that broke are at most this factor of those held. */
-  narrowTo: z.number().min(1.01),
-  /** Bounds: the most users, and the longest load, the search may use. */
-  maxUsers: z.number().int().min(1),
-  maxSeconds: z.number().positive(),
-  /** The users' pool arrives at this pace; the phases last this long past maxSeconds (never reached). */
-  arrivalsPerSecond: z.number().positive(),
-  spareSeconds: z.number().nonnegative(),
-  /** After the users change, wait this long plus the last step's p99 before measuring. */
-  settleSeconds: z.number().nonnegative(),
-  /** A step is measured for at least minStepSeconds and minRequests responses, at most maxStepSeconds. */
-  minStepSeconds: z.number().int().min(1),
-  maxStepSeconds: z.number().int().min(1),
-  minRequests: z.number().int().min(1),
-  /** The guide's users pause this long between journeys (for the answer in the guide's users). */
-  guideThinkSeconds: z.number().nonnegative(),
-});
-export type CapacitySearch = z.infer<typeof CapacitySearch>;
 
 const Prediction = z.object({ users: z.number(), gate: z.enum(['p99', 'error-rate', 'timeouts', 'rate-limited']) });
 

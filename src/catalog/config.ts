@@ -7,8 +7,6 @@ import { z } from 'zod';
 import { UsageError } from '../shared/errors';
 import { Contract } from './contract';
 import { checkPublishMetrics } from '../outputs/publish';
-import { searchStages } from '../record/capacity';
-import { CapacitySearch } from '../artillery/channel';
 
 /** The pack's folder: the nearest one with a package.json (this file also runs from .build/). */
 export const ROOT = (() => {
@@ -23,6 +21,45 @@ const durationText = z
   .transform(parseDurationSeconds);
 
 const Stage = z.object({ duration: durationText, target: z.number().int().min(0) });
+
+/** The capacity search's own settings (config/profiles.yml, `search:`); see src/record/capacity.ts. */
+export const CapacitySearch = z.object({
+  /** Users of the first step, and the factor they grow by until throughput stops growing. */
+  startUsers: z.number().int().min(1),
+  growth: z.number().min(1.5),
+  /** Throughput stopped growing: users grew at least this much and requests/s less than this %. */
+  saturation: z.object({ usersGrowth: z.number().min(1), rpsGrowthPct: z.number().min(0) }),
+  /** The bracket is narrowed until the users that broke are at most this factor of those held. */
+  narrowTo: z.number().min(1.01),
+  /** Bounds: the most users, and the longest load, the search may use. */
+  maxUsers: z.number().int().min(1),
+  maxSeconds: z.number().positive(),
+  /** The users' pool arrives at this pace; the phases last this long past maxSeconds (never reached). */
+  arrivalsPerSecond: z.number().positive(),
+  spareSeconds: z.number().nonnegative(),
+  /** After the users change, wait this long plus the last step's p99 before measuring. */
+  settleSeconds: z.number().nonnegative(),
+  /** A step is measured for at least minStepSeconds and minRequests responses, at most maxStepSeconds. */
+  minStepSeconds: z.number().int().min(1),
+  maxStepSeconds: z.number().int().min(1),
+  minRequests: z.number().int().min(1),
+  /** The guide's users pause this long between journeys (for the answer in the guide's users). */
+  guideThinkSeconds: z.number().nonnegative(),
+});
+export type CapacitySearch = z.infer<typeof CapacitySearch>;
+
+/**
+ * The profile's stages: the users' pool arrives at a steady pace (below the rate where Artillery's
+ * arrival timer busy-polls a core), then stays until the search's time bound. Users only send while
+ * the search lets them (processors/recorder.ts): the pool is an upper bound, not the load.
+ */
+export function searchStages(s: CapacitySearch): Array<{ duration: number; target: number }> {
+  const arrival = s.maxUsers / s.arrivalsPerSecond;
+  return [
+    { duration: arrival, target: s.maxUsers },
+    { duration: Math.max(1, s.maxSeconds + s.spareSeconds - arrival), target: s.maxUsers },
+  ];
+}
 
 const Profile = z
   .object({

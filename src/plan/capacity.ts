@@ -1,8 +1,25 @@
 // Where a capacity search may run and what it is judged by, checked before anything is sent.
-import type { CapacityLimits, CapacitySearch } from '../record/capacity';
-import type { Budgets, Environment } from '../catalog/config';
+import { z } from 'zod';
+import type { Budgets, CapacitySearch, Environment } from '../catalog/config';
 import { UsageError } from '../shared/errors';
 import { isLoopback } from './options';
+
+/** What each step of a capacity search is judged by: the guide's gates and the generator's own limits. */
+export const CapacityLimits = z.object({
+  p99Ms: z.number(),
+  errorRatePct: z.number(),
+  maxTimeouts: z.number(),
+  maxRateLimitedPct: z.number(),
+  count429: z.boolean(),
+  generatorCpuPct: z.number(),
+  generatorLoopDelayMs: z.number(),
+  /** A late event loop counts only when the worker is this busy itself (older records: always). */
+  generatorLoopBusyCpuPct: z.number().optional(),
+  /** Artillery's reporting period: steps are judged on whole periods. */
+  periodMs: z.number().positive(),
+});
+
+export type CapacityLimits = z.infer<typeof CapacityLimits>;
 
 /** The per-step limits: the guide's gates (config/budgets.yml) and the generator's own. */
 export function capacityLimits(budgets: Budgets, count429: boolean, periodMs: number): CapacityLimits {

@@ -4,7 +4,9 @@
 // a gate breaks; real steps check the prediction, bracket the breaking point and narrow it to about
 // 10 %. Pure functions, shared by the Artillery plugin (which runs the search live, choosing each
 // step from what the previous ones measured) and the run record (which gives the answer).
-import type { CapacityLimits, CapacitySearch, PeriodEvent } from '../artillery/channel';
+import type { PeriodEvent } from '../artillery/channel';
+import type { CapacitySearch } from '../catalog/config';
+import type { CapacityLimits } from '../plan/capacity';
 import { buildPeriods, errorTotal, mergeSketches, noErrors, addErrors, summarize, type ErrorKinds } from './record';
 
 export type { CapacityLimits, CapacitySearch };
@@ -19,18 +21,6 @@ export const generatorMetric = {
 /** A step is judged on whole seconds of the workers' own data. */
 export const SECOND_MS = 1000;
 
-/**
- * The profile's stages: the users' pool arrives at a steady pace (below the rate where Artillery's
- * arrival timer busy-polls a core), then stays until the search's time bound. Users only send while
- * the search lets them (processors/recorder.ts): the pool is an upper bound, not the load.
- */
-export function searchStages(s: CapacitySearch): Array<{ duration: number; target: number }> {
-  const arrival = s.maxUsers / s.arrivalsPerSecond;
-  return [
-    { duration: arrival, target: s.maxUsers },
-    { duration: Math.max(1, s.maxSeconds + s.spareSeconds - arrival), target: s.maxUsers },
-  ];
-}
 
 export type StepGate = 'p99' | 'error-rate' | 'timeouts' | 'rate-limited';
 export const STEP_GATE_TITLE: Record<StepGate, string> = {

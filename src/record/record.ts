@@ -3,7 +3,9 @@
 // records are read back through it (older versions migrated).
 import { DDSketch } from '@artilleryio/sketches-js';
 import { z } from 'zod';
-import { CapacityLimits, CapacitySearch, CapacityStep, type PeriodEvent } from '../artillery/channel';
+import { CapacityStep, type PeriodEvent } from '../artillery/channel';
+import { CapacitySearch } from '../catalog/config';
+import { CapacityLimits } from '../plan/capacity';
 import { ApiCheck, HealthResult } from '../target/health';
 import { RateLimitState } from '../target/ratelimit';
 import type { Endpoint } from '../catalog/contract';
