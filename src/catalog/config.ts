@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from '../shared/errors';
 import { Contract } from './contract';
-import { checkPublishMetrics } from '../outputs/publish';
+import { checkPublishMetrics } from './publish-targets';
 
 /** The pack's folder: the nearest one with a package.json (this file also runs from .build/). */
 export const ROOT = (() => {

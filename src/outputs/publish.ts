@@ -1,48 +1,15 @@
 // Metrics to the team's dashboards: an environment's `publishMetrics:` list becomes Artillery's
 // publish-metrics plugin (its figures during the run), and the pack's own results, known only once
 // Artillery has ended, are pushed to each Prometheus Pushgateway of that list.
-import { UsageError } from '../shared/errors';
 import { errorRateOf, type RunRecord } from '../record/record';
-import { treatAsSecret } from '../shared/secrets';
+import { failure } from '../shared/request-failure';
+import { ANY_REFERENCE, type PublishTarget } from '../catalog/publish-targets';
 
-/** One entry of Artillery's `config.plugins.publish-metrics` list. */
-export type PublishTarget = { type: string } & Record<string, unknown>;
-
-/** "{{ $env.NAME }}" (or $processEnvironment), as Artillery resolves it in the script's config. */
-const ENV_REFERENCE = /^\{\{\s*\$(?:env|processEnvironment)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/;
-const ANY_REFERENCE = /\{\{\s*\$(?:env|processEnvironment)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
-/** Keys that hold credentials in Artillery's reporters (apiKey, appKey, licenseKey, apiToken, accessToken, ...). */
-const SECRET_KEY = /key|token|secret|password|auth/i;
 /** Reporters that take "name:value" tags, so the run's labels can be added to them. */
 const TAGGED_TYPES = ['prometheus', 'datadog', 'statsd', 'influxdb-statsd'];
 const PUSH_TIMEOUT_MS = 5000;
 /** The Pushgateway job of the pack's own results (Artillery pushes its figures under a job of its own). */
 export const RESULTS_JOB = 'voxanne_load_test';
-
-/**
- * Refuses credentials written into the file: every secret-looking key, every header and every URL
- * with a user or password must be a whole "{{ $env.NAME }}" reference to a variable that is set.
- * The referenced variables are redacted from all output.
- */
-export function checkPublishMetrics(list: PublishTarget[], file: string, env: NodeJS.ProcessEnv = process.env): void {
-  const visit = (value: unknown, path: string, secret: boolean): void => {
-    if (Array.isArray(value)) return value.forEach((v, i) => visit(v, `${path}[${i}]`, secret));
-    if (value && typeof value === 'object') {
-      for (const [key, v] of Object.entries(value)) visit(v, `${path}.${key}`, secret || SECRET_KEY.test(key) || key === 'headers');
-      return;
-    }
-    if (typeof value !== 'string') return;
-    for (const [, name] of value.matchAll(ANY_REFERENCE)) {
-      if (!env[name]) throw new UsageError(`${file}: ${path} refers to ${name}, which is not set; export ${name} or remove the entry`);
-      treatAsSecret(name);
-    }
-    const hasCredentials = /^[a-z][\w+.-]*:\/\/[^/@\s]*@/i.test(value);
-    if ((secret || hasCredentials) && !ENV_REFERENCE.test(value)) {
-      throw new UsageError(`${file}: ${path} holds a credential; write it as "{{ $env.NAME }}" and set NAME in the environment`);
-    }
-  };
-  list.forEach((entry, i) => visit(entry, `publishMetrics[${i}]`, false));
-}
 
 /** The labels of a run, as Artillery's tags and the pack's Prometheus labels. */
 export function runLabels(run: { environment: string; profile: string; id: string }): Record<string, string> {
@@ -138,12 +105,4 @@ export async function publishResults(record: RunRecord, list: PublishTarget[] | 
       console.error(`warning: could not push the results to the Pushgateway (${failure(err)}); the run's verdict is unchanged`);
     }
   }
-}
-
-/** What went wrong in a request, without its URL. */
-export function failure(err: unknown): string {
-  const e = err as { name?: string; message?: string; cause?: { code?: string } };
-  if (e?.name === 'TimeoutError') return 'no answer in time';
-  if (e?.cause?.code) return e.cause.code;
-  return /^HTTP \d+$/.test(e?.message ?? '') ? e.message! : (e?.name ?? 'error');
 }
