@@ -10,11 +10,11 @@ import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } f
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Contract } from '../catalog/contract';
-import { CapacitySearch } from '../catalog/config';
+import { CapacitySearch, Stage } from '../catalog/config';
 import { CapacityLimits } from '../plan/capacity';
+import { AuthMode } from '../plan/auth';
 import { ApiCheck, HealthResult } from '../target/health';
 
-const Stage = z.object({ duration: z.number().nonnegative(), target: z.number().int().min(0) });
 
 
 
@@ -56,7 +56,7 @@ export const RunConfig = z.object({
   count429: z.boolean(),
   spreadIps: z.boolean(),
   auth: z.object({
-    mode: z.enum(['token', 'sign-in', 'dev-token', 'probe']),
+    mode: AuthMode,
     devOrgId: z.string(),
     devEmail: z.string(),
   }),

@@ -20,7 +20,10 @@ const durationText = z
   .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, 'use e.g. 30s, 2m or 1h')])
   .transform(parseDurationSeconds);
 
-const Stage = z.object({ duration: durationText, target: z.number().int().min(0) });
+const StageInput = z.object({ duration: durationText, target: z.number().int().min(0) });
+
+/** A stage as the plan, the channel and the record hold it: seconds, and the users to reach. */
+export const Stage = z.object({ duration: z.number().nonnegative(), target: z.number().int().min(0) });
 
 /** The capacity search's own settings (config/profiles.yml, `search:`); see src/record/capacity.ts. */
 export const CapacitySearch = z.object({
@@ -67,7 +70,7 @@ const Profile = z
     heavy: z.boolean().default(false),
     thinkSeconds: z.number().nonnegative().default(1),
     minRps: z.number().nonnegative().optional(),
-    stages: z.array(Stage).min(1).optional(),
+    stages: z.array(StageInput).min(1).optional(),
     search: CapacitySearch.optional(),
   })
   .refine((p) => Boolean(p.stages) !== Boolean(p.search), { message: 'give either stages or search (a capacity search), not both' })

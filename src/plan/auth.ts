@@ -3,7 +3,11 @@ import type { Environment } from '../catalog/config';
 import { UsageError } from '../shared/errors';
 import { decodeJwt } from '../shared/jwt';
 import { signIn, signInConfigured } from '../target/signin';
-import type { AuthMode } from '../../processors/auth';
+import { z } from 'zod';
+
+/** How the authenticated endpoints are called: a token, a password sign-in, a development token, or 401 probes. */
+export const AuthMode = z.enum(['token', 'sign-in', 'dev-token', 'probe']);
+export type AuthMode = z.infer<typeof AuthMode>;
 
 export interface AuthChoice {
   mode: AuthMode;

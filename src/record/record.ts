@@ -4,7 +4,7 @@
 import { DDSketch } from '@artilleryio/sketches-js';
 import { z } from 'zod';
 import { CapacityStep, type PeriodEvent } from '../artillery/channel';
-import { CapacitySearch } from '../catalog/config';
+import { CapacitySearch, Stage } from '../catalog/config';
 import { CapacityLimits } from '../plan/capacity';
 import { ApiCheck, HealthResult } from '../target/health';
 import { RateLimitState } from '../target/ratelimit';
@@ -95,7 +95,6 @@ const EndpointSummary = z.object({
 });
 export type EndpointSummary = z.infer<typeof EndpointSummary>;
 
-const Stage = z.object({ duration: z.number(), target: z.number() });
 
 const Totals = z.object({
   requests: z.number(),

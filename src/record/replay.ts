@@ -8,10 +8,11 @@ import { z } from 'zod';
 import { assembleRecord } from './assemble';
 import type { ArtilleryEnd } from '../artillery/artillery-run';
 import { readEvents, readTail } from '../artillery/channel';
-import { Budgets, CapacitySearch, Environment } from '../catalog/config';
+import { Budgets, CapacitySearch, Environment, Stage } from '../catalog/config';
 import { Contract, type Endpoint } from '../catalog/contract';
 import { readCombinedOutput, verdictsFromLog } from '../artillery/distributed';
 import { gatesForPlan } from '../plan/gates';
+import { AuthMode } from '../plan/auth';
 import type { RunRecord } from './record';
 import type { RunPlan } from '../plan/resolve';
 import { redactor } from '../shared/secrets';
@@ -21,7 +22,6 @@ export const END_FILE = 'end.json';
 /** Artillery's own output (-o JSON): a distributed run's record is built from it. */
 export const OUTPUT_FILE = 'artillery.json';
 
-const Stage = z.object({ duration: z.number().nonnegative(), target: z.number().int().min(0) });
 
 /**
  * The resolved plan as plan.json holds it. Typed as a RunPlan, so a field added to the plan must be
@@ -76,7 +76,7 @@ export const PlanFile: z.ZodType<RunPlan> = z.object({
   }),
   target: z.string(),
   auth: z.object({
-    mode: z.enum(['token', 'sign-in', 'dev-token', 'probe']),
+    mode: AuthMode,
     devOrgId: z.string(),
     devEmail: z.string(),
     description: z.string(),
