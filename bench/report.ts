@@ -1,6 +1,6 @@
 // `npm run bench:report`: how long building report.html (+ junit.xml) takes, and how big the page
 // is, for a 7-minute standard run (42 periods) and for 24-hour soaks (8,640 periods, 5 endpoints).
-// Records are synthetic but carry real DDSketch histograms (src/outputs/report/synthetic.ts). Each case is
+// Records are synthetic but carry real DDSketch histograms (bench/synthetic-records.ts). Each case is
 // built once to warm up, then timed over a few rounds; the table shows the median.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { SUMMARY_CACHE, writeReports } from '../src/outputs/report';
 import { renderReport } from '../src/outputs/report/html';
 import { renderJUnit } from '../src/outputs/junit';
-import { soakRecord, standardRecord } from '../src/outputs/report/synthetic';
+import { soakRecord, standardRecord } from './synthetic-records';
 import type { RunRecord } from '../src/record/record';
 
 interface Case {

@@ -1,7 +1,7 @@
 // Bearer tokens for the authenticated endpoints. The runner chooses the mode (the run's
-// configuration, src/artillery/channel.ts); secrets come from the environment (on Fargate/Lambda workers: from the runner's secret
+// configuration, src/channel/channel.ts); secrets come from the environment (on Fargate/Lambda workers: from the runner's secret
 // store) and live only in this module's memory, never in VU variables.
-import type { RunConfig } from '../src/artillery/channel';
+import type { RunConfig } from '../src/channel/channel';
 import { decodeJwt, signJwt } from '../src/shared/jwt';
 import { signIn, refresh, type Session } from '../src/target/signin';
 

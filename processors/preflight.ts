@@ -7,7 +7,7 @@
 //    how much of the rate limit is left.
 //  - after: /health again.
 import type { VUContext, VUEvents } from 'artillery';
-import { channelDir, writeEvent, type PreflightEvent, type RunConfig } from '../src/artillery/channel';
+import { channelDir, writeEvent, type PreflightEvent, type RunConfig } from '../src/channel/channel';
 import type { ApiCheck } from '../src/target/health';
 import { EXIT, UsageError } from '../src/shared/errors';
 import { checkHealth, refusesUs, sampleApi, sampleFailures } from '../src/target/health';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { generatorMetric } from '../src/record/capacity';
-import type { PeriodEvent } from '../src/artillery/channel';
+import type { PeriodEvent } from '../src/channel/channel';
 import { artilleryMetric, counter } from '../src/shared/metrics';
 
 export const RECORDER_CHANNEL = 'voxanne-recorder';

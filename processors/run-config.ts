@@ -4,7 +4,7 @@
 // `timeScale` and the target, as `npm run test:local -- --profile P --time-scale F` would.
 import { isDeepStrictEqual } from 'node:util';
 import type { VUContext } from 'artillery';
-import { readRunConfig, type RunConfig } from '../src/artillery/channel';
+import { readRunConfig, type RunConfig } from '../src/channel/channel';
 import { arrivalsOf, toPhases } from '../src/plan/users';
 
 /**

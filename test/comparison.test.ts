@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compare, endpointErrorPct, verdictFlips } from '../src/outputs/report/comparison';
-import { standardRecord } from '../src/outputs/report/synthetic';
+import { standardRecord } from '../bench/synthetic-records';
 import type { RunRecord } from '../src/record/record';
 
 const base = standardRecord(7);

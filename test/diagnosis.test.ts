@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { diagnose } from '../src/record/diagnosis';
 import type { ApiCheck, HealthResult } from '../src/target/health';
 import { noErrors, type ErrorKinds, type RunRecord } from '../src/record/record';
-import { syntheticRecord } from '../src/outputs/report/synthetic';
+import { syntheticRecord } from '../bench/synthetic-records';
 
 const base = (): RunRecord => syntheticRecord({ profile: 'smoke', stages: [{ duration: 40, target: 2 }], seed: 3, journeysPerUserSecond: 0.5 });
 

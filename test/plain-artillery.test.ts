@@ -9,7 +9,7 @@ import { join, sep } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { loadEnvironment } from '../src/catalog/config';
-import { ensureConfig, gatesForPlan } from '../src/plan/gates';
+import { ensureConfig, gatesForPlan } from '../src/record/gates';
 import { toPhases } from '../src/plan/users';
 import { resolvePlan } from '../src/plan/resolve';
 import { startStandIn } from '../src/standin/server';

@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { assembleRecord } from '../src/record/assemble';
-import type { ArtilleryEnd } from '../src/artillery/artillery-run';
-import type { RunEvent } from '../src/artillery/channel';
+import type { ArtilleryEnd } from '../src/channel/channel';
+import type { RunEvent } from '../src/channel/channel';
 import { parseRecord, RECORD_SCHEMA } from '../src/record/record';
-import { syntheticRecord } from '../src/outputs/report/synthetic';
+import { syntheticRecord } from '../bench/synthetic-records';
 import { resolvePlan } from '../src/plan/resolve';
 import { formatSummary } from '../src/outputs/summary';
 

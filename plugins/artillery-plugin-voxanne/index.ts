@@ -1,4 +1,4 @@
-// Artillery plugin (main thread): the child's side of the event channel (src/artillery/channel.ts).
+// Artillery plugin (main thread): the child's side of the event channel (src/channel/channel.ts).
 //  - every period Artillery reports, with its raw histograms (Artillery's -o JSON drops them
 //    and is not written on Ctrl-C), and the phase starts;
 //  - what the workers measured that Artillery has not reported yet (processors/recorder.ts):
@@ -13,7 +13,7 @@ import type { DDSketch } from '@artilleryio/sketches-js';
 import { encodeSketch, mergeSketches } from '../../src/record/record';
 import { BroadcastChannel } from 'node:worker_threads';
 import { judgeStep, nextStep, SECOND_MS, windowDone, type Decision, type StepResult } from '../../src/record/capacity';
-import { channelDir, readRunConfig, writeEvent, writeTail, type PeriodEvent, type RunConfig } from '../../src/artillery/channel';
+import { channelDir, readRunConfig, writeEvent, writeTail, type PeriodEvent, type RunConfig } from '../../src/channel/channel';
 import { checkHealth } from '../../src/target/health';
 import { logLine } from '../../src/shared/log';
 import { counter, userChange } from '../../src/shared/metrics';

@@ -4,11 +4,11 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, createWriteStream } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
-import { readTail, RUN_DIR_ENV, type TailSnapshot } from './channel';
+import { readTail, RUN_DIR_ENV, type ArtilleryEnd } from '../channel/channel';
 import { platformCommand } from './distributed';
 import { runConfig } from './run-config';
-import { artilleryStartError } from './start';
-import { ensureConfig, gatesForPlan } from '../plan/gates';
+import { artilleryStartError } from '../record/artillery-start';
+import { ensureConfig, gatesForPlan } from '../record/gates';
 import type { RunPlan } from '../plan/resolve';
 import { toPhases } from '../plan/users';
 import { BUILD_DIR, contractFile, ROOT } from '../catalog/config';
@@ -18,21 +18,6 @@ import { redactor } from '../shared/secrets';
 
 const ARTILLERY = join(ROOT, 'node_modules', 'artillery', 'bin', 'run');
 const PROCESSOR_SOURCE = join(ROOT, 'processors', 'journey.ts');
-
-/** How the Artillery process ended, as the pack saw it. */
-export interface ArtilleryEnd {
-  code: number | null;
-  /** The signal that ended the Artillery process itself (e.g. SIGKILL), if one did. */
-  killedBy: NodeJS.Signals | null;
-  /** The signal the pack was stopped with (SIGINT, SIGTERM, SIGHUP), if any. */
-  stoppedBy: NodeJS.Signals | null;
-  startedAt: Date;
-  endedAt: Date;
-  /** Artillery's own last error line, when it failed to start. */
-  startError?: string;
-  /** What the workers had measured that Artillery never reported (tail.json), for a killed run. */
-  tail?: TailSnapshot;
-}
 
 /** The Artillery script of this run: the scenario plus target, phases, gates and processor. */
 export function artilleryScript(plan: RunPlan, dir: string): Scenario {

@@ -5,9 +5,6 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { BUILD_DIR, ROOT } from '../catalog/config';
-import { UsageError } from '../shared/errors';
-import type { EventOf, PeriodEvent } from './channel';
-import type { LatencySummary } from '../record/record';
 import type { RunOptions } from '../plan/options';
 import { referencedSecrets, SECRET_ENV } from '../shared/secrets';
 
@@ -79,55 +76,4 @@ export function packagedFiles(entry = join(BUILD_DIR, 'processors', 'journey.js'
   };
   visit(entry);
   return [...seen].map((f) => relative(ROOT, f)).sort();
-}
-
-interface OutputPeriod {
-  period: string | number;
-  firstMetricAt: number;
-  lastMetricAt: number;
-  counters?: Record<string, number>;
-  summaries?: Record<string, LatencySummary>;
-}
-
-/** A combined output (-o JSON) as the record's period events: counters and Artillery's summaries, no sketches. */
-export function readCombinedOutput(file: string): { periods: PeriodEvent[]; aggregate: Record<string, LatencySummary> } {
-  let json: { aggregate?: OutputPeriod; intermediate?: OutputPeriod[] };
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    throw new UsageError(`${relative(process.cwd(), file)} is not an Artillery JSON output (artillery run -o); check the file`);
-  }
-  if (!json.aggregate || !Array.isArray(json.intermediate)) {
-    throw new UsageError(`${relative(process.cwd(), file)} has no aggregate/intermediate sections; pass the -o output of artillery run-fargate or run-lambda`);
-  }
-  const periods = json.intermediate.map((p) => ({
-    type: 'period' as const,
-    period: Number(p.period),
-    first: p.firstMetricAt,
-    last: p.lastMetricAt,
-    counters: p.counters ?? {},
-    histograms: {},
-    summaries: p.summaries ?? {},
-  }));
-  return { periods, aggregate: json.aggregate.summaries ?? {} };
-}
-
-/**
- * ensure's verdicts as it printed them ("ok: <expression>", "fail: <expression> (optional)"), by
- * gate id: a distributed run has no plugin on this machine to send them on the channel.
- */
-export function verdictsFromLog(gates: Array<{ id: string; expression: string }>, dir: string): Array<EventOf<'verdicts'>> {
-  let text: string;
-  try {
-    text = readFileSync(join(dir, 'artillery.log'), 'utf8');
-  } catch {
-    return [];
-  }
-  const idOf = new Map(gates.map((g) => [g.expression, g.id]));
-  const verdicts: Record<string, boolean> = {};
-  for (const [, verdict, expression] of text.matchAll(/^(ok|fail): (.+?)(?: \(optional\))?$/gm)) {
-    const id = idOf.get(expression);
-    if (id) verdicts[id] = verdict === 'ok';
-  }
-  return Object.keys(verdicts).length ? [{ type: 'verdicts', gates: verdicts }] : [];
 }

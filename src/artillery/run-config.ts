@@ -1,10 +1,10 @@
-// The run's configuration value for its Artillery side (src/artillery/channel.ts), from a resolved plan: what
+// The run's configuration value for its Artillery side (src/channel/channel.ts), from a resolved plan: what
 // the pack writes into script.yml, and what a plain `npx artillery run` of the scenario derives
 // from the scenario's own variables (processors/run-config.ts).
 import { capacityLimits } from '../plan/capacity';
-import { RunConfig } from './channel';
+import { RunConfig } from '../channel/channel';
 import { periodMs } from '../catalog/contract';
-import { gatesForPlan } from '../plan/gates';
+import { gatesForPlan } from '../record/gates';
 import { isLoopback } from '../plan/options';
 import type { RunPlan } from '../plan/resolve';
 

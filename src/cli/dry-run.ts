@@ -1,7 +1,7 @@
 // --dry-run: the resolved plan, printed without sending a single request.
 import { packagedFiles, platformCommand } from '../artillery/distributed';
 import { gateLimitText } from '../outputs/report/format';
-import { gatesForPlan } from '../plan/gates';
+import { gatesForPlan } from '../record/gates';
 import { API_SAMPLES } from '../target/health';
 import { capacityLimits } from '../plan/capacity';
 import { periodMs } from '../catalog/contract';

@@ -1,13 +1,13 @@
-// Builds the run record from the plan and what came back on the event channel (src/artillery/channel.ts):
+// Builds the run record from the plan and what came back on the event channel (src/channel/channel.ts):
 // a pure function, so every way a run can end (finished, interrupted, aborted, killed, never
 // started) is decided here, once, from data.
 import { answerCapacity, searchUsersAt, type CapacityAnswer, type StepResult } from './capacity';
 import { capacityLimits } from '../plan/capacity';
-import { notStartedReason } from '../artillery/start';
+import { notStartedReason } from './artillery-start';
 import { diagnose } from './diagnosis';
 import { EXIT } from '../shared/errors';
-import type { EventOf, PeriodEvent, RunEvent, TailSnapshot } from '../artillery/channel';
-import { evaluateGates, gatesForPlan } from '../plan/gates';
+import type { EventOf, PeriodEvent, RunEvent, TailSnapshot } from '../channel/channel';
+import { evaluateGates, gatesForPlan } from './gates';
 import { artilleryMetric } from '../shared/metrics';
 import { planVisits, plannedUsersAt } from '../plan/users';
 import {
@@ -15,7 +15,7 @@ import {
   type LatencySummary, type Outcome, type RunRecord,
 } from './record';
 import type { RunPlan } from '../plan/resolve';
-import type { ArtilleryEnd } from '../artillery/artillery-run';
+import type { ArtilleryEnd } from '../channel/channel';
 import { periodMs } from '../catalog/contract';
 
 /** Exit codes of a run stopped by a signal: 128 + its number, as shells and CI runners expect. */

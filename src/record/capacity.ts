@@ -4,7 +4,7 @@
 // a gate breaks; real steps check the prediction, bracket the breaking point and narrow it to about
 // 10 %. Pure functions, shared by the Artillery plugin (which runs the search live, choosing each
 // step from what the previous ones measured) and the run record (which gives the answer).
-import type { PeriodEvent } from '../artillery/channel';
+import type { PeriodEvent } from '../channel/channel';
 import type { CapacitySearch } from '../catalog/config';
 import type { CapacityLimits } from '../plan/capacity';
 import { buildPeriods, errorTotal, mergeSketches, noErrors, addErrors, summarize, type ErrorKinds } from './record';

@@ -3,7 +3,7 @@
 // records are read back through it (older versions migrated).
 import { DDSketch } from '@artilleryio/sketches-js';
 import { z } from 'zod';
-import { CapacityStep, type PeriodEvent } from '../artillery/channel';
+import { CapacityStep, type PeriodEvent } from '../channel/channel';
 import { CapacitySearch, Stage } from '../catalog/config';
 import { CapacityLimits } from '../plan/capacity';
 import { ApiCheck, HealthResult } from '../target/health';

@@ -14,7 +14,7 @@ export function redirectDetail(res: Response): string | undefined {
   return `redirect to ${res.headers.get('location') || '(no Location header)'}`;
 }
 
-// The shapes (src/artillery/channel.ts) travel on the event channel and into the run record.
+// The shapes (src/channel/channel.ts) travel on the event channel and into the run record.
 /** GET /health as the pack saw it. */
 export const HealthResult = z.object({
   ok: z.boolean(),

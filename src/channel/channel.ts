@@ -212,3 +212,18 @@ export function readTail(dir: string): TailSnapshot | undefined {
     return undefined;
   }
 }
+
+/** How the Artillery process ended, as the pack saw it. */
+export interface ArtilleryEnd {
+  code: number | null;
+  /** The signal that ended the Artillery process itself (e.g. SIGKILL), if one did. */
+  killedBy: NodeJS.Signals | null;
+  /** The signal the pack was stopped with (SIGINT, SIGTERM, SIGHUP), if any. */
+  stoppedBy: NodeJS.Signals | null;
+  startedAt: Date;
+  endedAt: Date;
+  /** Artillery's own last error line, when it failed to start. */
+  startError?: string;
+  /** What the workers had measured that Artillery never reported (tail.json), for a killed run. */
+  tail?: TailSnapshot;
+}

@@ -2,7 +2,7 @@
 // record can show. One definition per gate: its expression, its limit and how to read its value.
 import type { Budgets } from '../catalog/config';
 import type { Endpoint } from '../catalog/contract';
-import { errorRateOf, type EndpointSummary, type Gate, type RunRecord } from '../record/record';
+import { errorRateOf, type EndpointSummary, type Gate, type RunRecord } from './record';
 import { artilleryMetric, counter } from '../shared/metrics';
 
 export interface GateOptions {

@@ -3,16 +3,16 @@
 // stages, and a few incidents (a slow endpoint, a burst of 5xx, a burst of 429s) so every chart
 // has something to draw. Gates, totals and the diagnosis come from the pack's own functions.
 import { DDSketch } from '@artilleryio/sketches-js';
-import { loadBudgets, loadContract, type Stage } from '../../catalog/config';
-import { isRateLimitedPath, periodMs } from '../../catalog/contract';
-import { mulberry32 } from '../../standin/faults';
-import { diagnose } from '../../record/diagnosis';
-import { evaluateGates, gateSpecs } from '../../plan/gates';
-import { plannedUsersAt, planVisits, totalSeconds } from '../../plan/users';
+import { loadBudgets, loadContract, type Stage } from '../src/catalog/config';
+import { isRateLimitedPath, periodMs } from '../src/catalog/contract';
+import { mulberry32 } from '../src/standin/faults';
+import { diagnose } from '../src/record/diagnosis';
+import { evaluateGates, gateSpecs } from '../src/record/gates';
+import { plannedUsersAt, planVisits, totalSeconds } from '../src/plan/users';
 import {
   addErrors, computeTotals, encodeSketch, noErrors, RECORD_SCHEMA, summarizeEndpoints,
   type EndpointPeriod, type ErrorKinds, type Period, type RunRecord,
-} from '../../record/record';
+} from '../src/record/record';
 
 export interface Incident {
   /** Seconds from the start of the load. */
