@@ -9,10 +9,9 @@ import { mulberry32 } from '../src/standin/faults';
 import { diagnose } from '../src/record/diagnosis';
 import { evaluateGates, gateSpecs } from '../src/record/gates';
 import { plannedUsersAt, planVisits, totalSeconds } from '../src/plan/users';
-import {
-  addErrors, computeTotals, encodeSketch, noErrors, RECORD_SCHEMA, summarizeEndpoints,
-  type EndpointPeriod, type ErrorKinds, type Period, type RunRecord,
-} from '../src/record/record';
+import { addErrors, noErrors, RECORD_SCHEMA, type EndpointPeriod, type ErrorKinds, type Period, type RunRecord } from '../src/record/record';
+import { encodeSketch } from '../src/shared/sketches';
+import { computeTotals, summarizeEndpoints } from '../src/record/periods';
 
 export interface Incident {
   /** Seconds from the start of the load. */

@@ -4,7 +4,7 @@
 // latency histograms of its recent periods, exactly as Artillery buckets them, and posts them to
 // the main thread (plugins/artillery-plugin-voxanne) every second and whenever it is asked.
 import { DDSketch } from '@artilleryio/sketches-js';
-import { encodeSketch } from '../src/record/record';
+import { encodeSketch } from '../src/shared/sketches';
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BroadcastChannel, threadId } from 'node:worker_threads';

@@ -7,7 +7,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { mergeSketches, summarize, type LatencySummary, type RunRecord } from '../src/record/record';
+import { type RunRecord } from '../src/record/record';
+import { mergeSketches, summarize, type LatencySummary } from '../src/shared/sketches';
 import { fmtInt, fmtMs, fmtNum } from '../src/outputs/report/format';
 import { renderReport } from '../src/outputs/report/html';
 import { findPrevious, readRuns, SUMMARY_CACHE, writeReports } from '../src/outputs/report/index';

@@ -10,7 +10,7 @@
 //  - a clean ending: once the users are told to stop, the requests in flight may finish (up to a
 //    limit) before the check after the load, so a slow but healthy backend reads as healthy.
 import type { DDSketch } from '@artilleryio/sketches-js';
-import { encodeSketch, mergeSketches } from '../../src/record/record';
+import { encodeSketch, mergeSketches } from '../../src/shared/sketches';
 import { BroadcastChannel } from 'node:worker_threads';
 import { judgeStep, nextStep, SECOND_MS, windowDone, type Decision, type StepResult } from '../../src/record/capacity';
 import { channelDir, readRunConfig, writeEvent, writeTail, type PeriodEvent, type RunConfig } from '../../src/channel/channel';

@@ -10,10 +10,9 @@ import type { EventOf, PeriodEvent, RunEvent, TailSnapshot } from '../channel/ch
 import { evaluateGates, gatesForPlan } from './gates';
 import { artilleryMetric } from '../shared/metrics';
 import { planVisits, plannedUsersAt } from '../plan/users';
-import {
-  buildPeriods, computeTotals, pickSummary, RECORD_SCHEMA, summarizeEndpoints, totalCounters,
-  type LatencySummary, type Outcome, type RunRecord,
-} from './record';
+import { RECORD_SCHEMA, type Outcome, type RunRecord } from './record';
+import { type LatencySummary } from '../shared/sketches';
+import { buildPeriods, computeTotals, pickSummary, summarizeEndpoints, totalCounters } from './periods';
 import type { RunPlan } from '../plan/resolve';
 import type { ArtilleryEnd } from '../channel/channel';
 import { periodMs } from '../catalog/contract';

@@ -7,7 +7,9 @@
 import type { PeriodEvent } from '../channel/channel';
 import type { CapacitySearch } from '../catalog/config';
 import type { CapacityLimits } from '../plan/capacity';
-import { buildPeriods, errorTotal, mergeSketches, noErrors, addErrors, summarize, type ErrorKinds } from './record';
+import { errorTotal, noErrors, addErrors, type ErrorKinds } from './record';
+import { mergeSketches, summarize } from '../shared/sketches';
+import { buildPeriods } from './periods';
 
 export type { CapacityLimits, CapacitySearch };
 

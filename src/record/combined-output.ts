@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { EventOf, PeriodEvent } from '../channel/channel';
 import { UsageError } from '../shared/errors';
-import type { LatencySummary } from './record';
+import type { LatencySummary } from '../shared/sketches';
 
 /** One period of Artillery's -o JSON. */
 interface OutputPeriod {

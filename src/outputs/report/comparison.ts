@@ -2,7 +2,8 @@
 // time scale: anything else would compare unlike loads): each gate and
 // each endpoint's p95, p99 and error rate, as a Change (better, worse or about the same) and a
 // count of each. Pure functions over two run records; html.ts only draws the result.
-import type { EndpointSummary, Gate, LatencySummary, RunRecord } from '../../record/record';
+import type { EndpointSummary, Gate, RunRecord } from '../../record/record';
+import type { LatencySummary } from '../../shared/sketches';
 import { change, gateDirection, measuredRequests, type Change, type Trend } from './format';
 
 export interface GateComparison {

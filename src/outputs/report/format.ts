@@ -100,7 +100,7 @@ export const ERROR_KINDS: Array<{ key: keyof ErrorKinds; label: string; cls: str
   { key: 'notJson', label: 'non-JSON body', cls: 'k-notjson' },
 ];
 
-export { measuredRequests } from '../../record/record';
+export { measuredRequests } from '../../record/periods';
 
 export type Direction = 'lower' | 'higher';
 export type Trend = 'better' | 'worse' | 'same';

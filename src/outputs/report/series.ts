@@ -4,7 +4,8 @@
 import { loadContract } from '../../catalog/config';
 import { periodMs as contractPeriodMs } from '../../catalog/contract';
 import { SketchMerger } from './sketch-merge';
-import { noErrors, type EndpointPeriod, type ErrorKinds, type LatencySummary, type RunRecord } from '../../record/record';
+import { noErrors, type EndpointPeriod, type ErrorKinds, type RunRecord } from '../../record/record';
+import { type LatencySummary } from '../../shared/sketches';
 
 export const MAX_POINTS = 500;
 /** The catalog's period: the longest a record's period can be (records do not store it). */
