@@ -372,6 +372,11 @@ describe('the backend around the load', () => {
     assert.equal(r.apiCheck?.ok, false);
     assert.match(r.reason, /^API failing while \/health is OK \(\/api\/\S+ answered 500\); no load was sent\.$/);
     assert.ok(r.diagnosis.some((d) => d.startsWith('When Redis is down')));
+    // The preflight's /api request (authenticated: the development token) and the body it got, printed as they came.
+    const preflight = rec.events.find((e) => e.type === 'preflight');
+    assert.ok(preflight?.type === 'preflight' && preflight.api && preflight.api.authenticated);
+    assert.ok(rec.summary.includes(`API failing while /health is OK: ${preflight.api.path} answered ${preflight.api.status}: ${preflight.api.detail}`), rec.summary);
+    assert.ok(!rec.events.some((e) => e.type === 'phase' || e.type === 'period'), 'no load');
     assert.match(rec.junit.find((c) => c.name === 'api check before the load')?.failure ?? '', /the API failed while \/health answered \(500\)/);
   });
 
