@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { signJwt } from '../src/jwt';
 import { QUICK, runPack } from './helpers';
+import { packInProcess } from './in-process';
 import { startWitness, type WitnessOptions } from './witness';
 
 const fromUsers = (ua: unknown) => /artillery/i.test(String(ua));
@@ -48,10 +49,16 @@ describe('no false PASS', { concurrency: 2 }, () => {
   });
 
   test('a load far shorter than planned is refused before anything is sent', async () => {
-    const r = await against({}, ['--profile', 'smoke', '--time-scale', '1e-9']);
-    assert.equal(r.code, 2, r.stdout + r.stderr);
-    assert.match(r.stderr.trim(), /^error: the load would last 0 s, too short to judge \(at least 10 s\); use --time-scale 0\.25 or more$/);
-    assert.equal(r.witness.answered.length, 0);
+    // Refused while planning, before Artillery: the command line in-process is enough.
+    const witness = await startWitness();
+    try {
+      const r = await packInProcess('run', ['--profile', 'smoke', '--time-scale', '1e-9', '--base-url', witness.url]);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr.trim(), /^error: the load would last 0 s, too short to judge \(at least 10 s\); use --time-scale 0\.25 or more$/);
+      assert.equal(witness.answered.length, 0);
+    } finally {
+      await witness.close();
+    }
   });
 
   test('a run that sent far fewer requests than planned is "too short to judge", not a pass', async () => {
