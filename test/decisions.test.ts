@@ -262,6 +262,35 @@ describe('failing gates', () => {
     assert.ok(rec.summary.includes(line), 'the diagnosis line printed');
   });
 
+  test('far fewer requests than planned (too-short): "too short to judge", not a pass', () => {
+    const rec = recording('too-short');
+    const r = rec.record;
+    const g = gate(r, 'enough-load');
+    assert.equal(g.value, sum(rec, 'voxanne.requests'));
+    assert.ok((g.value as number) < g.limit);
+    assert.equal(g.passed, false);
+    assert.equal(r.outcome, 'failed');
+    assert.equal(r.exitCode, 1);
+    const plan = readPlanFile(join(FIXTURES, 'too-short'));
+    assert.match(r.reason, new RegExp(`^Too short to judge: ${g.value} requests in \\d+ s of load, against ~${plan.estimate.total} planned over ${plan.loadSeconds} s \\(at least ${g.limit} needed\\)\\.$`));
+    assert.match(rec.summary, /^ {2}FAIL {2}Enough load to judge /m);
+  });
+
+  test('resets and bodies that are not JSON (broken-bodies): each counted by its kind, as the events say', () => {
+    const rec = recording('broken-bodies');
+    const r = rec.record;
+    const notJson = Object.entries(rec.periods.reduce<Record<string, number>>((t, p) => ({ ...t, ...Object.fromEntries(Object.entries(p.counters).map(([k, v]) => [k, (t[k] ?? 0) + v])) }), {}))
+      .filter(([k]) => k.startsWith('voxanne.not_json.'))
+      .reduce((n, [, v]) => n + v, 0);
+    assert.ok(notJson > 0);
+    assert.equal(r.totals.errors.notJson, notJson);
+    assert.equal(r.totals.errors.transport, sum(rec, 'errors.ECONNRESET'));
+    assert.ok(r.totals.errors.transport > 0);
+    assert.equal(r.outcome, 'failed');
+    assert.equal(r.exitCode, 1);
+    assert.ok(rec.summary.includes('Bodies that are not JSON: '), rec.summary);
+  });
+
   test('the rate limiter: 429s are their own gate and stay out of the error rate', () => {
     const rec = recording('rate-limit');
     const r = rec.record;
@@ -555,7 +584,7 @@ describe('a distributed run', () => {
 describe('alerts and pushed metrics', () => {
   test('failed, aborted and unhealthy runs alert; passed, interrupted, refused and crashed ones do not', () => {
     const alerting = Object.keys(situations).filter((n) => ALERT_OUTCOMES.includes(recording(n).record.outcome));
-    assert.deepEqual(alerting.sort(), ['aborted', 'api-failing', 'degraded-at-end', 'errors', 'health-degraded', 'over-budget', 'over-limit-confirmed', 'rate-limit', 'slow', 'target-down', 'timeouts']);
+    assert.deepEqual(alerting.sort(), ['aborted', 'api-failing', 'broken-bodies', 'degraded-at-end', 'errors', 'health-degraded', 'over-budget', 'over-limit-confirmed', 'rate-limit', 'slow', 'target-down', 'timeouts', 'too-short']);
   });
 
   test("the errors run's alert names the failed gate with its figures; its metrics say it failed", () => {

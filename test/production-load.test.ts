@@ -1,7 +1,8 @@
 // Safe and truthful under load against a shared, rate-limited backend: rate limits, the breaker and
 // broken targets. Every target here is a stand-in on loopback. The decisions of recorded runs (over
 // the limit and warned, refused locally below half of it, --yes --count-429, the breaker on a bad
-// /health, hung requests timing out) are tested in decisions.test.ts.
+// /health, hung requests timing out, resets and non-JSON bodies counted by kind) are tested in
+// decisions.test.ts.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,14 +55,6 @@ describe('under production-like load', { concurrency: true }, () => {
   });
 
   describe('timeouts and broken targets', { concurrency: true }, () => {
-    // (Apart from the hung ones: a reset ends its user's journey, and with 2 users no timeout would be left to see.)
-    test('resets and non-JSON bodies are counted by kind; the pack never crashes', async () => {
-      const broken = await against({ resetRate: 0.05, garbageRate: 0.05 }, []);
-      assert.equal(broken.code, 1, broken.stdout + broken.stderr);
-      assert.ok(broken.record!.totals.errors.transport > 0 && broken.record!.totals.errors.notJson > 0);
-      assert.match(broken.stdout, /Bodies that are not JSON/);
-    });
-
     test('a target that dies mid-run is counted; the pack never crashes', async () => {
       // The target dies once the load is well under way (20 load requests answered), not at a fixed time.
       const standIn = await startStandIn({ latencyScale: 0.2, seed: 11 });
