@@ -202,6 +202,8 @@ describe('failing gates', () => {
     assert.equal(warning?.failure, undefined, 'a warning is not a failed testcase');
     assert.match(warning?.out ?? '', /^WARNING: assistants p95 /);
     assert.deepEqual(failedCases(rec), ['p99 response time', 'run verdict']);
+    assert.match(rec.summary, /^ {2}FAIL {2}p99 response time /m);
+    assert.match(rec.summary, /slowest: \/api\/assistants/);
     assert.match(rec.summary, /^ {2}WARN {2}GET \/api\/assistants /m);
   });
 
@@ -221,6 +223,26 @@ describe('failing gates', () => {
     assert.match(formatSummary(r), /^ {2}FAIL {2}GET \/api\/assistants /m);
   });
 
+  test('--strict with one endpoint over its budget (over-budget): that budget alone fails the run', () => {
+    const rec = recording('over-budget');
+    const r = rec.record;
+    assert.equal(readPlanFile(join(FIXTURES, 'over-budget')).opts.strict, true);
+    assert.ok(r.gates.filter((g) => !g.endpoint).every((g) => g.passed), 'every whole-run gate passed');
+    const over = r.gates.filter((g) => g.endpoint && !g.passed);
+    assert.deepEqual(over.map((g) => g.endpoint), ['webhook_health']);
+    const [g] = over;
+    assert.equal(g.strict, true);
+    assert.equal(g.value, r.endpoints.find((e) => e.name === 'webhook_health')?.latency?.p95);
+    assert.ok((g.value as number) >= g.limit);
+    assert.equal(r.outcome, 'failed');
+    assert.equal(r.exitCode, 1);
+    assert.equal(r.reason, `Gate failed: ${g.title}.`);
+    assert.deepEqual(failedCases(rec), ['run verdict', `${g.title} within ${g.limit} ms budget`]);
+    assert.match(rec.summary, /^endpoints \(p95 budget: gate\):$/m);
+    assert.match(rec.summary, /^ {2}FAIL {2}GET \/api\/vapi\/webhook\/health /m);
+    assert.match(rec.summary, /^ {2}PASS {2}p99 response time /m);
+  });
+
   test('hanging requests: the timeouts gate fails with the count the events show, and says where', () => {
     const rec = recording('timeouts');
     const r = rec.record;
@@ -236,6 +258,37 @@ describe('failing gates', () => {
     assert.ok(line, r.diagnosis.join('\n'));
     for (const e of r.endpoints.filter((x) => x.errors.timeout)) assert.ok(line.includes(`${e.path} (${e.errors.timeout})`), line);
     assert.ok(failedCases(rec).includes('Timeouts'));
+    assert.match(rec.summary, /^ {2}FAIL {2}Timeouts /m);
+    assert.ok(rec.summary.includes(line), 'the diagnosis line printed');
+  });
+
+  test('far fewer requests than planned (too-short): "too short to judge", not a pass', () => {
+    const rec = recording('too-short');
+    const r = rec.record;
+    const g = gate(r, 'enough-load');
+    assert.equal(g.value, sum(rec, 'voxanne.requests'));
+    assert.ok((g.value as number) < g.limit);
+    assert.equal(g.passed, false);
+    assert.equal(r.outcome, 'failed');
+    assert.equal(r.exitCode, 1);
+    const plan = readPlanFile(join(FIXTURES, 'too-short'));
+    assert.match(r.reason, new RegExp(`^Too short to judge: ${g.value} requests in \\d+ s of load, against ~${plan.estimate.total} planned over ${plan.loadSeconds} s \\(at least ${g.limit} needed\\)\\.$`));
+    assert.match(rec.summary, /^ {2}FAIL {2}Enough load to judge /m);
+  });
+
+  test('resets and bodies that are not JSON (broken-bodies): each counted by its kind, as the events say', () => {
+    const rec = recording('broken-bodies');
+    const r = rec.record;
+    const notJson = Object.entries(rec.periods.reduce<Record<string, number>>((t, p) => ({ ...t, ...Object.fromEntries(Object.entries(p.counters).map(([k, v]) => [k, (t[k] ?? 0) + v])) }), {}))
+      .filter(([k]) => k.startsWith('voxanne.not_json.'))
+      .reduce((n, [, v]) => n + v, 0);
+    assert.ok(notJson > 0);
+    assert.equal(r.totals.errors.notJson, notJson);
+    assert.equal(r.totals.errors.transport, sum(rec, 'errors.ECONNRESET'));
+    assert.ok(r.totals.errors.transport > 0);
+    assert.equal(r.outcome, 'failed');
+    assert.equal(r.exitCode, 1);
+    assert.ok(rec.summary.includes('Bodies that are not JSON: '), rec.summary);
   });
 
   test('the rate limiter: 429s are their own gate and stay out of the error rate', () => {
@@ -253,8 +306,36 @@ describe('failing gates', () => {
     const preflight = rec.events.find((e) => e.type === 'preflight');
     assert.ok(preflight?.type === 'preflight' && preflight.verdict === 'go' && preflight.rateLimitWarning);
     assert.equal(r.rateLimit.warning, preflight.rateLimitWarning);
-    assert.ok(r.diagnosis.some((d) => d.startsWith(`rate limited: ${limited} requests, policy `)), r.diagnosis.join('\n'));
+    assert.ok(rec.events.indexOf(preflight) < rec.events.findIndex((e) => e.type === 'phase'), 'warned before the load');
+    assert.match(preflight.rateLimitWarning, /Would fit: .*--time-scale/);
+    const policy = r.rateLimit.atStart?.limit;
+    assert.ok(policy && preflight.rateLimitWarning.includes(`of ${policy} per hour are left`));
+    assert.ok(r.diagnosis.some((d) => d.startsWith(`rate limited: ${limited} requests, policy ${policy} per hour. This is the backend's rate limiter, not overload (left out of the error rate). Its window resets at `)), r.diagnosis.join('\n'));
+    assert.ok(r.endpoints.find((e) => e.name === 'assistants')!.errors.rateLimited > 0);
     assert.deepEqual(failedCases(rec), ['Rate limited', 'run verdict']);
+    assert.match(rec.summary, /^ {2}FAIL {2}Rate limited /m);
+    assert.match(rec.summary, /^ {2}PASS {2}HTTP error rate +0 % /m);
+  });
+
+  test('over the limit with --yes and --count-429 (over-limit-confirmed): the load goes, its 429s count in the error rate', () => {
+    const rec = recording('over-limit-confirmed');
+    const r = rec.record;
+    const preflight = rec.events.find((e) => e.type === 'preflight');
+    assert.ok(preflight?.type === 'preflight' && preflight.verdict === 'go' && preflight.rateLimitWarning, 'warned, and went all the same');
+    assert.ok(r.rateLimit.atStart?.remaining !== undefined && r.rateLimit.atStart.remaining < r.rateLimit.predictedApiRequests / 2, 'less than half fitted');
+    assert.ok(r.totals.requests > 0 && r.totals.requests === sum(rec, 'voxanne.requests'), 'the load was sent');
+    const limited = sum(rec, 'voxanne.rate_limited');
+    assert.ok(limited > 0);
+    assert.equal(r.rateLimit.countedAsErrors, true);
+    assert.equal(r.totals.errorCount, errorTotal(r.totals.errors, true), '429s in the error count');
+    const g = gate(r, 'error-rate');
+    // The workers count a 429 among the errors; --count-429 keeps it in the rate's numerator and denominator.
+    assert.equal(g.value, round2((sum(rec, 'voxanne.errors') / sum(rec, 'voxanne.requests')) * 100));
+    assert.equal(g.passed, false);
+    assert.ok(!r.gates.some((x) => x.id === 'rate-limited'), 'no gate of their own');
+    assert.match(rec.summary, /^ {2}FAIL {2}HTTP error rate /m);
+    assert.doesNotMatch(rec.summary, /Rate limited {2}/);
+    assert.match(rec.summary, /\(counted as errors: --count-429\)/);
   });
 });
 
@@ -267,8 +348,10 @@ describe('the backend around the load', () => {
     assert.equal(r.outcome, 'failed');
     assert.equal(r.exitCode, 4);
     assert.equal(r.reason, `/health failed after the load (${after.result.problem}).`);
+    assert.equal(r.health.start?.ok, true);
     assert.equal(r.health.end?.problem, 'degraded');
     assert.ok(r.diagnosis.includes('/health failed after the load: the backend did not survive it.'));
+    assert.match(rec.summary, /\/health failed after the load/);
     assert.ok(failedCases(rec).includes('health after the load'));
     assert.match(textOf(rec.html, 'id="health"'), /after/i);
   });
@@ -286,10 +369,10 @@ describe('the backend around the load', () => {
   });
 
   const before = [
-    ['target-down', 'refused', /^Connection refused at http:\/\/127\.0\.0\.1:\d+: nothing is listening there\.$/],
-    ['health-degraded', 'degraded', /^\/health answered 503 degraded: .+ down\.$/],
+    ['target-down', 'refused', /^Connection refused at http:\/\/127\.0\.0\.1:\d+: nothing is listening there\.$/, /Verify the backend is running/],
+    ['health-degraded', 'degraded', /^\/health answered 503 degraded: .+ down\.$/, /degraded: database down/],
   ] as const;
-  for (const [name, problem, hint] of before) {
+  for (const [name, problem, hint, printed] of before) {
     test(`unhealthy before the load (${name}): exit 3, no load sent, no figures`, () => {
       const rec = recording(name);
       const r = rec.record;
@@ -301,6 +384,7 @@ describe('the backend around the load', () => {
       assert.equal(rec.periods.length, 0);
       assert.equal(r.totals.requests, 0);
       assert.match(r.diagnosis[0], hint);
+      assert.match(rec.summary, printed);
       assert.equal(rec.junit.find((c) => c.name === 'health before the load')?.failure, `/health not ok (${problem})`);
       assert.match(rec.junit.find((c) => c.name === 'health after the load')?.skipped ?? '', /not checked after the load/);
       assert.match(rec.html, /No load was measured, so there is nothing to chart/);
@@ -317,6 +401,11 @@ describe('the backend around the load', () => {
     assert.equal(r.apiCheck?.ok, false);
     assert.match(r.reason, /^API failing while \/health is OK \(\/api\/\S+ answered 500\); no load was sent\.$/);
     assert.ok(r.diagnosis.some((d) => d.startsWith('When Redis is down')));
+    // The preflight's /api request (authenticated: the development token) and the body it got, printed as they came.
+    const preflight = rec.events.find((e) => e.type === 'preflight');
+    assert.ok(preflight?.type === 'preflight' && preflight.api && preflight.api.authenticated);
+    assert.ok(rec.summary.includes(`API failing while /health is OK: ${preflight.api.path} answered ${preflight.api.status}: ${preflight.api.detail}`), rec.summary);
+    assert.ok(!rec.events.some((e) => e.type === 'phase' || e.type === 'period'), 'no load');
     assert.match(rec.junit.find((c) => c.name === 'api check before the load')?.failure ?? '', /the API failed while \/health answered \(500\)/);
   });
 
@@ -330,6 +419,13 @@ describe('the backend around the load', () => {
     assert.equal(r.totals.requests, 0);
     assert.ok(r.rateLimit.atStart?.remaining !== undefined && r.rateLimit.atStart.remaining < r.rateLimit.predictedApiRequests / 2);
     assert.match(r.reason, /would exceed what is left of the rate limit/);
+    // The preflight stopped it (its message is the line printed: "Not starting the load: ..."), so no user ever ran.
+    assert.match(preflight.message ?? '', /^less than half of the run is left in the rate limit/);
+    assert.ok(!rec.events.some((e) => e.type === 'phase' || e.type === 'period'), 'no load');
+    const left = r.rateLimit.atStart;
+    assert.ok(left);
+    assert.match(rec.summary, new RegExp(`only ${left.remaining} of ${left.limit} per hour are left \\(the window resets at \\d\\d:\\d\\d UTC\\)`));
+    assert.match(rec.summary, /Would fit: .*--time-scale [\d.]+, --spread-ips \(a backend on this machine\)/);
   });
 });
 
@@ -391,6 +487,7 @@ describe('how a run ends', () => {
       const holds = g.comparator === '<' ? g.value! < g.limit : g.comparator === '<=' ? g.value! <= g.limit : g.value! >= g.limit;
       assert.equal(g.passed, holds, `${g.id}: ${g.value} ${g.comparator} ${g.limit}${verdicts?.type === 'verdicts' ? ` (ensure said ${verdicts.gates[g.id]})` : ''}`);
     }
+    assert.match(r.reason, /^Stopped early by the breaker: \/health went bad mid-run \(degraded: database down\)/);
     assert.match(verdictText(rec), /Aborted/);
     assert.equal(rec.junit.find((c) => c.name === 'run verdict')?.failure, r.reason);
   });
@@ -488,7 +585,7 @@ describe('a distributed run', () => {
 describe('alerts and pushed metrics', () => {
   test('failed, aborted and unhealthy runs alert; passed, interrupted, refused and crashed ones do not', () => {
     const alerting = Object.keys(situations).filter((n) => ALERT_OUTCOMES.includes(recording(n).record.outcome));
-    assert.deepEqual(alerting.sort(), ['aborted', 'api-failing', 'degraded-at-end', 'errors', 'health-degraded', 'rate-limit', 'slow', 'target-down', 'timeouts']);
+    assert.deepEqual(alerting.sort(), ['aborted', 'api-failing', 'broken-bodies', 'degraded-at-end', 'errors', 'health-degraded', 'over-budget', 'over-limit-confirmed', 'rate-limit', 'slow', 'target-down', 'timeouts', 'too-short']);
   });
 
   test("the errors run's alert names the failed gate with its figures; its metrics say it failed", () => {

@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { signJwt } from '../src/shared/jwt';
 import { startSignInStandIn } from '../src/standin/signin';
 import { startStandIn, type StandInOptions } from '../src/standin/server';
-import { againstStandIn, closedPort, loadRequests, QUICK, runPack } from './helpers';
+import { againstStandIn, closedPort, QUICK, runPack } from './helpers';
 import { packInProcess } from './in-process';
 
 const against = (options: StandInOptions, args: string[], env: Record<string, string> = {}) => againstStandIn(options, args, env, 11);
@@ -71,15 +71,7 @@ describe('before anything reaches production', { concurrency: true }, () => {
     });
   });
 
-  describe('preflight beyond /health', { concurrency: true }, () => {
-    test('/health ok but /api failing (Redis down): exit 3 with the body, no load', async () => {
-      const r = await against({ redisDown: true }, []);
-      assert.equal(r.code, 3, r.stdout + r.stderr);
-      // With a token (here the development token) the preflight's /api request is an authenticated one.
-      assert.match(r.stdout, /API failing while \/health is OK: \/api\/calls-dashboard\?limit=1 answered 500: \{"error":"Connection is closed\."\}/);
-      assert.deepEqual(loadRequests(r.standIn), []);
-    });
-  });
+  // /health ok but /api failing (Redis down), exit 3 with the body and no load: the api-failing recording, in decisions.test.ts.
 
   describe('real tokens', { concurrency: true }, () => {
     test('password sign-in, renewed before expiry in every worker: no 401s with 4 s tokens', async () => {
