@@ -538,7 +538,7 @@ describe('a capacity search', () => {
     assert.equal(c.result, 'knee', c.line);
     const held = c.steps[c.held];
     const broke = c.steps[c.stoppedAt];
-    assert.ok(broke.users > held.users && broke.users <= Math.max(held.users + 1, held.users * c.search!.narrowTo), `${held.users} .. ${broke.users}`);
+    assert.ok(broke.users > held.users && broke.users <= Math.max(held.users + 1, Math.ceil(held.users * c.search!.narrowTo)), `${held.users} .. ${broke.users}`);
     assert.equal(r.reason, `Capacity found: the backend held ${held.users} users and broke the gates at ${broke.users}.`);
     assert.equal(r.exitCode, 0);
     assert.equal(held.verdict, 'held');
