@@ -23,7 +23,7 @@ describe('--platform dry runs: the exact command, secrets by name only', () => {
       /artillery run-fargate reports\/<run id>\/script\.yml --count 4 --region eu-west-1 --output reports\/<run id>\/artillery\.json --secret API_TOKEN\n/,
     );
     assert.match(r.stdout, /SSM Parameter Store \/artilleryio\/<NAME> in eu-west-1/);
-    assert.match(r.stdout, /packaged with the script: .*\.build\/processors\/journey\.js.*\.build\/src\/plan\.js/);
+    assert.match(r.stdout, /packaged with the script: .*\.build\/processors\/journey\.js.*\.build\/src\/plan\/users\.js/);
     assert.ok(!r.stdout.includes(apiToken));
   });
 

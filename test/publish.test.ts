@@ -58,7 +58,7 @@ describe('publishMetrics to a Prometheus Pushgateway', { skip: SKIP }, () => {
 
   test("after a run, the gateway holds its requests, p99 and gate results under the run's labels", async () => {
     const env = environmentFile([{ type: 'prometheus', pushgateway: '{{ $env.PUSHGATEWAY_URL }}', tags: ['team:voxanne'] }]);
-    const standIn = await startStandIn({ latencyScale: 0.2, seed: 7, errorRate: 0.1, faultsAfterRequests: 2 });
+    const standIn = await startStandIn({ latencyScale: 0.2, seed: 7, errorRate: 0.3, faultsAfterRequests: 2 });
     const r = await runPack('run', [...QUICK, '--env', env], { BASE_URL: standIn.url, PUSHGATEWAY_URL: url }).finally(() => standIn.close());
     assert.equal(r.code, 1, r.stdout + r.stderr); // the error-rate gate fails; the others pass
     assert.doesNotMatch(r.stderr, /warning/);
