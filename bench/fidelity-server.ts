@@ -1,7 +1,7 @@
 // The benchmarks' target: a loopback node:http server that answers every path with 200 after a fixed
 // delay, with the contract catalog's example bodies (they pass the pack's expectations), and keeps its own timing of every request
-// (hrtime from the request's arrival to res.end). It runs in a child process of bench/pack.ts (forked
-// with an IPC channel), so the load tools and the measuring never share its event loop.
+// (hrtime from the request's arrival to res.end). It runs in a child process of `npm run bench` (forked
+// by bench/lib/measure.ts with an IPC channel), so the load tools and the measuring never share its event loop.
 // Requests with the user agent "node" (fetch: the pack's health checks before and after the load)
 // are counted apart from the load (Artillery, wrk, autocannon), so the timing is the load's alone.
 //   IPC in:  { cmd: 'reset' } | { cmd: 'stats' } | { cmd: 'stop' }

@@ -1,4 +1,4 @@
-// The throughput ceiling for bench/pack.ts: autocannon in its own process, 10 connections cycling
+// The throughput ceiling for bench/overhead.ts: autocannon in its own process, 10 connections cycling
 // over the journey's paths for a fixed time. Prints one JSON line: { requests, errors, non2xx }.
 //   node --require ts-node/register bench/pack-autocannon.ts <url> <connections> <seconds>
 // autocannon ships no type definitions; the little used here is typed locally.

@@ -1,0 +1,154 @@
+// Overhead: what running the load costs the machine the pack runs on. Against a 0 ms target: the CPU
+// of the tool's whole process tree per 1000 requests while the load runs, at an equal fixed load
+// (the pack's users pause ~1 s between journeys; its command line has no knob to remove the pause),
+// and the maximum rate with no think time: bare Artillery, the pack's own generated Artillery script
+// (processor, plugins, expectations) with the pause set to 0, and autocannon and wrk as the
+// one-machine ceiling.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import type { ServerStats } from './fidelity-server';
+import { f, log, measure, ROOT, runCommand, tempDir, type Measured, type Server } from './lib/measure';
+import { bareScript, hasWrk, runArtilleryScript, runPack, runWrk, standardLoad, USERS } from './lib/tools';
+
+/** Seconds from the load's first request to its last answer, as the server saw them. */
+const loadSeconds = (s: ServerStats) => (s.firstLoadArrivalAt !== null && s.lastLoadEndAt !== null ? (s.lastLoadEndAt - s.firstLoadArrivalAt) / 1000 : NaN);
+
+interface OverheadRow {
+  tool: string;
+  load: string;
+  requests: number;
+  seconds: number;
+  cpuS: number;
+  windowCpuS: number;
+  serverCpuPct: number;
+  background: number;
+  note?: string;
+}
+
+/** Runs the section against `server` (the 0 ms target) at `scale` times the full loads; returns its markdown. */
+export async function overhead(server: Server, scale: number): Promise<string[]> {
+  const { packArgs } = standardLoad(scale);
+  const rows: OverheadRow[] = [];
+  const row = (m: Measured): OverheadRow => {
+    const seconds = loadSeconds(m.server);
+    return {
+      tool: m.tool,
+      load: m.load,
+      requests: m.server.loadRequests,
+      seconds,
+      cpuS: m.ran.cpuMs / 1000,
+      windowCpuS: m.ran.cpuBetween(m.server.firstLoadArrivalAt ?? NaN, m.server.lastLoadEndAt ?? NaN) / 1000,
+      serverCpuPct: (m.server.cpuMs / 1000 / seconds) * 100,
+      background: m.background,
+      note: m.note ?? (m.ran.code === 0 ? undefined : `exit ${m.ran.code}${m.ran.timedOut ? ' (deadline)' : ''}`),
+    };
+  };
+
+  log('overhead: the pack at its fixed load (0 ms target)');
+  let packScript: any;
+  rows.push(
+    row(
+      await measure(server, async () => {
+        const { ran, dir } = await runPack(server, packArgs, 180);
+        if (dir && existsSync(join(dir, 'script.yml'))) packScript = parse(readFileSync(join(dir, 'script.yml'), 'utf8'));
+        return { tool: 'pack', load: `${packArgs.join(' ')} (up to ${USERS} users, ~1 s think)`, ran };
+      }),
+    ),
+  );
+  const thinkLoops = Math.max(2, Math.round(20 * scale));
+  log(`overhead: bare Artillery at the same load (${USERS} users, 1 s think)`);
+  rows.push(
+    row(
+      await measure(server, async () => {
+        const { ran } = await runArtilleryScript('over-think', bareScript(server.url, { users: USERS, loops: thinkLoops, thinkS: 1 }), 120);
+        return { tool: 'bare Artillery', load: `${USERS} users x ${thinkLoops} journeys, 1 s think`, ran };
+      }),
+    ),
+  );
+  // Maximum rates: no think time. Artillery does ~1,000 requests/s here: 300 journeys of 5 is ~15 s.
+  const maxLoops = Math.max(20, Math.round(300 * scale));
+  log(`overhead: bare Artillery flat out (${USERS} users x ${maxLoops} journeys)`);
+  rows.push(
+    row(
+      await measure(server, async () => {
+        const { ran } = await runArtilleryScript('over-max', bareScript(server.url, { users: USERS, loops: maxLoops }), 150);
+        return { tool: 'bare Artillery, no think', load: `${USERS} users x ${maxLoops} journeys, no think`, ran };
+      }),
+    ),
+  );
+  // The pack's own Artillery script (processor, plugins, expectations, gates) with the pause set to
+  // 0: the pack's command line has no such knob, so the script it generated is run directly.
+  const holdS = Math.max(3, Math.round(12 * scale));
+  if (packScript?.config?.variables) {
+    log(`overhead: the pack's script flat out (${USERS} users for ${holdS + 1} s, think 0)`);
+    const { toPhases } = await import('../src/plan/users');
+    const stages = [
+      { duration: 1, target: USERS },
+      { duration: holdS, target: USERS },
+      { duration: 0.1, target: 0 },
+    ];
+    packScript.config.phases = toPhases(stages);
+    const runDir = mkdtempSync(join(tempDir(), 'packmax-'));
+    const voxanne = packScript.config.variables.voxanne;
+    packScript.config.variables = { ...packScript.config.variables, voxanne: { ...voxanne, stages, thinkMs: 0 } };
+    // The script is run from elsewhere: the processor as the pack runs it, compiled.
+    packScript.config.processor = join(ROOT, '.build', 'processors', 'journey.js');
+    rows.push(
+      row(
+        await measure(server, async () => {
+          const { ran } = await runArtilleryScript('pack-max', stringify(packScript), 150, {
+            VOXANNE_RUN_DIR: runDir,
+          });
+          return { tool: "the pack's Artillery script, think 0", load: `${USERS} users for ${holdS + 1} s, no think`, ran };
+        }),
+      ),
+    );
+  } else log("overhead: no script.yml in the pack's run folder; the pack-flat-out row is left out");
+
+  const ceilingS = Math.max(3, Math.round(10 * scale));
+  log(`overhead: autocannon -c${USERS} for ${ceilingS} s`);
+  rows.push(
+    row(
+      await measure(server, async () => {
+        const ran = await runCommand(process.execPath, ['--require', 'ts-node/register', join(__dirname, 'pack-autocannon.ts'), server.url, String(USERS), String(ceilingS)], {
+          timeoutS: ceilingS + 30,
+        });
+        return { tool: 'autocannon', load: `${USERS} connections, ${ceilingS} s`, ran };
+      }),
+    ),
+  );
+  if (hasWrk()) {
+    log(`overhead: wrk -c${USERS} -t2 for ${ceilingS} s`);
+    rows.push(
+      row(
+        await measure(server, async () => {
+          const { ran } = await runWrk(server.url, ceilingS);
+          return { tool: 'wrk', load: `${USERS} connections, 2 threads, ${ceilingS} s`, ran };
+        }),
+      ),
+    );
+  }
+  return [
+    '## Overhead',
+    '',
+    "Target: 0 ms delay. CPU is user + sys of the command's whole process tree; \"during the load\" is from the load's first request to its last answer as the server saw them; requests/s over the same span.",
+    '',
+    ...overheadTable(rows),
+    '',
+  ];
+}
+
+function overheadTable(rows: OverheadRow[]): string[] {
+  const lines = [
+    '| tool | load | requests | load time (s) | requests/s | CPU, whole command (s) | CPU during the load (s) | CPU per 1000 requests during the load (ms) | server CPU | background load (cores) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.tool}${r.note ? ` (${r.note})` : ''} | ${r.load} | ${r.requests} | ${f(r.seconds)} | ${f(r.requests / r.seconds, 0)} | ${f(r.cpuS, 2)} | ` +
+        `${f(r.windowCpuS, 2)} | ${f((r.windowCpuS * 1e6) / Math.max(1, r.requests), 0)} | ${f(r.serverCpuPct, 0)} % | ${f(r.background, 2)} |`,
+    );
+  }
+  return lines;
+}
