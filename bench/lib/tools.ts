@@ -19,7 +19,8 @@ export const USERS = 10;
  * (times the bench's scale): 0->5 users in 6 s, ->10 in 12 s, 10 for 18 s, ->0 in 6 s.
  */
 export function standardLoad(scale: number): { timeScale: number; packArgs: string[] } {
-  const timeScale = Math.round(0.1 * scale * 1000) / 1000;
+  // At least x0.025 (10.5 s of load): the pack refuses a load shorter than one reporting period.
+  const timeScale = Math.max(0.025, Math.round(0.1 * scale * 1000) / 1000);
   return { timeScale, packArgs: ['--profile', 'standard', '--time-scale', String(timeScale)] };
 }
 
