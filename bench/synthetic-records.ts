@@ -119,6 +119,7 @@ export function syntheticRecord(opts: SyntheticOptions): RunRecord {
     environment,
     profile: { name: opts.profile, description: opts.description ?? `synthetic ${opts.profile}`, stages: opts.stages, thinkSeconds: opts.thinkSeconds ?? 1 },
     timeScale: 1,
+    periodSeconds: contract.periodSeconds,
     platform: { name: 'local', count: 1 },
     auth: { mode: 'dev-token', description: 'development token (synthetic record)' },
     outcome: failed.length ? 'failed' : 'passed',

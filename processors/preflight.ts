@@ -8,9 +8,9 @@
 //  - after: /health again.
 import type { VUContext, VUEvents } from 'artillery';
 import { channelDir, writeEvent, type PreflightEvent, type RunConfig } from '../src/channel/channel';
-import type { ApiCheck } from '../src/target/health';
 import { EXIT, UsageError } from '../src/shared/errors';
-import { checkHealth, refusesUs, sampleApi, sampleFailures } from '../src/target/health';
+import { checkHealth, refusesUs, sampleApi, sampleFailures, type ApiCheck } from '../src/target/health';
+import { preflightPaths } from '../src/catalog/contract';
 import { decodeJwt } from '../src/shared/jwt';
 import { logLine } from '../src/shared/log';
 import { rateLimitAdvice } from '../src/target/ratelimit';
@@ -72,7 +72,7 @@ export async function runPreflight(target: string, config: RunConfig): Promise<P
   const health = await checkHealth(target, config.healthTimeoutMs);
   if (!health.ok) return { type: 'preflight', verdict: 'unhealthy', health };
   const authorization = config.auth.mode === 'probe' ? undefined : await authorizationFor(config.auth);
-  const api = await sampleApi(target, config.healthTimeoutMs, authorization);
+  const api = await sampleApi(target, preflightPaths(config.contract), config.healthTimeoutMs, authorization);
   return { type: 'preflight', health, api, ...judge(config, api, authorization) };
 }
 

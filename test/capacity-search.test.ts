@@ -1,4 +1,4 @@
-// The capacity search's choices (src/capacity.ts), without a load: each step's figures come from
+// The capacity search's choices (src/record/capacity.ts), without a load: each step's figures come from
 // an ideal closed-loop backend (throughput = min(capacity, users / service time), latency by
 // Little's law), so the search's path can be checked over the whole range of capacities in
 // milliseconds. The real search against the stand-in is in test/solo/capacity.test.ts.

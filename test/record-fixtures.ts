@@ -47,9 +47,10 @@ interface Situation {
 
 const SITUATIONS: Situation[] = [
   { name: 'healthy', what: 'a healthy backend: every gate passes', command: 'demo', args: QUICK },
-  { name: 'errors', what: '10 % server errors: the error-rate gate fails', command: 'demo', args: [...QUICK, '--fault', 'errors'] },
-  { name: 'slow', what: 'assistants answers in 1.5 s: the p99 gate fails, its budget warns', command: 'demo', args: [...QUICK, '--fault', 'slow'] },
-  { name: 'timeouts', what: '2 % of requests hang past a 2 s timeout: the timeouts gate fails', command: 'demo', args: [...QUICK, '--timeout', '2', '--fault', 'timeouts'] },
+  // Faults well past their gates: a recording near a limit would pass or fail by the draw of one request.
+  { name: 'errors', what: '30 % server errors: the error-rate gate fails', command: 'run', args: QUICK, standIn: { errorRate: 0.3, faultsAfterRequests: 2, latencyScale: 0.2, seed: 7 } },
+  { name: 'slow', what: 'assistants answers in 1.3 s: the p99 gate fails, its budget warns', command: 'run', args: QUICK, standIn: { slow: { assistants: 1300 }, latencyScale: 0.2, seed: 7 } },
+  { name: 'timeouts', what: '10 % of requests hang past a 2 s timeout: the timeouts gate fails', command: 'run', args: [...QUICK, '--timeout', '2'], standIn: { hangRate: 0.1, faultsAfterRequests: 2, latencyScale: 0.2, seed: 7 } },
   { name: 'degraded-at-end', what: '/health fails at the end of the load: unhealthy after, exit 4', command: 'demo', args: [...QUICK, '--fault', 'degraded-at-end'] },
   {
     name: 'rate-limit',

@@ -85,7 +85,7 @@ function breakerCheck(breaker: NonNullable<RunConfig['breaker']>, periodLengthMs
 /**
  * The capacity search, live: sets how many users may send (the workers' users wait otherwise),
  * lets the queue settle, measures the step on whole seconds of the workers' own data until it has
- * enough responses, judges it, and chooses the next step from every step so far (src/capacity.ts).
+ * enough responses, judges it, and chooses the next step from every step so far (src/record/capacity.ts).
  */
 function capacitySearch(
   capacity: NonNullable<RunConfig['capacity']>,

@@ -39,6 +39,7 @@ export const Contract = z
       except: z.array(z.string().startsWith('/')).default([]),
     }),
     periodSeconds: z.number().positive(),
+    preflight: z.object({ open: z.string(), authenticated: z.string(), query: z.string().default('') }),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
@@ -47,6 +48,9 @@ export const Contract = z
         if (seen.has(key)) ctx.addIssue({ code: 'custom', message: `${key} is listed twice`, path: ['endpoints', i] });
         seen.add(key);
       }
+    }
+    for (const key of ['open', 'authenticated'] as const) {
+      if (!c.endpoints.some((e) => e.name === c.preflight[key])) ctx.addIssue({ code: 'custom', message: `preflight.${key}: no endpoint named ${c.preflight[key]}`, path: ['preflight', key] });
     }
   });
 
@@ -59,6 +63,13 @@ export function isRateLimitedPath(contract: Pick<Contract, 'rateLimit'>, path: s
   const lower = path.toLowerCase();
   const { under, except } = contract.rateLimit;
   return (lower === under || lower.startsWith(`${under}/`)) && !except.some((p) => lower.startsWith(p.toLowerCase()));
+}
+
+/** The preflight's /api paths (contract.yml's `preflight:`): without a token, and with one. */
+export function preflightPaths(contract: Pick<Contract, 'endpoints' | 'preflight'>): { open: string; authenticated: string } {
+  const path = (name: string) => contract.endpoints.find((e) => e.name === name)!.path;
+  const { open, authenticated, query } = contract.preflight;
+  return { open: path(open), authenticated: query ? `${path(authenticated)}?${query}` : path(authenticated) };
 }
 
 export const periodMs = (contract: Pick<Contract, 'periodSeconds'>): number => contract.periodSeconds * 1000;

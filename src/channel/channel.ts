@@ -20,7 +20,7 @@ import { ApiCheck, HealthResult } from '../target/health';
 
 const Prediction = z.object({ users: z.number(), gate: z.enum(['p99', 'error-rate', 'timeouts', 'rate-limited']) });
 
-/** One step of a capacity search, as the plugin judged it (src/capacity.ts, StepResult). */
+/** One step of a capacity search, as the plugin judged it (src/record/capacity.ts, StepResult). */
 export const CapacityStep = z.object({
   users: z.number(),
   phase: z.enum(['grow', 'predict', 'narrow', 'down', 'again']).optional(),

@@ -193,6 +193,7 @@ export function assembleRecord(
     environment: plan.environment.name,
     profile: { name: plan.profile.name, description: plan.profile.description, stages: plan.stages, thinkSeconds: plan.profile.thinkSeconds },
     timeScale: plan.opts.timeScale,
+    periodSeconds: plan.contract.periodSeconds,
     platform:
       plan.opts.platform === 'local'
         ? { name: 'local', count: 1 }

@@ -143,6 +143,8 @@ export const RunRecordSchema = z.object({
   environment: z.string(),
   profile: z.object({ name: z.string(), description: z.string(), stages: z.array(Stage), thinkSeconds: z.number() }),
   timeScale: z.number(),
+  /** Artillery's reporting period (config/contract.yml's periodSeconds); records before it was kept: 10 s. */
+  periodSeconds: z.number().positive().default(10),
   /** Where the load came from: this machine, or N workers of Artillery's distributed runners. */
   platform: z.object({ name: z.enum(['local', 'fargate', 'lambda']), count: z.number(), region: z.string().optional() }),
   auth: z.object({ mode: z.string(), description: z.string(), warning: z.string().optional() }),

@@ -82,11 +82,8 @@ function snippet(text: string): string {
 }
 
 
-/** The path of the preflight's /api request: no auth needed, no data read, rate limited like the rest. */
-export const API_PROBE_PATH = '/api/vapi/webhook/health';
-
-/** The preflight's /api request with a token: one small page of the dashboard, the cheapest authenticated read. */
-export const AUTHENTICATED_PROBE_PATH = '/api/calls-dashboard?limit=1';
+/** The preflight's /api paths, from the contract catalog (preflightPaths): without a token, and with one. */
+export type ApiPaths = { open: string; authenticated: string };
 
 /** The target refuses the pack itself (its token, or its headers' size): asking again cannot help. */
 export const refusesUs = (a: Pick<ApiCheck, 'status' | 'authenticated'>): boolean =>
@@ -104,10 +101,10 @@ export const API_SAMPLES = 8;
  * The preflight's /api check: requests until one works, the target refuses the pack itself, or
  * `samples` have failed. The result is the last answer's, with how many were sent and each failure.
  */
-export async function sampleApi(baseUrl: string, timeoutMs = 5000, authorization?: string, samples = API_SAMPLES): Promise<ApiCheck> {
+export async function sampleApi(baseUrl: string, paths: ApiPaths, timeoutMs = 5000, authorization?: string, samples = API_SAMPLES): Promise<ApiCheck> {
   const failures: NonNullable<ApiCheck['failures']> = [];
   for (let sent = 1; ; sent++) {
-    const answer = await checkApi(baseUrl, timeoutMs, authorization);
+    const answer = await checkApi(baseUrl, paths, timeoutMs, authorization);
     if (!answer.ok) failures.push({ ...(answer.status !== undefined && { status: answer.status }), ...(answer.detail !== undefined && { detail: answer.detail }) });
     if (answer.ok || refusesUs(answer) || sent >= samples) return { ...answer, sent, ...(failures.length && { failures }) };
   }
@@ -129,8 +126,8 @@ export function sampleFailures(a: ApiCheck): string | undefined {
  * One /api request: proves the API works, not just /health, and reads the rate-limit headers. With
  * an Authorization header it also proves the token is accepted (a 401 is then not ok).
  */
-export async function checkApi(baseUrl: string, timeoutMs = 5000, authorization?: string): Promise<ApiCheck> {
-  const path = authorization ? AUTHENTICATED_PROBE_PATH : API_PROBE_PATH;
+export async function checkApi(baseUrl: string, paths: ApiPaths, timeoutMs = 5000, authorization?: string): Promise<ApiCheck> {
+  const path = authorization ? paths.authenticated : paths.open;
   const started = performance.now();
   let res: Response;
   try {

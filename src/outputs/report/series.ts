@@ -1,15 +1,11 @@
-// The record's periods (config/contract.yml's periodSeconds) as chart points: adjacent periods merge into at most `maxPoints`
+// The record's periods (of its periodSeconds) as chart points: adjacent periods merge into at most `maxPoints`
 // buckets (counters summed, latency sketches merged, so a bucket's percentiles are exact within the
 // sketch's 1 %), for the whole run and for each endpoint.
-import { loadContract } from '../../catalog/config';
-import { periodMs as contractPeriodMs } from '../../catalog/contract';
 import { SketchMerger } from './sketch-merge';
 import { noErrors, type EndpointPeriod, type ErrorKinds, type RunRecord } from '../../record/record';
 import { type LatencySummary } from '../../shared/sketches';
 
 export const MAX_POINTS = 500;
-/** The catalog's period: the longest a record's period can be (records do not store it). */
-let defaultPeriodMs: number | undefined;
 
 export interface SeriesSet {
   /** 'all' or an endpoint name. */
@@ -101,7 +97,7 @@ function addPart(set: SeriesSet, i: number, part: EndpointPeriod): void {
 
 export function buildSeries(record: RunRecord, maxPoints = MAX_POINTS): Series {
   const periods = [...record.periods].sort((a, b) => a.start - b.start);
-  let periodMs = (defaultPeriodMs ??= contractPeriodMs(loadContract()));
+  let periodMs = record.periodSeconds * 1000;
   for (let i = 1; i < periods.length; i++) {
     const d = periods[i].start - periods[i - 1].start;
     if (d > 0 && d < periodMs) periodMs = d;
