@@ -187,7 +187,7 @@ describe('small traps', () => {
     const reports = mkdtempSync(join(tmpdir(), 'voxanne-test-'));
     const startAt = Date.now() + 3000; // every child waits for the same moment, then claims
     const script =
-      `const { createRunFolder } = require(${JSON.stringify(join(ROOT, '.build', 'src', 'run-folder.js'))});` +
+      `const { createRunFolder } = require(${JSON.stringify(join(ROOT, '.build', 'src', 'plan', 'run-folder.js'))});` +
       `while (Date.now() < ${startAt});` +
       `process.stdout.write(createRunFolder(${JSON.stringify(reports)}, '20260101-120000-local-smoke'));`;
     const results = await Promise.all(
