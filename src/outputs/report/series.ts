@@ -4,6 +4,7 @@
 import { SketchMerger } from './sketch-merge';
 import { noErrors, type EndpointPeriod, type ErrorKinds, type RunRecord } from '../../record/record';
 import { type LatencySummary } from '../../shared/sketches';
+import { planVisits, plannedUsersAt } from '../../plan/users';
 
 export const MAX_POINTS = 500;
 
@@ -145,6 +146,17 @@ export function buildSeries(record: RunRecord, maxPoints = MAX_POINTS): Series {
     usersPlanned[i] = Math.max(usersPlanned[i] ?? 0, p.users?.planned ?? 0);
   }
   flush();
+  // Planned users: the profile's peak within each point, not only at period ends (in a short run,
+  // users may come and go between two ends). A capacity search plans by its steps: the ends give it.
+  if (!record.capacity && record.loadStartedAt) {
+    const visits = planVisits(record.profile.stages);
+    const offset = (t0 - Date.parse(record.loadStartedAt)) / 1000;
+    for (let i = 0; i < n; i++) {
+      if (usersPlanned[i] === null) continue;
+      const step = Math.max(0.5, (to[i] - from[i]) / 20);
+      for (let t = from[i]; t <= to[i]; t += step) usersPlanned[i] = Math.max(usersPlanned[i]!, plannedUsersAt(visits, offset + t));
+    }
+  }
   for (const set of [all, ...endpoints]) {
     for (let i = 0; i < n; i++) set.rps[i] = Math.round((set.requests[i] / Math.max(1e-9, to[i] - from[i])) * 100) / 100;
   }
