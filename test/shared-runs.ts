@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startStandIn, type StandInOptions, type StandInStats } from '../src/standin/server';
-import { closedPort, QUICK, runPack, shared, suiteDir, type PackResult } from './helpers';
+import { QUICK, runPack, shared, suiteDir, type PackResult } from './helpers';
 
 export interface SharedRun extends PackResult {
   /** What the stand-in answered (the run's own checks and the load). */
@@ -17,6 +17,8 @@ export interface SharedRun extends PackResult {
   port?: number;
 }
 
+
+const UNREACHABLE_PORT = 2;
 /** A Slack-style webhook receiver on loopback that keeps every message it is sent. */
 async function receiver() {
   const messages: Array<{ path: string; body: any }> = [];
@@ -76,8 +78,10 @@ export function healthyThenFailing(): Promise<{ reports: string; healthy: Shared
 /** A failing run whose alert webhook and Pushgateway both refuse connections. */
 export function unreachableSinks(): Promise<SharedRun> {
   return shared('unreachable-sinks', async () => {
-    const env = environmentFile([{ type: 'prometheus', pushgateway: `http://127.0.0.1:${await closedPort()}` }]);
-    const webhook = `http://127.0.0.1:${await closedPort()}/services/T1/B1/h1dd3nP4th`;
+    // Port 2: privileged (and not one fetch refuses), so no test server takes it, the way a freed
+    // ephemeral port can be taken by another file's server while this run is still going.
+    const env = environmentFile([{ type: 'prometheus', pushgateway: `http://127.0.0.1:${UNREACHABLE_PORT}` }]);
+    const webhook = `http://127.0.0.1:${UNREACHABLE_PORT}/services/T1/B1/h1dd3nP4th`;
     const standIn = await startStandIn({ latencyScale: 0.2, seed: 7, errorRate: 0.15, faultsAfterRequests: 2 });
     try {
       const r = await runPack('run', [...QUICK, '--env', env], { BASE_URL: standIn.url, ALERT_WEBHOOK_URL: webhook });
