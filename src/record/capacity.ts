@@ -11,7 +11,6 @@ import { errorTotal, noErrors, addErrors, type ErrorKinds } from './record';
 import { mergeSketches, summarize } from '../shared/sketches';
 import { buildPeriods } from './periods';
 
-export type { CapacityLimits, CapacitySearch };
 
 /** The load generator's own measurements, per worker and per second (processors/recorder.ts). */
 export const generatorMetric = {

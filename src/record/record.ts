@@ -9,8 +9,6 @@ import { ApiCheck, HealthResult } from '../target/health';
 import { RateLimitState } from '../target/ratelimit';
 import { LatencySummary } from '../shared/sketches';
 
-export type { LatencySummary };
-
 export const RECORD_SCHEMA = 'voxanne-run/2';
 const OLDER_SCHEMAS = ['voxanne-run/1'];
 
