@@ -1,33 +1,36 @@
 // Command-line options and environment variables of a run, checked before anything is sent.
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { UsageError } from '../shared/errors';
 import { refuseNpmSwallowedFlags } from './npm-flags';
 import { reportsFolder } from './run-folder';
 
-export interface RunOptions {
-  env: string;
-  profile: string;
-  timeScale: number;
-  strict: boolean;
-  timeoutSeconds: number;
-  baseUrl?: string;
-  reportsDir: string;
-  dryRun: boolean;
-  yes: boolean;
-  verbose: boolean;
-  allowHttp: boolean;
-  count429: boolean;
-  spreadIps: boolean;
+/** A run's options, resolved: the shape the plan and plan.json hold. */
+export const RunOptions = z.object({
+  env: z.string(),
+  profile: z.string(),
+  timeScale: z.number().positive(),
+  strict: z.boolean(),
+  timeoutSeconds: z.number().positive(),
+  baseUrl: z.string().optional(),
+  reportsDir: z.string(),
+  dryRun: z.boolean(),
+  yes: z.boolean(),
+  verbose: z.boolean(),
+  allowHttp: z.boolean(),
+  count429: z.boolean(),
+  spreadIps: z.boolean(),
   /** Stop the load early when it is clearly failing; undefined = the environment's default. */
-  breaker?: boolean;
-  scenarioFile?: string;
+  breaker: z.boolean().optional(),
+  scenarioFile: z.string().optional(),
   /** Where the load generators run: this machine, or Artillery's own distributed runners. */
-  platform: 'local' | 'fargate' | 'lambda';
-  count: number;
-  region: string;
+  platform: z.enum(['local', 'fargate', 'lambda']),
+  count: z.number(),
+  region: z.string(),
   /** Build the record from a combined Artillery output already made, instead of running. */
-  fromOutput?: string;
-}
+  fromOutput: z.string().optional(),
+});
+export type RunOptions = z.infer<typeof RunOptions>;
 
 export const USAGE = `usage: npm run test:local|test:prod -- [options]
   --profile NAME      standard (default), conservative, aggressive, spike, smoke, soak, capacity (or PROFILE=NAME)

@@ -13,6 +13,7 @@ import { Contract, type Endpoint } from '../catalog/contract';
 import { readCombinedOutput, verdictsFromLog } from './combined-output';
 import { gatesForPlan } from './gates';
 import { AuthMode } from '../plan/auth';
+import { RunOptions } from '../plan/options';
 import type { RunRecord } from './record';
 import type { RunPlan } from '../plan/resolve';
 import { redactor } from '../shared/secrets';
@@ -29,27 +30,7 @@ export const OUTPUT_FILE = 'artillery.json';
  * the environment; only the auth mode and its secret-free description are planned.
  */
 export const PlanFile: z.ZodType<RunPlan> = z.object({
-  opts: z.object({
-    env: z.string(),
-    profile: z.string(),
-    timeScale: z.number().positive(),
-    strict: z.boolean(),
-    timeoutSeconds: z.number().positive(),
-    baseUrl: z.string().optional(),
-    reportsDir: z.string(),
-    dryRun: z.boolean(),
-    yes: z.boolean(),
-    verbose: z.boolean(),
-    allowHttp: z.boolean(),
-    count429: z.boolean(),
-    spreadIps: z.boolean(),
-    breaker: z.boolean().optional(),
-    scenarioFile: z.string().optional(),
-    platform: z.enum(['local', 'fargate', 'lambda']),
-    count: z.number(),
-    region: z.string(),
-    fromOutput: z.string().optional(),
-  }),
+  opts: RunOptions,
   environment: Environment.extend({ name: z.string() }),
   profile: z
     .object({
