@@ -1,12 +1,14 @@
 // The capacity search's choices (src/record/capacity.ts), without a load: each step's figures come from
 // an ideal closed-loop backend (throughput = min(capacity, users / service time), latency by
 // Little's law), so the search's path can be checked over the whole range of capacities in
-// milliseconds. The real search against the stand-in is in test/solo/capacity.test.ts.
+// milliseconds. Where a search may run is the command line's refusal, in-process. The real search
+// against the stand-in is in test/solo/capacity.test.ts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { answerCapacity, bracket, nextStep, predictBreak, saturated, windowDone, type StepResult } from '../src/record/capacity';
 import { capacityLimits } from '../src/plan/capacity';
 import { loadBudgets, loadProfile } from '../src/catalog/config';
+import { packInProcess } from './in-process';
 
 const search = loadProfile('capacity').capacity!;
 const limits = capacityLimits(loadBudgets(), false, 10_000);
@@ -131,5 +133,45 @@ describe('the capacity search against an ideal backend', () => {
     const p = predictBreak([measure(8, 100, 20, d)], limits)!;
     assert.equal(p.gate, 'p99');
     assert.ok(Math.abs(p.users - 100 / TAIL) <= 1, `predicted ${p.users}`);
+  });
+});
+
+describe('where a capacity search may run', () => {
+  test('refused against prod before anything is sent: exit 2, one line', async () => {
+    const r = await packInProcess('run', ['--profile', 'capacity', '--env', 'prod', '--yes']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: profile capacity is refused against prod: .*allowCapacity: true\)\n$/);
+    assert.equal(r.stdout, '');
+    assert.equal(r.dir, undefined, 'no run folder');
+  });
+
+  test('a remote target needs an environment file that allows it; the dry run shows the search', async () => {
+    const remote = await packInProcess('run', ['--profile', 'capacity', '--base-url', 'https://staging.example.invalid', '--dry-run']);
+    assert.equal(remote.code, 2);
+    assert.match(remote.stderr, /^error: profile capacity pushes https:\/\/staging\.example\.invalid until it breaks; add allowCapacity: true/);
+    const allowed = await packInProcess('run', ['--profile', 'capacity', '--env', 'environments/examples/staging.yml', '--dry-run']);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.match(allowed.stdout, /^Dry run: nothing is sent\./);
+    assert.match(allowed.stdout, /grow: {5}4 users, then x2 per step until a gate breaks or throughput stops growing/);
+    assert.match(allowed.stdout, /bounds: {3}2000 users .* 240 s of load/);
+    assert.match(allowed.stdout, /p99 response time < 1000 ms; HTTP error rate < 5 %/);
+    assert.doesNotMatch(allowed.stdout, /client address/, 'spread IPs only on loopback');
+    const scaled = await packInProcess('run', ['--profile', 'capacity', '--time-scale', '0.5', '--dry-run']);
+    assert.equal(scaled.code, 2);
+    assert.match(scaled.stderr, /^error: profile capacity sets its own step lengths .*--time-scale does not apply to it; change search: in config\/profiles\.yml instead\n$/);
+  });
+
+  test('on Fargate or Lambda it is refused up front, with the reason: their workers cannot run the live search', async () => {
+    for (const platform of ['fargate', 'lambda']) {
+      const r = await packInProcess('run', ['--profile', 'capacity', '--platform', platform, '--dry-run']);
+      assert.equal(r.code, 2, r.stdout);
+      assert.match(r.stderr, new RegExp(`^error: profile capacity runs on this machine only: .*Artillery's ${platform} workers do not run the pack's plugin that does it; .*\\n$`));
+      assert.equal(r.stdout, '');
+    }
+    // The same for a combined output of distributed workers: there is no search to judge in it.
+    const combined = await packInProcess('run', ['--profile', 'capacity', '--platform', 'lambda', '--from-output', 'test/fixtures/combined-output.json']);
+    assert.equal(combined.code, 2);
+    assert.match(combined.stderr, /^error: profile capacity runs on this machine only/);
+    assert.equal(combined.dir, undefined, 'no run folder');
   });
 });

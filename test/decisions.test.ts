@@ -562,6 +562,22 @@ describe('a capacity search', () => {
     assert.match(rec.summary, /^capacity steps, in the order the search ran them/m);
     assert.match(rec.html, /<svg class="chart capacity"[^>]*data-chart="capacity-rps"/);
   });
+
+  test('a backend faster than the load generator: the pack names itself as the bottleneck, from a step it measured twice', () => {
+    const rec = recording('capacity-generator-limit');
+    const c = rec.record.capacity!;
+    assert.equal(c.result, 'generator-limit', c.line);
+    const last = c.steps[c.stoppedAt!];
+    assert.equal(last.verdict, 'generator-limit');
+    // One saturated step is measured again before the search ends on it.
+    assert.ok(c.steps.filter((s) => s.verdict === 'generator-limit').length >= 2, c.line);
+    assert.ok(last.cpuPct! >= c.limits.generatorCpuPct, `generator CPU ${last.cpuPct} %`);
+    assert.ok(c.atLeastRps! > 0);
+    assert.ok(c.steps.every((s) => s.verdict !== 'broken'), 'the backend never broke: the generator stopped the search');
+    assert.match(rec.summary, /^capacity: the load generator reached its limit at [\d.]+ req\/s before the backend broke: capacity is at least [\d.]+ req\/s .*--platform fargate or lambda/m);
+    assert.doesNotMatch(rec.summary, /broke at/);
+    assert.equal(rec.record.exitCode, 0);
+  });
 });
 
 describe('a distributed run', () => {

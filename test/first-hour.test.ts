@@ -213,7 +213,8 @@ describe('the stand-in and npm run target', () => {
       const port = await closedPort();
       // Its own process group, as in a terminal; only npm's own process gets the signal.
       const child = spawn('npm', ['run', 'target', '--', '--port', String(port)], { cwd: ROOT, env: userEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-      const done = collect(child);
+      // npm's own exit, not its pipes' end: a stand-in that kept running would hold those open.
+      const exited = new Promise((resolve) => child.once('exit', resolve));
       try {
         await new Promise<void>((resolve, reject) => {
           child.stdout!.on('data', (d) => /listening on/.test(String(d)) && resolve());
@@ -221,7 +222,7 @@ describe('the stand-in and npm run target', () => {
         });
         assert.ok(await portOpen(port));
         child.kill(signal);
-        await done;
+        await exited;
         let open = true;
         for (let i = 0; i < 120 && open; i++) {
           open = await portOpen(port);

@@ -45,10 +45,10 @@ test('the recordings are small and hold no secret', () => {
       assert.ok(!/Bearer\s+\S/.test(body), `${name}/${file} holds a Bearer header`);
     }
   }
-  // About 1.3 MB for 22 recordings: each 10 s period carries about 8 histograms (1 KB each) on the
+  // About 1.5 MB for 23 recordings: each 10 s period carries about 8 histograms (1 KB each) on the
   // channel and 6 in the record. A guard against long runs slipping in, with room for a
   // re-recording's extra period.
-  assert.ok(total < 1.5 * 1024 * 1024, `${Math.round(total / 1024)} KB in all`);
+  assert.ok(total < 1.75 * 1024 * 1024, `${Math.round(total / 1024)} KB in all`);
 });
 
 describe('every recording matches the contract', () => {

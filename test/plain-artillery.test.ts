@@ -17,12 +17,16 @@ import { cleanEnv, QUICK, ROOT, runPack, withRunSlot } from './helpers';
 
 const SCENARIO = join(ROOT, 'scenarios', 'journey.yml');
 
-/** `npx artillery run ...` in `cwd` (the repository root), with none of the pack's variables set. */
-function artillery(args: string[], cwd = ROOT): Promise<{ code: number | null; out: string }> {
+/**
+ * `npx artillery run ...` in `cwd` (the repository root), with none of the pack's variables set.
+ * `seconds` is the run's own time, from its start (once a run slot was free) to its end.
+ */
+function artillery(args: string[], cwd = ROOT): Promise<{ code: number | null; out: string; seconds: number }> {
   return withRunSlot(() => startArtillery(args, cwd));
 }
 
-function startArtillery(args: string[], cwd: string): Promise<{ code: number | null; out: string }> {
+function startArtillery(args: string[], cwd: string): Promise<{ code: number | null; out: string; seconds: number }> {
+  const started = Date.now();
   const child = spawn('npx', ['--no-install', 'artillery', 'run', ...args], {
     cwd,
     env: cleanEnv({ ARTILLERY_DISABLE_TELEMETRY: '1', NO_COLOR: '1' }),
@@ -31,7 +35,7 @@ function startArtillery(args: string[], cwd: string): Promise<{ code: number | n
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out })));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out, seconds: (Date.now() - started) / 1000 })));
 }
 
 /**
@@ -97,11 +101,10 @@ describe('plain Artillery', { concurrency: true }, () => {
   test('phases of your own: users follow them (one journey each) and the run ends with its last phase, not with the profile', async () => {
     const standIn = await startStandIn({ latencyScale: 0.2, seed: 7 });
     try {
-      const started = Date.now();
       const r = await artillery(['scenarios/journey.yml', '--target', standIn.url, '--overrides', JSON.stringify({ config: { phases: [{ duration: 4, arrivalRate: 1 }] } })], checkout());
-      const seconds = (Date.now() - started) / 1000;
-      // The standard profile's stays would keep the first users for 7 minutes: a behaviour bound, not a benchmark.
-      assert.ok(seconds < 60, `the run took ${seconds} s`);
+      // The standard profile's stays would keep the first users for 7 minutes (420 s): a behaviour
+      // bound, not a benchmark, with room for a machine busy with the rest of the suite.
+      assert.ok(r.seconds < 180, `the run took ${r.seconds} s`);
       const load = standIn.stats().log.filter((e) => e.load);
       const paths = new Set(load.map((e) => e.path));
       for (const path of ['/health', '/', '/api/calls-dashboard', '/api/vapi/webhook/health', '/api/assistants']) assert.ok(paths.has(path), `${path} was requested (${[...paths].join(", ")})\n${r.out}`);

@@ -148,6 +148,13 @@ const SITUATIONS: Situation[] = [
     standIn: { capacity: { concurrency: 1, serviceMs: 60 }, seed: 3 },
   },
   {
+    name: 'capacity-generator-limit',
+    what: 'a capacity search against a backend with no limit and no delay: the load generator, not the backend, is the bottleneck',
+    command: 'run',
+    args: ['--profile', 'capacity'],
+    standIn: { latencyScale: 0, seed: 3 },
+  },
+  {
     name: 'distributed',
     what: "the record of a distributed run (3 Fargate workers) from Artillery's combined output of a real run: periods from Artillery's summaries, no sketches",
     command: 'run',

@@ -160,7 +160,7 @@ describe('stopped runs keep everything the target answered', { concurrency: 3 },
     assertNothingLost(o, 2500);
   });
 
-  test('the breaker aborts: everything answered before the abort is in the record', async () => {
+  test('the breaker aborts on the error rate: it says so as it stops the load, and everything answered before the abort is in the record', async () => {
     const w = await startWitness({
       latencyMs: 5,
       reply: (req) => (/artillery/i.test(String(req.headers['user-agent'])) && req.url !== '/health' ? { status: 500, body: '{"error":"boom"}', headers: { 'content-type': 'application/json' } } : undefined),
@@ -169,6 +169,9 @@ describe('stopped runs keep everything the target answered', { concurrency: 3 },
     await w.close();
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.equal(r.record?.outcome, 'aborted');
+    assert.match(r.record!.reason, /^Stopped early by the breaker: \d+ % of requests failed or were rate limited over the last 30 s/);
+    // The plugin said so as it stopped the load, in the words the record keeps.
+    assert.ok(r.stdout.includes(`Breaker: ${r.record!.reason.replace('Stopped early by the breaker: ', '')} Stopping the load.`), r.stdout);
     const abortAt = Date.parse(r.record!.abort!.at);
     const table = `server answered ${w.answeredBefore(abortAt)} before the abort (${w.answered.length} in all); record has ${r.record!.totals.requests}, in flight ${r.record!.ending.inFlight}`;
     console.log(`  breaker: ${table}`);

@@ -189,6 +189,8 @@ const alive = (pid: number) => {
 function stopWhenOrphaned(stop: () => void): NodeJS.Timeout {
   const parent = process.ppid;
   const npm = process.env.npm_lifecycle_event ? parentOf(parent) : undefined;
+  // Watched from the start, before the port is taken: a stop that comes as soon as "listening" is
+  // printed must not find the watch still unset, with this process already handed to init.
   const timer = setInterval(() => {
     if (process.ppid !== parent || (npm !== undefined && !alive(npm))) {
       clearInterval(timer);
@@ -213,7 +215,16 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.badInput;
   }
 
-  let standIn: StandIn;
+  let standIn: StandIn | undefined;
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+    void standIn?.close();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.once('SIGHUP', stop); // the terminal closed
+  const orphaned = stopWhenOrphaned(stop);
   try {
     standIn = await startStandIn(options);
   } catch (err) {
@@ -225,19 +236,11 @@ export async function main(argv: string[]): Promise<number> {
           ? `not allowed to listen on port ${options.port}; pick a port above 1023 with --port`
           : message.split('\n')[0];
     console.error(`error: ${line}`);
+    clearInterval(orphaned);
     return EXIT.badInput;
   }
   console.log(`stand-in Voxanne backend listening on ${standIn.url} (${describe(options)})`);
-
-  let stopping = false;
-  const stop = () => {
-    stopping = true;
-    void standIn.close();
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  process.once('SIGHUP', stop); // the terminal closed
-  const orphaned = stopWhenOrphaned(stop);
+  if (stopping) void standIn.close(); // stopped while it was starting
   await standIn.closed;
   clearInterval(orphaned);
   console.log(

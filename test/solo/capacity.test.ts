@@ -1,6 +1,8 @@
-// The capacity search (--profile capacity) end to end (in the solo phase of `npm test`: it measures
-// capacity, and beside other runs the generator and the stand-in's timers would get less than a core): real Artillery through the pack's command
-// line against the stand-in on loopback, with a backend of known capacity and one with no limit.
+// The capacity search (--profile capacity) end to end: real Artillery through the pack's command
+// line against the stand-in on loopback, with a backend of known capacity. It runs in the solo phase
+// of `npm test`: it measures capacity, and beside the other files' runs the generator and the
+// stand-in's timers would get less than a core. The search's choices are tested without load in
+// capacity-search.test.ts; a backend faster than the generator, on a recording, in decisions.test.ts.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -64,57 +66,5 @@ describe('capacity search', () => {
     for (const mark of ['knee', 'predicted', 'broke']) assert.match(html, new RegExp(`data-mark="${mark}"`), `the curve marks the ${mark}`);
     assert.ok(html.includes(`p99 gate 1000 ms`));
     assert.ok(html.includes(c.line.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&#39;')), 'the report shows the capacity line');
-  });
-
-  test('a backend with no limit and no delay: the pack names itself, the load generator, as the bottleneck', async () => {
-    const r = await search({ latencyScale: 0 });
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    const c = r.record?.capacity;
-    assert.equal(c?.result, 'generator-limit', c?.line);
-    assert.match(r.stdout, /^capacity: the load generator reached its limit at [\d.]+ req\/s before the backend broke: capacity is at least [\d.]+ req\/s .*--platform fargate or lambda/m);
-    const last = c!.steps[c!.stoppedAt!];
-    assert.equal(last.verdict, 'generator-limit');
-    assert.ok(c!.atLeastRps! > 0);
-    assert.doesNotMatch(r.stdout, /broke at/);
-  });
-});
-
-describe('where a capacity search may run', () => {
-  test('refused against prod before anything is sent: exit 2, one line', async () => {
-    const r = await runPack('run', ['--profile', 'capacity', '--env', 'prod', '--yes']);
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /^error: profile capacity is refused against prod: .*allowCapacity: true\)\n$/);
-    assert.equal(r.stdout, '');
-    assert.equal(r.dir, undefined, 'no run folder');
-  });
-
-  test('a remote target needs an environment file that allows it; the dry run shows the search', async () => {
-    const remote = await runPack('run', ['--profile', 'capacity', '--base-url', 'https://staging.example.invalid', '--dry-run']);
-    assert.equal(remote.code, 2);
-    assert.match(remote.stderr, /^error: profile capacity pushes https:\/\/staging\.example\.invalid until it breaks; add allowCapacity: true/);
-    const allowed = await runPack('run', ['--profile', 'capacity', '--env', 'environments/examples/staging.yml', '--dry-run']);
-    assert.equal(allowed.code, 0, allowed.stderr);
-    assert.match(allowed.stdout, /^Dry run: nothing is sent\./);
-    assert.match(allowed.stdout, /grow: {5}4 users, then x2 per step until a gate breaks or throughput stops growing/);
-    assert.match(allowed.stdout, /bounds: {3}2000 users .* 240 s of load/);
-    assert.match(allowed.stdout, /p99 response time < 1000 ms; HTTP error rate < 5 %/);
-    assert.doesNotMatch(allowed.stdout, /client address/, 'spread IPs only on loopback');
-    const scaled = await runPack('run', ['--profile', 'capacity', '--time-scale', '0.5', '--dry-run']);
-    assert.equal(scaled.code, 2);
-    assert.match(scaled.stderr, /^error: profile capacity sets its own step lengths .*--time-scale does not apply to it; change search: in config\/profiles\.yml instead\n$/);
-  });
-
-  test('on Fargate or Lambda it is refused up front, with the reason: their workers cannot run the live search', async () => {
-    for (const platform of ['fargate', 'lambda']) {
-      const r = await runPack('run', ['--profile', 'capacity', '--platform', platform, '--dry-run']);
-      assert.equal(r.code, 2, r.stdout);
-      assert.match(r.stderr, new RegExp(`^error: profile capacity runs on this machine only: .*Artillery's ${platform} workers do not run the pack's plugin that does it; .*\\n$`));
-      assert.equal(r.stdout, '');
-    }
-    // The same for a combined output of distributed workers: there is no search to judge in it.
-    const combined = await runPack('run', ['--profile', 'capacity', '--platform', 'lambda', '--from-output', 'test/fixtures/combined-output.json']);
-    assert.equal(combined.code, 2);
-    assert.match(combined.stderr, /^error: profile capacity runs on this machine only/);
-    assert.equal(combined.dir, undefined, 'no run folder');
   });
 });
