@@ -59,12 +59,13 @@ const alive = (pid: number): boolean => {
 };
 
 /**
- * How many Artillery runs the whole suite lets go at once, across its test files. A run spends
- * about 6 CPU-seconds, most of them starting, then mostly waits: a few at a time keep the cores
- * busy, and more would slow every run until the targets' latencies and the load's pace no longer
+ * How many Artillery runs the whole suite lets go at once, across its test files. A short run
+ * spends about 3 CPU-seconds over 13 s, most of them starting, then mostly waits: five per core
+ * keep the cores busy (on 2 cores: 3 per core took 165 s for `npm test`, 5 took 142 s, 7 took
+ * 150 s), and more would slow every run until the targets' latencies and the load's pace no longer
  * resemble a run's. VOXANNE_TEST_RUNS_AT_ONCE overrides it.
  */
-export const RUNS_AT_ONCE = Number(process.env.VOXANNE_TEST_RUNS_AT_ONCE) || availableParallelism() * 3;
+export const RUNS_AT_ONCE = Number(process.env.VOXANNE_TEST_RUNS_AT_ONCE) || availableParallelism() * 5;
 
 /** Runs `fn` (which starts an Artillery run) once fewer than RUNS_AT_ONCE runs of the suite are going. */
 export async function withRunSlot<T>(fn: () => Promise<T>): Promise<T> {
