@@ -189,8 +189,6 @@ const alive = (pid: number) => {
 function stopWhenOrphaned(stop: () => void): NodeJS.Timeout {
   const parent = process.ppid;
   const npm = process.env.npm_lifecycle_event ? parentOf(parent) : undefined;
-  // Watched from the start, before the port is taken: a stop that comes as soon as "listening" is
-  // printed must not find the watch still unset, with this process already handed to init.
   const timer = setInterval(() => {
     if (process.ppid !== parent || (npm !== undefined && !alive(npm))) {
       clearInterval(timer);
@@ -215,6 +213,8 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.badInput;
   }
 
+  // Stops are watched for before the port is taken: a stop that comes as soon as "listening" is
+  // printed must not find the watch still unset, with this process already handed to init.
   let standIn: StandIn | undefined;
   let stopping = false;
   const stop = () => {

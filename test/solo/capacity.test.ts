@@ -15,7 +15,7 @@ const SEARCH = ['--profile', 'capacity'];
 async function search(options: StandInOptions) {
   const standIn = await startStandIn({ seed: 3, ...options });
   try {
-    return { ...(await runPack('run', SEARCH, { BASE_URL: standIn.url })), stats: standIn.stats() };
+    return await runPack('run', SEARCH, { BASE_URL: standIn.url });
   } finally {
     await standIn.close();
   }
