@@ -1,4 +1,4 @@
-// The backend's contract (config/contract.yml, from shared/VOXANNE-API.md) as pure functions: the facts of one request in,
+// The backend's contract (config/contract.yml, read from the backend's routes) as pure functions: the facts of one request in,
 // the reply {status, headers, body} out. No clock, no sockets, no randomness: the server passes in
 // the time, the limiter's verdict and the switches, so every answer can be checked on its own.
 import { randomUUID } from 'node:crypto';

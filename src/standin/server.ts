@@ -1,5 +1,5 @@
 // A stand-in for the Voxanne backend: a small node:http server that speaks the contract in
-// config/contract.yml (from shared/VOXANNE-API.md) with latencies drawn from its baselines, plus
+// config/contract.yml (read from the backend's routes) with latencies drawn from its baselines, plus
 // switchable faults. It lets the pack be exercised without the real backend, and lets tests
 // provoke failures the real backend only shows on a bad day. This file is the HTTP lifecycle
 // (listen, sockets, statistics, close); the answers are contract.ts's, the limiter limiter.ts's,
