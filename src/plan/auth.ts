@@ -31,7 +31,7 @@ export async function chooseAuth(
     if (!claims) throw new UsageError('API_TOKEN is not a JWT (three base64url parts); copy the access token itself, without "Bearer "');
     if (typeof claims.exp === 'number' && claims.exp * 1000 <= now) {
       const ago = Math.round((now - claims.exp * 1000) / 60000);
-      throw new UsageError(`API_TOKEN expired ${ago} min ago; get a fresh token or use the sign-in variables (README: Auth)`);
+      throw new UsageError(`API_TOKEN expired ${ago} min ago; get a fresh token or use the sign-in variables (docs/production.md, Auth)`);
     }
     const left = typeof claims.exp === 'number' ? claims.exp - now / 1000 : Infinity;
     return {

@@ -338,7 +338,7 @@ const gateText = (b: StepResult['broken'][number]) =>
   b.gate === 'p99' ? `p99 ${fmt(b.value)} ms >= ${b.limit} ms` : b.gate === 'timeouts' ? `${b.value} timeouts > ${b.limit}` : `${STEP_GATE_TITLE[b.gate]} ${b.value} % >= ${b.limit} %`;
 
 export const GENERATOR_WAY_OUT =
-  'the backend is faster than one load generator can measure: run the search from a machine with faster cores, or check a fixed profile from several machines (--platform fargate or lambda with --count N); see README, How much headroom';
+  'the backend is faster than one load generator can measure: run the search from a machine with faster cores, or check a fixed profile from several machines (--platform fargate or lambda with --count N); see docs/capacity.md';
 
 /** The answer from the judged steps, in the order run; `endpointPath` turns a request name into its path. */
 export function answerCapacity(
