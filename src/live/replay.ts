@@ -38,16 +38,22 @@ export function eventTime(e: RunEvent): number | undefined {
 
 /**
  * Feeds `events` to the view one at a time, waiting `pause(ms between the two events)` before each;
- * `after(event, i)` runs once it was handed over.
+ * `before` and `after` run around handing each one over.
  */
-export async function feed(view: LiveView, events: RunEvent[], pause: (gapMs: number) => number, after?: (e: RunEvent, i: number) => Promise<void>): Promise<void> {
+export async function feed(
+  view: LiveView,
+  events: RunEvent[],
+  pause: (gapMs: number) => number,
+  hooks: { before?: (e: RunEvent) => void; after?: (e: RunEvent) => Promise<void> } = {},
+): Promise<void> {
   let at: number | undefined;
-  for (const [i, e] of events.entries()) {
+  for (const e of events) {
     const t = eventTime(e);
     if (t !== undefined && at !== undefined) await sleep(Math.max(0, pause(t - at)));
     if (t !== undefined) at = t;
+    hooks.before?.(e);
     view.add([e]);
-    await after?.(e, i);
+    await hooks.after?.(e);
   }
 }
 

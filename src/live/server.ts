@@ -53,7 +53,7 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
-export async function startLiveServer(port = 0): Promise<LiveServer> {
+export async function startLiveServer(port = 0, { stallMs = STALL_MS }: { stallMs?: number } = {}): Promise<LiveServer> {
   let page = () => '';
   let last: string | undefined;
   const clients = new Set<Client>();
@@ -61,7 +61,7 @@ export async function startLiveServer(port = 0): Promise<LiveServer> {
   const send = (c: Client, message: string) => {
     if (c.res.writableLength > 0) {
       // Still busy with an earlier update: keep only the newest, or drop a client that stopped reading.
-      if (Date.now() - c.drainedAt > STALL_MS) c.res.destroy();
+      if (Date.now() - c.drainedAt > stallMs) c.res.destroy();
       else c.pending = message;
       return;
     }
