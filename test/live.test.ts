@@ -219,7 +219,7 @@ describe('in a browser', () => {
           assert.deepEqual(m.clipped, []);
         }
         assert.deepEqual([...wide.problems, ...narrow.problems, ...file.problems], [], 'no console errors or warnings');
-        console.log(`live run: periods seen while running ${periods.join(' -> ')}; verdict "${await wide.page.textContent('.verdict .word')}" without a reload; pack exited 0 with both tabs open`);
+        console.log(`live run: periods seen while running ${periods.join(' -> ')}; verdict "${await outcome(wide.page)}" without a reload; pack exited 0 with both tabs open`);
       });
     } finally {
       await browser.close();

@@ -22,6 +22,11 @@ import { startLiveServer, type LiveServer } from './server';
 
 /** The fewest milliseconds between two renders: events come in bursts (a period and a step together). */
 export const RENDER_EVERY_MS = 1000;
+/**
+ * And at least this many times the last render's own time: the view never takes more than 2 % of
+ * a core, even near the end of a day-long soak, whose record takes a second to build.
+ */
+export const RENDER_SHARE = 50;
 /** How often the channel is looked at for new events. */
 export const FOLLOW_EVERY_MS = 500;
 
@@ -44,6 +49,9 @@ export class LiveView {
   private events: RunEvent[] = [];
   private timer: NodeJS.Timeout | undefined;
   private lastRender = 0;
+  private renderMs = 0;
+  /** Renders done and the CPU they took (the benchmark reads them). */
+  readonly cost = { renders: 0, cpuMs: 0 };
   private done = false;
   private compared: Compared | undefined;
   private readonly redact = redactor();
@@ -64,7 +72,7 @@ export class LiveView {
     if (this.done || !events.length) return;
     this.events.push(...events);
     if (this.timer) return;
-    const wait = Math.max(0, this.lastRender + RENDER_EVERY_MS - this.clock());
+    const wait = Math.max(0, this.lastRender + Math.max(RENDER_EVERY_MS, RENDER_SHARE * this.renderMs) - this.clock());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.render();
@@ -75,6 +83,8 @@ export class LiveView {
   private render(): void {
     if (this.done) return;
     this.lastRender = this.clock();
+    const cpu = process.cpuUsage();
+    const started = performance.now();
     try {
       const now = this.clock();
       const end = { code: null, killedBy: null, stoppedBy: null, startedAt: new Date(this.since), endedAt: new Date(now) };
@@ -88,6 +98,10 @@ export class LiveView {
       // The view is a window on the run, never part of it: a page that cannot be made waits for the next events.
       if (process.env.VOXANNE_LIVE_DEBUG) console.error(`live view: ${(err as Error).stack}`);
     }
+    this.renderMs = performance.now() - started;
+    const used = process.cpuUsage(cpu);
+    this.cost.renders++;
+    this.cost.cpuMs += (used.user + used.system) / 1000;
   }
 
   /**
