@@ -16,7 +16,8 @@
 //     The pack runs the shortest load it accepts (smoke at x0.25: 10 s, one reporting period);
 //     the fixed costs do not depend on the load's length.
 //
-//   npm run bench [-- --quick] [-- --only overhead|fixed]
+//   npm run bench [-- --quick] [-- --only overhead|fixed|live]
+// (bench/live.ts: the live view's own CPU, and runs with and without --live.)
 // --quick shortens every load 5x and runs the fixed-cost commands once (for trying the bench itself).
 // Every load is bounded in count and time, and every command is killed at its own deadline. The
 // machine may be shared: each run waits (briefly) for a quiet machine and reports the background load.
@@ -31,6 +32,7 @@ import { fixedCost } from './fixed-cost';
 import { killEverything, log, removeTempDir, ROOT, startServer, tempDir } from './lib/measure';
 import { machine } from './lib/tools';
 import { overhead } from './overhead';
+import { liveSection } from './live';
 
 const QUICK = process.argv.includes('--quick');
 /**
@@ -38,8 +40,8 @@ const QUICK = process.argv.includes('--quick');
  * and after a change; `--only fixed`: just the fixed cost (start to first load request, last request to exit).
  */
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
-if (ONLY !== undefined && ONLY !== 'overhead' && ONLY !== 'fixed') {
-  console.error(`error: --only takes overhead or fixed (got "${ONLY}")`);
+if (ONLY !== undefined && ONLY !== 'overhead' && ONLY !== 'fixed' && ONLY !== 'live') {
+  console.error(`error: --only takes overhead, fixed or live (got "${ONLY}")`);
   process.exit(2);
 }
 /** Load durations are multiplied by this; --quick makes everything 5x shorter. */
@@ -57,8 +59,8 @@ async function main(): Promise<void> {
     let over: string[];
     let fixed: string[];
     try {
-      over = ONLY === 'fixed' ? [] : await overhead(server, SCALE);
-      fixed = ONLY === 'overhead' ? [] : await fixedCost(server, REPS);
+      over = ONLY === 'fixed' || ONLY === 'live' ? [] : await overhead(server, SCALE);
+      fixed = ONLY === 'overhead' || ONLY === 'live' ? [] : await fixedCost(server, REPS);
     } finally {
       await server.stop();
     }
@@ -71,6 +73,7 @@ async function main(): Promise<void> {
       ...fid,
       ...over,
       ...fixed,
+      ...(!ONLY || ONLY === 'live' ? await liveSection(SCALE) : []),
     ];
     console.log(out.join('\n'));
     log(`done in ${Math.round((Date.now() - started) / 1000)} s`);

@@ -14,6 +14,7 @@ const COMMANDS = {
   demo: 'src/cli/demo.js',
   target: 'src/standin/cli.js',
   report: 'src/cli/report.js',
+  live: 'src/live/replay.js',
   history: 'src/outputs/ci-history.js',
 };
 

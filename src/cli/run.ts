@@ -19,6 +19,7 @@ import { maxUsers } from '../plan/users';
 import { BUILD_DIR } from '../catalog/config';
 import { EXIT, UsageError } from '../shared/errors';
 import { redactor } from '../shared/secrets';
+import { followChannel, LiveView, liveLine, startLive, type Compared } from '../live/live';
 
 /** The run folder's name: start time, environment and profile (claimed atomically, see run-folder). */
 function runId(plan: RunPlan, now = new Date()): string {
@@ -27,8 +28,19 @@ function runId(plan: RunPlan, now = new Date()): string {
 }
 
 export async function executeRun(plan: RunPlan): Promise<RunRecord> {
+  // Before the run folder: a live port in use stops the run before anything is made or sent.
+  const liveServer = plan.opts.live ? await startLive(plan) : undefined;
   const id = runId(plan);
   const dir = join(plan.opts.reportsDir, id);
+  const live = liveServer && new LiveView(liveServer, plan, id, dir, Date.now());
+  try {
+    return await runAndReport(plan, id, dir, live);
+  } finally {
+    await live?.abandon();
+  }
+}
+
+async function runAndReport(plan: RunPlan, id: string, dir: string, live: LiveView | undefined): Promise<RunRecord> {
   const scriptFile = join(dir, 'script.yml');
   writeFileSync(scriptFile, stringify(withPublishMetrics(artilleryScript(plan, dir), plan, id)));
   writePlanFile(dir, plan);
@@ -37,6 +49,8 @@ export async function executeRun(plan: RunPlan): Promise<RunRecord> {
       `against ${plan.target}; auth: ${plan.auth.description}`,
   );
   if (plan.auth.warning) console.log(`warning: ${plan.auth.warning}`);
+  if (live) console.log(liveLine(live.server));
+  const unfollow = live ? followChannel(dir, (events) => live.add(events)) : () => {};
   const output = join(dir, 'artillery.json');
   let end: ArtilleryEnd;
   if (plan.opts.platform === 'local') {
@@ -46,24 +60,29 @@ export async function executeRun(plan: RunPlan): Promise<RunRecord> {
   } else {
     end = await runDistributed(plan, dir, scriptFile, output);
   }
+  unfollow();
   // How Artillery ended is kept with the plan, so the folder replays into this record (src/record/replay.ts).
   writeEndFile(dir, id, end);
   const record: RunRecord = recordFromFolder(plan, id, dir, end);
   writeFileSync(join(dir, 'run.json'), JSON.stringify(record));
   appendHistory(record, plan.opts.reportsDir);
   let report: string | undefined;
+  let compared: Compared | undefined;
   try {
-    writeReports(record, dir, plan.opts.reportsDir);
+    compared = writeReports(record, dir, plan.opts.reportsDir);
     report = join(dir, 'report.html');
   } catch (err) {
     // A report that cannot be written never changes the run's verdict; run.json is already there.
     console.error(`warning: could not write the reports (${(err as Error).message}); rebuild them with npm run report`);
   }
+  // The open tabs get the report as report.html has it, while the rest goes on.
+  const shown = live?.finish(record, compared);
   console.log(formatSummary(record));
   console.log(`\nrun folder: ${relative(process.cwd(), dir) || dir}`);
   if (report) console.log(`report: ${relative(process.cwd(), report) || report}`);
   await publishResults(record, plan.environment.publishMetrics);
   await sendAlert(record, report ?? dir);
+  await shown;
   return record;
 }
 

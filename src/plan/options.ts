@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { UsageError } from '../shared/errors';
 import { refuseNpmSwallowedFlags } from './npm-flags';
 import { reportsFolder } from './run-folder';
+import { liveWanted } from '../live/wanted';
 
 /** A run's options, resolved: the shape the plan and plan.json hold. */
 export const RunOptions = z.object({
@@ -29,6 +30,9 @@ export const RunOptions = z.object({
   region: z.string(),
   /** Build the record from a combined Artillery output already made, instead of running. */
   fromOutput: z.string().optional(),
+  /** Serve the report live on 127.0.0.1 while the run goes (src/live/); the port, when one was asked for. */
+  live: z.boolean().optional(),
+  livePort: z.number().int().optional(),
 });
 export type RunOptions = z.infer<typeof RunOptions>;
 
@@ -51,6 +55,9 @@ export const USAGE = `usage: npm run test:local|test:prod -- [options]
   --count N           load generators for fargate/lambda (default 1); each runs the whole profile
   --region R          AWS region for fargate/lambda (default us-east-1)
   --from-output FILE  with --platform: build the record and report from a combined Artillery output (-o JSON)
+  --live              watch the report fill in, in a browser, on a URL on 127.0.0.1 (or VOXANNE_LIVE=1, which
+                      is ignored in CI and without a terminal; --live always starts it)
+  --live-port N       the live view's port (default: a free one); implies --live
   --verbose           also show Artillery's own output`;
 
 function positiveNumber(flag: string, text: string | undefined, fallback: number, max = Infinity): number {
@@ -99,6 +106,8 @@ const OPTIONS = {
   count: { type: 'string' },
   region: { type: 'string' },
   'from-output': { type: 'string' },
+  live: { type: 'boolean', default: false },
+  'live-port': { type: 'string' },
   help: { type: 'boolean', default: false },
 } as const;
 
@@ -117,7 +126,7 @@ function joinNegativeValues(argv: string[]): string[] {
   return out;
 }
 
-export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): RunOptions {
+export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = process.env, tty = Boolean(process.stdout.isTTY)): RunOptions {
   refuseNpmSwallowedFlags(OPTIONS, env);
   let parsed;
   try {
@@ -135,6 +144,8 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = process
   }
   const v = parsed.values;
   if (v.help) throw Object.assign(new UsageError(USAGE), { exitCode: 0 });
+  const livePort = v['live-port'] === undefined ? undefined : Math.round(positiveNumber('--live-port', v['live-port'], 0, 65535));
+  const live = liveWanted({ flag: v.live || livePort !== undefined, env, tty });
   return {
     env: v.env ?? 'local',
     profile: v.profile ?? env.PROFILE ?? 'standard',
@@ -155,6 +166,8 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = process
     count: Math.round(positiveNumber('--count', v.count, 1, 1000)),
     region: checkRegion(v.region ?? 'us-east-1'),
     fromOutput: v['from-output'],
+    ...(live && { live }),
+    ...(livePort !== undefined && { livePort }),
   };
 }
 

@@ -29,7 +29,7 @@ function verdict(
   plan: RunPlan,
   end: ArtilleryEnd,
   events: RunEvent[],
-  o: { failedGates: string[]; loadSeconds: number; tooShort: string | undefined; distributed: boolean; capacity?: CapacityAnswer },
+  o: { failedGates: string[]; loadSeconds: number; tooShort: string | undefined; distributed: boolean; capacity?: CapacityAnswer; running: boolean },
 ): { outcome: Outcome; reason: string; exitCode: number } {
   const preflight = first(events, 'preflight');
   const abort = first(events, 'abort');
@@ -60,7 +60,7 @@ function verdict(
     default:
   }
   if (abort) return { outcome: 'aborted', exitCode: EXIT.gateFailed, reason: `Stopped early by the breaker: ${abort.reason}` };
-  if (!ended && !o.distributed) {
+  if (!ended && !o.distributed && !o.running) {
     const how = end.killedBy ? `was killed (${end.killedBy})` : `ended unexpectedly (exit ${end.code})`;
     return { outcome: 'crashed', exitCode: EXIT.crashed, reason: `Artillery ${how} after ${secondsText(o.loadSeconds)} of load; the record keeps what was measured until then.` };
   }
@@ -68,7 +68,7 @@ function verdict(
     return { outcome: 'failed', exitCode: EXIT.unhealthyAtEnd, reason: `/health failed after the load (${healthEnd.problem}).` };
   }
   if (o.capacity) return capacityVerdict(o.capacity);
-  if (o.tooShort) return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: o.tooShort };
+  if (o.tooShort && !o.running) return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: o.tooShort };
   if (o.failedGates.length) return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: `Gate failed: ${o.failedGates.join(', ')}.` };
   if (o.distributed) return { outcome: 'passed', exitCode: EXIT.passed, reason: 'Every gate passed (health was checked on each worker).' };
   return { outcome: 'passed', exitCode: EXIT.passed, reason: 'Every gate passed and /health was ok before and after the load.' };
@@ -110,6 +110,8 @@ function allPeriods(events: RunEvent[], tail: TailSnapshot | undefined): PeriodE
 /**
  * The record of a run. `combined` is the output of a distributed run (Fargate/Lambda), where the
  * plugin and the preflight ran on the workers: periods then come from Artillery's output.
+ * `running`: the record so far of a run still going (the live view): rates over the load measured
+ * until now, and the verdict so far, not that of a run that ended without an end.
  */
 export function assembleRecord(
   plan: RunPlan,
@@ -117,6 +119,7 @@ export function assembleRecord(
   events: RunEvent[],
   end: ArtilleryEnd,
   combined?: { periods: PeriodEvent[]; aggregate: Record<string, LatencySummary> },
+  { running = false }: { running?: boolean } = {},
 ): RunRecord {
   const distributed = Boolean(combined);
   const ended = first(events, 'end');
@@ -152,12 +155,13 @@ export function assembleRecord(
   const totals = computeTotals(periods, {
     count429,
     // A capacity search ends when it has its answer: its rate is over the load it really ran.
-    loadSeconds: plan.profile.capacity ? Math.max(1, loadSeconds) : plan.loadSeconds,
+    loadSeconds: plan.profile.capacity || running ? Math.max(1, loadSeconds) : plan.loadSeconds,
     durationSeconds: loadSeconds,
     crashedUsers: counters['vusers.failed'] ?? 0,
     fallbackLatency: aggregateLatency ? pickSummary(aggregateLatency) : null,
   });
-  const gates = evaluateGates(gatesForPlan(plan), totals, endpoints, verdicts);
+  // A run still going has not had its load yet: whether it was enough is judged at its end.
+  const gates = evaluateGates(gatesForPlan(plan), totals, endpoints, verdicts).filter((g) => !running || g.id !== 'enough-load');
   const enough = gates.find((g) => g.id === 'enough-load');
   const tooShort =
     enough && !enough.passed
@@ -179,7 +183,7 @@ export function assembleRecord(
         },
       )
     : undefined;
-  const { outcome, reason, exitCode } = verdict(plan, end, events, { failedGates, loadSeconds, tooShort, distributed, capacity });
+  const { outcome, reason, exitCode } = verdict(plan, end, events, { failedGates, loadSeconds, tooShort, distributed, capacity, running });
   const unknownSeconds = !ended && !distributed && end.tail ? Math.max(0, (end.endedAt.getTime() - end.tail.at) / 1000) : 0;
 
   const record: RunRecord = {
@@ -227,6 +231,7 @@ export function assembleRecord(
     diagnosis: [],
     ...(capacity && search && { capacity: { ...capacity, search, limits } }),
   };
-  record.diagnosis = diagnose(record);
+  // Before the first answer of a run still going, there is nothing to diagnose yet.
+  record.diagnosis = running && !totals.requests ? [] : diagnose(record);
   return record;
 }

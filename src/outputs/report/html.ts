@@ -515,28 +515,47 @@ function settingsSection(r: RunRecord): string {
     .join('')}</dl><div class="tw"><table><caption>Profile stages: concurrent users move linearly to each target</caption><thead><tr><th scope="col" class="num">Stage</th><th scope="col" class="num">Duration</th><th scope="col" class="num">Users</th></tr></thead><tbody>${stages}</tbody></table></div></div></section>`;
 }
 
-/** The page; `unlike` names an earlier run left out of the comparison when there is no `previous`. */
-export function renderReport(record: RunRecord, previous: RunRecord | null, unlike: Unlike | null = null): string {
+/**
+ * A run still going, for the live view (src/live/): the banner says "running", what the run is
+ * doing and for how long, instead of a verdict. Times are epoch ms of the pack's clock.
+ */
+export interface Running {
+  since: number;
+  now: number;
+  doing: string;
+  /** Short states beside it (the breaker's, the periods so far), each with a word for its state. */
+  notes: Array<{ key: string; state: string; text: string }>;
+}
+
+function runningBanner(live: Running): string {
+  const notes = live.notes.map((n) => `<span class="chip" data-note="${esc(n.key)}" data-state="${esc(n.state)}">${esc(n.text)}</span>`).join('');
+  return `<div class="verdict v-running" role="status" data-outcome="running">
+<div class="icon" aria-hidden="true">●</div>
+<p class="word">Running<small>for <span data-since="${live.since}" data-now="${live.now}">${esc(fmtDuration((live.now - live.since) / 1000))}</span></small></p>
+<p class="reason" data-doing>${esc(live.doing)}</p>
+<div class="chips">${notes}</div>
+</div>`;
+}
+
+/** What changes as a run goes: the title, the main part, and the charts' data for the page's script. */
+export interface ReportParts {
+  title: string;
+  main: string;
+  data: string;
+}
+
+export function reportParts(record: RunRecord, previous: RunRecord | null, unlike: Unlike | null = null, running?: Running): ReportParts {
   const r = record;
   const p = previous;
   const cmp = p ? compare(r, p) : null;
   const charts: Record<string, ChartData> = {};
   const chartPart = chartsSection(r, charts);
   const series = chartPart.series;
-  const title = `${OUTCOME_WORD[r.outcome] ?? r.outcome}: ${r.environment} ${r.profile.name}, ${fmtTime(r.startedAt)} · Voxanne load test`;
+  const word = running ? 'Running' : OUTCOME_WORD[r.outcome] ?? r.outcome;
+  const title = `${word}: ${r.environment} ${r.profile.name}, ${fmtTime(r.startedAt)} · Voxanne load test`;
   const data = { t0: series?.t0 ?? 0, long: (series?.span ?? 0) >= 3600, charts };
-  const script = clientScript();
-  return `<!doctype html>
-<html lang="en" class="no-js">
-${pageHead(esc(title), { script })}
-<body>
-<a class="skip-link" href="#main">Skip to the report</a>
-<div class="wrap">
-<header class="top"><span class="brand">Voxanne load test</span><h1>${esc(r.environment)} · ${esc(r.profile.name)}${r.timeScale !== 1 ? ` <span class="muted" style="font-weight:400">×${esc(r.timeScale)}</span>` : ''}</h1>
-<span class="meta">${esc(fmtTime(r.startedAt))} · <span class="mono">${esc(r.target)}</span> · run <span class="mono">${esc(r.id)}</span> · <a href="../index.html">all runs</a></span></header>
-<nav class="toc" aria-label="Sections">${r.capacity ? '<a href="#capacity">Capacity</a>' : ''}<a href="#diagnosis">Diagnosis</a>${r.capacity ? '' : '<a href="#gates">Gates</a>'}<a href="#health">Health</a><a href="#endpoints">Endpoints</a><a href="#charts">Over time</a><a href="#compare">Since the last run</a><a href="#settings">Settings</a></nav>
-<main id="main">
-${banner(r, cmp)}
+  const main = `
+${running ? runningBanner(running) : banner(r, cmp)}
 ${kpis(r, p)}
 ${capacitySection(r, p)}
 <div class="grid-dh">${diagnosisSection(r)}${healthSection(r)}</div>
@@ -545,11 +564,32 @@ ${endpointsSection(r)}
 ${chartPart.html}
 ${compareSection(r, p, cmp, unlike)}
 ${settingsSection(r)}
-</main>
+`;
+  return { title, main, data: scriptJson(data) };
+}
+
+/**
+ * The page; `unlike` names an earlier run left out of the comparison when there is no `previous`.
+ * `live`: the page the live view serves, whose second script keeps its parts up to date.
+ */
+export function renderReport(record: RunRecord, previous: RunRecord | null, unlike: Unlike | null = null, live?: { running?: Running; script: string }): string {
+  const r = record;
+  const { title, main, data } = reportParts(r, previous, unlike, live?.running);
+  const script = clientScript();
+  return `<!doctype html>
+<html lang="en" class="no-js">
+${pageHead(esc(title), { script, liveScript: live?.script })}
+<body>
+<a class="skip-link" href="#main">Skip to the report</a>
+<div class="wrap">
+<header class="top"><span class="brand">Voxanne load test</span><h1>${esc(r.environment)} · ${esc(r.profile.name)}${r.timeScale !== 1 ? ` <span class="muted" style="font-weight:400">×${esc(r.timeScale)}</span>` : ''}</h1>
+<span class="meta">${esc(fmtTime(r.startedAt))} · <span class="mono">${esc(r.target)}</span> · run <span class="mono">${esc(r.id)}</span> · <a href="../index.html">all runs</a></span></header>
+<nav class="toc" aria-label="Sections">${r.capacity ? '<a href="#capacity">Capacity</a>' : ''}<a href="#diagnosis">Diagnosis</a>${r.capacity ? '' : '<a href="#gates">Gates</a>'}<a href="#health">Health</a><a href="#endpoints">Endpoints</a><a href="#charts">Over time</a><a href="#compare">Since the last run</a><a href="#settings">Settings</a></nav>
+<main id="main">${main}</main>
 <p class="small muted">Built from run.json by ${esc(r.pack.name)} ${esc(r.pack.version)}. Percentiles come from merged DDSketch histograms (within 1 %).</p>
 </div>
-<script type="application/json" id="chart-data">${scriptJson(data)}</script>
-<script>${script}</script>
+<script type="application/json" id="chart-data">${data}</script>
+<script>${script}</script>${live ? `\n<script>${live.script}</script>` : ''}
 </body>
 </html>
 `;

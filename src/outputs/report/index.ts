@@ -109,7 +109,8 @@ export function findUnlike(record: RunRecord, runDir: string, runs: StoredRun[])
   return null;
 }
 
-export function writeReports(record: RunRecord, runDir: string, reportsDir: string): void {
+/** Writes them; returns the runs report.html was compared with (the live view shows the same). */
+export function writeReports(record: RunRecord, runDir: string, reportsDir: string): { previous: RunRecord | null; unlike: Unlike | null } {
   const runs = readRuns(reportsDir);
   const previous = findPrevious(record, runDir, runs);
   const unlike = previous ? null : findUnlike(record, runDir, runs);
@@ -121,6 +122,7 @@ export function writeReports(record: RunRecord, runDir: string, reportsDir: stri
   const inIndex = runs.filter((r) => resolve(r.dir) !== self).map((r) => r.record);
   if (resolve(dirname(runDir)) === resolve(reportsDir)) inIndex.push({ ...record, id: basename(runDir), periods: [] });
   writeFileSync(join(reportsDir, 'index.html'), renderIndex(inIndex));
+  return { previous, unlike };
 }
 
 /** The newest run folder in a reports folder (by start time), or undefined when there is none. */

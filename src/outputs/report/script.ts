@@ -2,30 +2,35 @@
 // allows exactly that text (its SHA-256), so the page runs its own script and nothing else.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
-let cached: string | undefined;
+const cached = new Map<string, string>();
 
 /** The compiled client script. */
-export function clientScript(): string {
-  if (cached !== undefined) return cached;
+export const clientScript = (): string => inlineScript(join(__dirname, 'client'));
+
+/** A browser script of the pack (`<base>.ts`, no import/export), compiled, ready to inline. */
+export function inlineScript(base: string): string {
+  const hit = cached.get(base);
+  if (hit !== undefined) return hit;
+  let text: string;
   // Run from .build/ (bin/pack.js), the compiled copy sits next to this file; under ts-node only
   // the source does, and TypeScript is loaded already.
-  const compiled = join(__dirname, 'client.js');
-  if (existsSync(compiled)) {
-    cached = readFileSync(compiled, 'utf8');
+  if (existsSync(`${base}.js`)) {
+    text = readFileSync(`${base}.js`, 'utf8');
   } else {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const ts = require('typescript') as typeof import('typescript');
-    cached = ts.transpileModule(readFileSync(join(__dirname, 'client.ts'), 'utf8'), {
+    text = ts.transpileModule(readFileSync(`${base}.ts`, 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
-      fileName: 'client.ts',
+      fileName: basename(`${base}.ts`),
     }).outputText;
   }
-  cached = cached.trim();
+  text = text.trim();
   // Inlined in <script>: its text must not end the element early.
-  if (/<\/script/i.test(cached)) throw new Error('client.ts must not contain "</script"; split the string');
-  return cached;
+  if (/<\/script/i.test(text)) throw new Error(`${basename(base)}.ts must not contain "</script"; split the string`);
+  cached.set(base, text);
+  return text;
 }
 
 /** The CSP source for an inline script: 'sha256-<base64>' of its exact text. */

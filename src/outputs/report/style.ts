@@ -49,6 +49,9 @@ code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans M
 .verdict .chips{grid-column:2;display:flex;flex-wrap:wrap;gap:6px;margin-top:6px}
 .v-passed{background:var(--pass-bg);border-color:var(--pass);color:var(--ink)}.v-passed .icon,.v-passed .word{color:var(--pass)}
 .v-failed,.v-unhealthy{background:var(--fail-bg);border-color:var(--fail)}.v-failed .icon,.v-failed .word,.v-unhealthy .icon,.v-unhealthy .word{color:var(--fail)}
+.v-running{background:var(--info-bg);border-color:var(--info)}.v-running .icon,.v-running .word{color:var(--info)}
+@media (prefers-reduced-motion:no-preference){.v-running .icon{animation:pulse 2s ease-in-out infinite}}
+@keyframes pulse{50%{opacity:.35}}
 .v-aborted,.v-interrupted,.v-refused{background:var(--warn-bg);border-color:var(--warn)}.v-aborted .icon,.v-aborted .word,.v-interrupted .icon,.v-interrupted .word,.v-refused .icon,.v-refused .word{color:var(--warn)}
 
 /* Pills */
@@ -207,8 +210,10 @@ table.runs td{overflow-wrap:break-word}
  * forbids every request). `script` is the page's inline script, if it has one: the CSP allows that
  * exact text (by its hash) and no other script.
  */
-export function pageHead(title: string, { script }: { script?: string } = {}): string {
-  const csp = `default-src 'none'; style-src 'unsafe-inline';${script !== undefined ? ` script-src ${cspHash(script)};` : ''} img-src data:`;
+export function pageHead(title: string, { script, liveScript }: { script?: string; liveScript?: string } = {}): string {
+  // The live view's page also runs its own script, which asks its server (and nothing else) for updates.
+  const scripts = [script, liveScript].filter((x): x is string => x !== undefined).map(cspHash);
+  const csp = `default-src 'none'; style-src 'unsafe-inline';${scripts.length ? ` script-src ${scripts.join(' ')};` : ''}${liveScript !== undefined ? " connect-src 'self';" : ''} img-src data:`;
   return `<head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
