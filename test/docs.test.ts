@@ -111,7 +111,7 @@ describe('the README and docs/', { concurrency: true }, () => {
     const run = flagsIn(await runHelp());
     run.add('help');
     // The pack's other commands, their options read from their own source.
-    const commands = ['src/standin/cli.ts', 'src/cli/demo.ts', 'src/cli/report.ts', 'src/outputs/ci-history.ts', 'test/record-fixtures.ts', ...readdirSync(join(ROOT, 'bench')).filter((f) => f.endsWith('.ts')).map((f) => `bench/${f}`)];
+    const commands = ['src/standin/cli.ts', 'src/cli/demo.ts', 'src/cli/report.ts', 'src/outputs/ci-history.ts', 'src/live/replay.ts', 'test/record-fixtures.ts', ...readdirSync(join(ROOT, 'bench')).filter((f) => f.endsWith('.ts')).map((f) => `bench/${f}`)];
     const known = new Set([...run, ...commands.flatMap((f) => [...flagsIn(text(f))]), ...artilleryFlags(), ...OTHER_PROGRAMS]);
     const unknown = PAGES.flatMap((page) => [...flagsIn(optionText(page))].filter((f) => !known.has(f)).map((f) => `${page}: --${f}`));
     assert.deepEqual(unknown, []);
