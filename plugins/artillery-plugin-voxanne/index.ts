@@ -12,6 +12,7 @@
 import type { DDSketch } from '@artilleryio/sketches-js';
 import { encodeSketch, mergeSketches } from '../../src/shared/sketches';
 import { BroadcastChannel } from 'node:worker_threads';
+import { afterHealth, afterPeriod, breakerStart } from '../../src/record/breaker';
 import { judgeStep, nextStep, SECOND_MS, windowDone, type Decision, type StepResult } from '../../src/record/capacity';
 import { channelDir, readRunConfig, writeEvent, writeTail, type PeriodEvent, type RunConfig } from '../../src/channel/channel';
 import { checkHealth } from '../../src/target/health';
@@ -63,22 +64,6 @@ function mergePeriods(parts: PeriodEvent[]): PeriodEvent {
     counters,
     histograms: Object.fromEntries(Object.entries(sketches).map(([n, s]) => [n, encodeSketch(s)])),
     unreported: true,
-  };
-}
-
-/** The breaker's view: the last window's requests and failures, from the periods as they come. */
-function breakerCheck(breaker: NonNullable<RunConfig['breaker']>, periodLengthMs: number) {
-  const recent: Array<{ requests: number; failing: number }> = [];
-  return (counters: Record<string, number>): string | undefined => {
-    // Errors and 429s both mean the load is no longer measuring anything useful.
-    recent.push({ requests: counters[counter.requests] ?? 0, failing: (counters[counter.errors] ?? 0) + (counters[counter.rateLimited] ?? 0) });
-    const window = recent.slice(-Math.max(1, Math.round((breaker.windowSeconds * 1000) / periodLengthMs)));
-    const requests = window.reduce((sum, p) => sum + p.requests, 0);
-    const failing = window.reduce((sum, p) => sum + p.failing, 0);
-    if ((window.length * periodLengthMs) / 1000 >= breaker.windowSeconds && requests > 0 && (failing / requests) * 100 > breaker.errorRatePct) {
-      return `${Math.round((failing / requests) * 100)} % of requests failed or were rate limited over the last ${breaker.windowSeconds} s (limit ${breaker.errorRatePct} %).`;
-    }
-    return undefined;
   };
 }
 
@@ -266,14 +251,15 @@ export class Plugin {
     searchTimer?.unref();
 
     const breaker = config.breaker;
-    const tripped = breaker ? breakerCheck(breaker, periodMs(config.contract)) : undefined;
+    let breakerState = breakerStart();
     if (breaker && script.config.target) {
       const target = script.config.target;
       // /health mid-run: cheap, not rate limited, and the first sign that the backend went down.
       events.once('phaseStarted', () => {
         healthTimer = setInterval(() => {
           void checkHealth(target, config.healthTimeoutMs).then((h) => {
-            if (!h.ok && !stopping) abort(`/health went bad mid-run (${h.problem}${h.failingServices?.length ? `: ${h.failingServices.join(', ')} down` : ''}).`);
+            const trip = afterHealth(h);
+            if (trip && !stopping) abort(trip.reason);
           });
         }, breaker.healthEverySeconds * 1000);
         healthTimer.unref();
@@ -295,8 +281,11 @@ export class Plugin {
       const event: PeriodEvent = { type: 'period', period, first: stats.firstMetricAt, last: stats.lastMetricAt, counters, histograms };
       writeEvent(dir, event);
       saveTail();
-      const reason = tripped?.(counters);
-      if (reason) abort(reason);
+      if (breaker) {
+        const next = afterPeriod(breakerState, counters, breaker, periodMs(config.contract));
+        breakerState = next.state;
+        if (next.trip) abort(next.trip.reason);
+      }
       users += userChange(counters);
       const p95 = stats.histograms?.['http.response_time']?.getValueAtQuantile(0.95);
       logLine(
