@@ -107,7 +107,7 @@ export async function packedByArtillery(dir: string, runner: Runner, withDotenv 
   const flags: Record<string, unknown> = { platform: runner, count: '1', ...(withDotenv && { dotenv: join(dir, SECRETS_FILE) }) };
   const opts = runner === 'aws:ecs' ? { packageJsonPath: undefined, flags, scenarioPath: script } : { scenarioPath: script, flags };
   // Artillery's CLI sets this global before its runners call the packer; it reads the test run id.
-  const g = globalThis as { artillery?: Record<string, unknown> };
+  const g = globalThis as unknown as { artillery?: Record<string, unknown> };
   const own = !g.artillery;
   if (own) g.artillery = { testRunId: 'dry-run' };
   try {
