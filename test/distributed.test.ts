@@ -97,6 +97,22 @@ describe('--platform dry runs: the bundle, what Artillery would upload and insta
   });
 });
 
+describe('the preflight of a distributed run: once, from here, before any worker starts', () => {
+  test('an unhealthy target: exit 3, only /health was asked, no worker started and no bundle made', async () => {
+    const standIn = await startStandIn({ latencyScale: 0.2, healthDegraded: true });
+    try {
+      const r = await packInProcess('run', ['--env', 'local', '--base-url', standIn.url, '--profile', 'smoke', '--platform', 'fargate', '--count', '3']);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.equal(r.record?.outcome, 'unhealthy');
+      assert.match(r.record!.reason, /^The target was not healthy before the load \(degraded\); no load was sent\.$/);
+      assert.deepEqual(standIn.stats().log.map((e) => e.path), ['/health']);
+      assert.ok(!existsSync(join(r.dir!, 'bundle')) && !existsSync(join(r.dir!, 'artillery.log')), 'Artillery was not started');
+    } finally {
+      await standIn.close();
+    }
+  });
+});
+
 describe("Artillery's own packer on the staged bundle", () => {
   test('aws:ecs (run-fargate): the bundle\'s three files, no .ts, no npm package to install', async () => {
     const dir = await stage(['--env', 'prod', '--platform', 'fargate'], { API_TOKEN: apiToken });
