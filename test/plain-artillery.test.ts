@@ -9,7 +9,7 @@ import { join, sep } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { loadEnvironment } from '../src/catalog/config';
-import { ensureConfig, gatesForPlan } from '../src/record/gates';
+import { conditionsForPhases, ensureConfig, gatesForPlan } from '../src/record/gates';
 import { toPhases } from '../src/plan/users';
 import { resolvePlan } from '../src/plan/resolve';
 import { startStandIn } from '../src/standin/server';
@@ -83,6 +83,20 @@ describe('plain Artillery', { concurrency: true }, () => {
     assert.deepEqual(yaml.config.variables, { profile: 'standard', timeScale: 1 });
     assert.equal(yaml.config.environments.local.target, loadEnvironment('local').baseUrl);
     assert.equal(yaml.config.processor, '../processors/journey.ts');
+  });
+
+  test("the load and rate gates of the phases that ran (the plugin's rewrite of ensure's conditions): the profile's phases change nothing", async () => {
+    const yaml = parse(readFileSync(SCENARIO, 'utf8'));
+    const plan = await planOf('standard');
+    const conditions = yaml.config.plugins.ensure.conditions as Array<{ expression: string; strict: boolean }>;
+    assert.deepEqual(conditionsForPhases(conditions, plan, yaml.config.phases), conditions);
+    const own = conditionsForPhases(conditions, plan, [{ duration: 4, arrivalRate: 1 }, { pause: '2s' }]);
+    const changed = own.map((c, i) => [conditions[i].expression, c.expression]).filter(([a, b]) => a !== b);
+    // 4 users x 5 requests, half of them at least; over the 6 s the phases last.
+    assert.deepEqual(changed, [
+      ['voxanne.requests >= 5500', 'voxanne.requests >= 10'],
+      ['voxanne.requests / 420 >= 1', 'voxanne.requests / 6 >= 1'],
+    ]);
   });
 
   test('npx artillery run scenarios/journey.yml: the journey with its expectations and tokens, the gates enforced by ensure', async () => {
