@@ -10,6 +10,7 @@ import { loadRunConfig, runConfig } from './run-config';
 import { expectationsFor, fallbackText, periodMs } from '../src/catalog/contract';
 
 export { preflight, checkHealthAfterLoad } from './preflight';
+export { startWorkerBreaker } from './worker-breaker';
 
 type Done = (err?: Error | null) => void;
 
@@ -70,6 +71,11 @@ export function endUser(_context: VUContext, _events: VUEvents, done: Done): voi
 /** Loop condition: the user journeys again until the planned stay is over, or the run is ending. */
 export function stillVisiting(context: VUContext, next: (again: boolean) => void): void {
   next(Date.now() < context.vars.leaveAt && !runIsStopping());
+}
+
+/** A request's `ifTrue`: once the run is stopping (or this worker's breaker stopped it), the users send nothing more and leave. */
+export function sending(): boolean {
+  return !runIsStopping();
 }
 
 /** The pause between journeys (about 1 s), cut short when the stay ends so users leave on time. */

@@ -76,6 +76,20 @@ export async function runPreflight(target: string, config: RunConfig): Promise<P
   return { type: 'preflight', health, api, ...judge(config, api, authorization) };
 }
 
+/** What the user reads of the preflight's verdict. */
+export function preflightLines(event: PreflightEvent): string[] {
+  const lines: string[] = [];
+  const failures = event.api && event.api.ok && sampleFailures(event.api);
+  if (failures) lines.push(`Preflight: ${failures} before one answered ${event.api?.status}: a flaky API, not a broken one; the load runs and its gates judge it.`);
+  if (event.rateLimitWarning) lines.push(event.rateLimitWarning);
+  if (event.verdict !== 'go' && event.message) lines.push(`Not starting the load: ${event.message}.`);
+  return lines;
+}
+
+/** The exit code of a run the preflight stopped. */
+export const preflightExitCode = (event: PreflightEvent): number =>
+  event.verdict === 'unhealthy' || event.verdict === 'api-failing' ? EXIT.unhealthyAtStart : EXIT.badInput;
+
 export function preflight(context: VUContext, _events: VUEvents, done: Done): void {
   const target = String(context.vars.target);
   const stopBeforeLoad = async (event: PreflightEvent, exitCode: number) => {
@@ -93,16 +107,12 @@ export function preflight(context: VUContext, _events: VUEvents, done: Done): vo
       return shutdown(EXIT.badInput);
     }
     const event = await runPreflight(target, config);
-    const failures = event.api && event.api.ok && sampleFailures(event.api);
-    if (failures) logLine(`Preflight: ${failures} before one answered ${event.api?.status}: a flaky API, not a broken one; the load runs and its gates judge it.`);
-    if (event.rateLimitWarning) logLine(event.rateLimitWarning);
+    preflightLines(event).forEach((line) => logLine(line));
     if (event.verdict === 'go') {
       writeEvent(channelDir(), event);
       return done();
     }
-    if (event.message) logLine(`Not starting the load: ${event.message}.`);
-    const unhealthy = event.verdict === 'unhealthy' || event.verdict === 'api-failing';
-    return stopBeforeLoad(event, unhealthy ? EXIT.unhealthyAtStart : EXIT.badInput);
+    return stopBeforeLoad(event, preflightExitCode(event));
   })().catch(done);
 }
 

@@ -44,6 +44,8 @@ export interface RedirectNote {
 export interface RecorderRequest {
   stop: boolean;
   users?: number;
+  /** A distributed worker's breaker stopped the load: each thread counts it under this name, once. */
+  breakerCounter?: string;
 }
 
 export const keepHistogram = (name: string): boolean =>
@@ -102,6 +104,8 @@ let arrived = 0;
 let allowedUsers = Infinity;
 let waiting: Array<{ index: number; go: () => void }> = [];
 const attached = new WeakSet<object>();
+let userEvents: NodeJS.EventEmitter | undefined;
+let breakerCounted = false;
 let sent = 0;
 let settled = 0;
 let changed = false;
@@ -205,6 +209,7 @@ export function attachRecorder(events: NodeJS.EventEmitter, periodMs: number, ca
   }
   if (attached.has(events)) return;
   attached.add(events);
+  userEvents = events;
   events.on('counter', (name: string, value: number) => {
     count(name, value);
     if (name === 'http.requests') sent += value;
@@ -220,6 +225,11 @@ export function attachRecorder(events: NodeJS.EventEmitter, periodMs: number, ca
     channel.onmessage = (message) => {
       const request = (message as { data: RecorderRequest }).data;
       if (request.stop) stopping = true;
+      if (request.breakerCounter && !breakerCounted) {
+        // Artillery's metrics come from the users' events: the stop lands in this period of the output.
+        breakerCounted = true;
+        userEvents?.emit('counter', request.breakerCounter, 1);
+      }
       if (request.users !== undefined && !request.stop) return allowUsers(request.users);
       post();
     };

@@ -28,12 +28,20 @@ export function loadRunConfig(context: VUContext): Promise<RunConfig> {
   return pending;
 }
 
-async function derive(context: VUContext): Promise<RunConfig> {
+/**
+ * The plan a plain run stands for: the scenario's `profile` and `timeScale` variables against its
+ * target, as `npm run test:local -- --profile P --time-scale F` would resolve them.
+ */
+export async function plainPlan(vars: Record<string, unknown>) {
   // Loaded only here: the pack's own runs never need the planner inside Artillery.
-  const [{ resolvePlan }, { runConfig: fromPlan }, { isLoopback }] = await Promise.all([import('../src/plan/resolve'), import('../src/artillery/run-config'), import('../src/plan/options')]);
-  const target = String(context.vars.target);
-  const argv = ['--env', isLoopback(target) ? 'local' : 'prod', '--base-url', target, '--profile', String(context.vars.profile ?? 'standard'), '--time-scale', String(context.vars.timeScale ?? 1)];
-  const plan = await resolvePlan(argv, process.env);
+  const [{ resolvePlan }, { isLoopback }] = await Promise.all([import('../src/plan/resolve'), import('../src/plan/options')]);
+  const target = String(vars.target);
+  const argv = ['--env', isLoopback(target) ? 'local' : 'prod', '--base-url', target, '--profile', String(vars.profile ?? 'standard'), '--time-scale', String(vars.timeScale ?? 1)];
+  return resolvePlan(argv, process.env);
+}
+
+async function derive(context: VUContext): Promise<RunConfig> {
+  const [plan, { runConfig: fromPlan }] = await Promise.all([plainPlan(context.vars), import('../src/artillery/run-config')]);
   const config = fromPlan(plan);
   const phases = JSON.parse(process.env[PLAIN_PHASES_ENV] ?? 'null') as Array<Record<string, unknown>> | null;
   if (phases && !isDeepStrictEqual(phases, toPhases(plan.stages))) {

@@ -9,7 +9,7 @@ import { join, sep } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { loadEnvironment } from '../src/catalog/config';
-import { ensureConfig, gatesForPlan } from '../src/record/gates';
+import { conditionsForPhases, ensureConfig, gatesForPlan } from '../src/record/gates';
 import { toPhases } from '../src/plan/users';
 import { resolvePlan } from '../src/plan/resolve';
 import { startStandIn } from '../src/standin/server';
@@ -85,6 +85,20 @@ describe('plain Artillery', { concurrency: true }, () => {
     assert.equal(yaml.config.processor, '../processors/journey.ts');
   });
 
+  test("the load and rate gates of the phases that ran (the plugin's rewrite of ensure's conditions): the profile's phases change nothing", async () => {
+    const yaml = parse(readFileSync(SCENARIO, 'utf8'));
+    const plan = await planOf('standard');
+    const conditions = yaml.config.plugins.ensure.conditions as Array<{ expression: string; strict: boolean }>;
+    assert.deepEqual(conditionsForPhases(conditions, plan, yaml.config.phases), conditions);
+    const own = conditionsForPhases(conditions, plan, [{ duration: 4, arrivalRate: 1 }, { pause: '2s' }]);
+    const changed = own.map((c, i) => [conditions[i].expression, c.expression]).filter(([a, b]) => a !== b);
+    // 4 users x 5 requests, half of them at least; over the 6 s the phases last.
+    assert.deepEqual(changed, [
+      ['voxanne.requests >= 5500', 'voxanne.requests >= 10'],
+      ['voxanne.requests / 420 >= 1', 'voxanne.requests / 6 >= 1'],
+    ]);
+  });
+
   test('npx artillery run scenarios/journey.yml: the journey with its expectations and tokens, the gates enforced by ensure', async () => {
     const r = await plainRun();
     assert.equal(r.code, 0, r.out);
@@ -98,7 +112,7 @@ describe('plain Artillery', { concurrency: true }, () => {
     assert.ok(load.filter((e) => e.path === '/').every((e) => e.auth === 'none'));
   });
 
-  test('phases of your own: users follow them (one journey each) and the run ends with its last phase, not with the profile', async () => {
+  test('phases of your own: users follow them (one journey each), the run ends with its last phase, and the load and rate gates are those of the phases that ran', async () => {
     const standIn = await startStandIn({ latencyScale: 0.2, seed: 7 });
     try {
       const r = await artillery(['scenarios/journey.yml', '--target', standIn.url, '--overrides', JSON.stringify({ config: { phases: [{ duration: 4, arrivalRate: 1 }] } })], checkout());
@@ -110,10 +124,30 @@ describe('plain Artillery', { concurrency: true }, () => {
       for (const path of ['/health', '/', '/api/calls-dashboard', '/api/vapi/webhook/health', '/api/assistants']) assert.ok(paths.has(path), `${path} was requested (${[...paths].join(", ")})\n${r.out}`);
       // Four users, one journey of five requests each.
       assert.equal(load.length, 20, r.out);
-      // The scenario's gates still judge the run: 20 requests are not the standard profile's load.
+      // Judged by its own phases: 4 users x 5 requests planned (at least half of them sent), over 4 s.
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, /^ok: voxanne\.requests >= 10$/m);
+      assert.match(r.out, /^ok: voxanne\.requests \/ 4 >= 1$/m);
+      assert.deepEqual(r.out.match(/^fail: .*$/gm)?.filter((l) => !l.endsWith('(optional)')) ?? [], [], 'no strict gate failed');
+    } finally {
+      await standIn.close();
+    }
+  });
+
+  test('phases of your own that sent too little for themselves: the load gate fails, with that reason, while every other gate passes', async () => {
+    // 20 users planned in 4 s (100 requests), but at most one at a time (maxVusers) on a backend that
+    // takes over a second per journey: most arrivals are skipped, so far fewer than 50 requests go out.
+    const standIn = await startStandIn({ latencyScale: 0.2, seed: 8, extraLatencyMs: 250 });
+    try {
+      const phases = [{ duration: 4, arrivalRate: 5, maxVusers: 1 }];
+      const r = await artillery(['scenarios/journey.yml', '--target', standIn.url, '--overrides', JSON.stringify({ config: { phases } })], checkout());
+      const load = standIn.stats().log.filter((e) => e.load);
+      assert.ok(load.length < 50, `${load.length} requests`);
       assert.equal(r.code, 1, r.out);
-      assert.match(r.out, /^fail: voxanne\.requests >= 5500$/m);
-      assert.match(r.out, /^ok: voxanne\.errors \/ \(voxanne\.requests - voxanne\.rate_limited\) \* 100 < 5$/m);
+      assert.match(r.out, /^fail: voxanne\.requests >= 50$/m);
+      // The per-endpoint p95 budgets are warnings ("(optional)"): only the load gate fails the run.
+      assert.deepEqual(r.out.match(/^fail: .*$/gm)?.filter((l) => !l.endsWith('(optional)')), ['fail: voxanne.requests >= 50'], r.out);
+      assert.match(r.out, /^ok: voxanne\.requests \/ 4 >= 1$/m);
     } finally {
       await standIn.close();
     }

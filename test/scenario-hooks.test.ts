@@ -7,8 +7,12 @@ import { test } from 'node:test';
 import { parse } from 'yaml';
 
 const ROOT = join(__dirname, '..');
-/** Keys whose value names a processor function (Artillery 2: scenario and request hooks, function steps, loops). */
-const HOOK_KEYS = new Set(['beforeScenario', 'afterScenario', 'beforeRequest', 'afterResponse', 'onError', 'function', 'whileTrue']);
+/**
+ * Keys whose value names a processor function (Artillery 2: scenario and request hooks, function
+ * steps, loops, a request's ifTrue; an ifTrue that names no function is read as an expression, and
+ * a name it does not know skips the request silently).
+ */
+const HOOK_KEYS = new Set(['beforeScenario', 'afterScenario', 'beforeRequest', 'afterResponse', 'onError', 'function', 'whileTrue', 'ifTrue']);
 
 /** Every [key, name] under a hook key, anywhere in the document. */
 function hookNames(node: unknown, found: Array<[string, string]> = []): Array<[string, string]> {
@@ -32,7 +36,7 @@ test('every hook the scenario names is a function the processor exports', () => 
   const processor = require('../processors/journey') as Record<string, unknown>;
   const hooks = hookNames(scenario);
   // The scenario's own hooks, and the before/after flows' steps, are all found.
-  for (const key of ['beforeScenario', 'afterResponse', 'onError', 'beforeRequest', 'function', 'whileTrue']) {
+  for (const key of ['beforeScenario', 'afterResponse', 'onError', 'beforeRequest', 'function', 'whileTrue', 'ifTrue']) {
     assert.ok(hooks.some(([k]) => k === key), `no ${key} found: is the scenario still parsed right?`);
   }
   assert.ok(hooks.some(([, name]) => name === 'preflight') && hooks.some(([, name]) => name === 'checkHealthAfterLoad'));

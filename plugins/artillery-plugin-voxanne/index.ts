@@ -12,13 +12,15 @@
 import type { DDSketch } from '@artilleryio/sketches-js';
 import { encodeSketch, mergeSketches } from '../../src/shared/sketches';
 import { BroadcastChannel } from 'node:worker_threads';
+import { afterHealth, afterPeriod, breakerStart } from '../../src/record/breaker';
 import { judgeStep, nextStep, SECOND_MS, windowDone, type Decision, type StepResult } from '../../src/record/capacity';
 import { channelDir, readRunConfig, writeEvent, writeTail, type PeriodEvent, type RunConfig } from '../../src/channel/channel';
 import { checkHealth } from '../../src/target/health';
 import { logLine } from '../../src/shared/log';
 import { counter, userChange } from '../../src/shared/metrics';
 import { periodMs } from '../../src/catalog/contract';
-import { PLAIN_PHASES_ENV } from '../../processors/run-config';
+import { PLAIN_PHASES_ENV, plainPlan } from '../../processors/run-config';
+import { conditionsForPhases } from '../../src/record/gates';
 import { keepHistogram, RECORDER_CHANNEL, type RecorderRequest, type RedirectNote, type WorkerReport } from '../../processors/recorder';
 
 export const LEGACY_METRICS_FORMAT = false;
@@ -63,22 +65,6 @@ function mergePeriods(parts: PeriodEvent[]): PeriodEvent {
     counters,
     histograms: Object.fromEntries(Object.entries(sketches).map(([n, s]) => [n, encodeSketch(s)])),
     unreported: true,
-  };
-}
-
-/** The breaker's view: the last window's requests and failures, from the periods as they come. */
-function breakerCheck(breaker: NonNullable<RunConfig['breaker']>, periodLengthMs: number) {
-  const recent: Array<{ requests: number; failing: number }> = [];
-  return (counters: Record<string, number>): string | undefined => {
-    // Errors and 429s both mean the load is no longer measuring anything useful.
-    recent.push({ requests: counters[counter.requests] ?? 0, failing: (counters[counter.errors] ?? 0) + (counters[counter.rateLimited] ?? 0) });
-    const window = recent.slice(-Math.max(1, Math.round((breaker.windowSeconds * 1000) / periodLengthMs)));
-    const requests = window.reduce((sum, p) => sum + p.requests, 0);
-    const failing = window.reduce((sum, p) => sum + p.failing, 0);
-    if ((window.length * periodLengthMs) / 1000 >= breaker.windowSeconds && requests > 0 && (failing / requests) * 100 > breaker.errorRatePct) {
-      return `${Math.round((failing / requests) * 100)} % of requests failed or were rate limited over the last ${breaker.windowSeconds} s (limit ${breaker.errorRatePct} %).`;
-    }
-    return undefined;
   };
 }
 
@@ -162,6 +148,23 @@ function capacitySearch(
   };
 }
 
+/**
+ * Plain Artillery: the load and rate gates of ensure's conditions become those of the phases that
+ * run (the same ensure object, which ensure reads when the run ends). The planner resolves the
+ * scenario's profile as the processor does; bad input is reported there, in the before hook.
+ */
+function judgeByPhasesThatRan(script: Script): void {
+  const ensure = (script.config as { plugins?: { ensure?: { conditions?: Array<{ expression: string; strict?: boolean }> } } }).plugins?.ensure;
+  if (!ensure?.conditions) return;
+  const phases = (script.config.phases ?? []) as Array<Record<string, unknown>>;
+  plainPlan({ ...script.config.variables, target: script.config.target }).then(
+    (plan) => {
+      ensure.conditions = conditionsForPhases(ensure.conditions!, plan, phases);
+    },
+    () => undefined,
+  );
+}
+
 export class Plugin {
   constructor(script: Script, events: NodeJS.EventEmitter) {
     if (process.env.LOCAL_WORKER_ID !== undefined) return; // workers record through processors/recorder.ts
@@ -172,6 +175,7 @@ export class Plugin {
       // A script without the pack's configuration (plain Artillery): nothing to record. Its phases go
       // to the processor, which makes users follow the profile's stays only with the profile's phases.
       process.env[PLAIN_PHASES_ENV] = JSON.stringify(script.config.phases ?? []);
+      judgeByPhasesThatRan(script);
       return;
     }
     const dir = channelDir(); // none under plain `npx artillery run`: the checks still work, nothing is recorded
@@ -266,14 +270,15 @@ export class Plugin {
     searchTimer?.unref();
 
     const breaker = config.breaker;
-    const tripped = breaker ? breakerCheck(breaker, periodMs(config.contract)) : undefined;
+    let breakerState = breakerStart();
     if (breaker && script.config.target) {
       const target = script.config.target;
       // /health mid-run: cheap, not rate limited, and the first sign that the backend went down.
       events.once('phaseStarted', () => {
         healthTimer = setInterval(() => {
           void checkHealth(target, config.healthTimeoutMs).then((h) => {
-            if (!h.ok && !stopping) abort(`/health went bad mid-run (${h.problem}${h.failingServices?.length ? `: ${h.failingServices.join(', ')} down` : ''}).`);
+            const trip = afterHealth(h);
+            if (trip && !stopping) abort(trip.reason);
           });
         }, breaker.healthEverySeconds * 1000);
         healthTimer.unref();
@@ -295,8 +300,11 @@ export class Plugin {
       const event: PeriodEvent = { type: 'period', period, first: stats.firstMetricAt, last: stats.lastMetricAt, counters, histograms };
       writeEvent(dir, event);
       saveTail();
-      const reason = tripped?.(counters);
-      if (reason) abort(reason);
+      if (breaker) {
+        const next = afterPeriod(breakerState, counters, breaker, periodMs(config.contract));
+        breakerState = next.state;
+        if (next.trip) abort(next.trip.reason);
+      }
       users += userChange(counters);
       const p95 = stats.histograms?.['http.response_time']?.getValueAtQuantile(0.95);
       logLine(

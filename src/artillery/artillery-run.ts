@@ -4,8 +4,11 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, createWriteStream } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
-import { readTail, RUN_DIR_ENV, type ArtilleryEnd } from '../channel/channel';
-import { platformCommand } from './distributed';
+import { readTail, RUN_DIR_ENV, writeEvent, type ArtilleryEnd } from '../channel/channel';
+import { platformCommand, secretValues } from './distributed';
+import { removeSecrets, writeBundle } from './bundle';
+import { preflightExitCode, preflightLines, runPreflight } from '../../processors/preflight';
+import { checkHealth } from '../target/health';
 import { runConfig } from './run-config';
 import { artilleryStartError } from '../record/artillery-start';
 import { ensureConfig, gatesForPlan } from '../record/gates';
@@ -47,10 +50,10 @@ export function artilleryScript(plan: RunPlan, dir: string): Scenario {
  * SIGINT, SIGTERM and SIGHUP stop the load gracefully (Artillery reports everything it measured);
  * a second one ends Artillery at once, and the record is built from what the channel holds.
  */
-export async function runArtillery(plan: RunPlan, dir: string, args: string[]): Promise<ArtilleryEnd> {
+export async function runArtillery(plan: RunPlan, dir: string, args: string[], cwd = ROOT): Promise<ArtilleryEnd> {
   const startedAt = new Date();
   const child = spawn(process.execPath, [ARTILLERY, ...args], {
-    cwd: ROOT,
+    cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
@@ -103,19 +106,35 @@ export async function runArtillery(plan: RunPlan, dir: string, args: string[]): 
   };
 }
 
-/** --platform fargate|lambda: Artillery's distributed runner, or a combined output made earlier. */
-export async function runDistributed(plan: RunPlan, dir: string, scriptFile: string, output: string): Promise<ArtilleryEnd> {
+/**
+ * --platform fargate|lambda: Artillery's distributed runner on the run's bundle (<run dir>/bundle),
+ * or a combined output made earlier. The preflight runs once, from here, before any worker starts
+ * (with the rate-limit estimate of all the workers), and /health is checked from here after the load.
+ */
+export async function runDistributed(plan: RunPlan, dir: string, output: string): Promise<ArtilleryEnd> {
+  const startedAt = new Date();
   if (plan.opts.fromOutput) {
-    const now = new Date();
     copyFileSync(plan.opts.fromOutput, output);
-    return { code: 0, killedBy: null, stoppedBy: null, startedAt: now, endedAt: now };
+    return { code: 0, killedBy: null, stoppedBy: null, startedAt, endedAt: startedAt };
   }
-  const command = platformCommand(plan.opts, scriptFile, output);
-  command.notes.forEach((note) => console.log(note));
-  try {
-    return await runArtillery(plan, dir, command.args);
-  } finally {
-    command.cleanup();
-  }
-}
+  const config = runConfig(plan);
+  const all = { ...config, rateLimit: { ...config.rateLimit, apiEstimate: config.rateLimit.apiEstimate * plan.opts.count } };
+  const preflight = await runPreflight(plan.target, all);
+  writeEvent(dir, preflight);
+  preflightLines(preflight).forEach((line) => console.log(line));
+  if (preflight.verdict !== 'go') return { code: preflightExitCode(preflight), killedBy: null, stoppedBy: null, startedAt, endedAt: new Date() };
 
+  const bundle = join(dir, 'bundle');
+  const lambda = plan.opts.platform === 'lambda';
+  writeBundle(bundle, artilleryScript(plan, bundle), lambda ? secretValues() : undefined);
+  const command = platformCommand(plan.opts, output);
+  command.notes.forEach((note) => console.log(note));
+  let end: ArtilleryEnd;
+  try {
+    end = await runArtillery(plan, dir, command.args, bundle);
+  } finally {
+    removeSecrets(bundle);
+  }
+  if (!end.stoppedBy) writeEvent(dir, { type: 'health-end', result: await checkHealth(plan.target, config.healthTimeoutMs) });
+  return end;
+}

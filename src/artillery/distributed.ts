@@ -1,12 +1,9 @@
-// Scale-out through Artillery's own distributed runners (run-fargate, run-lambda): the same script,
-// processor, profile and environment, with secrets passed the way each runner intends, and the
-// record built from the combined output that Artillery writes back.
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { BUILD_DIR, ROOT } from '../catalog/config';
+// Scale-out through Artillery's own distributed runners (run-fargate, run-lambda): the run's bundle
+// (src/artillery/bundle.ts), run from its own folder so that Artillery uploads only it, with secrets
+// passed the way each runner intends; the record is built from the combined output Artillery writes back.
 import type { RunOptions } from '../plan/options';
 import { referencedSecrets, SECRET_ENV } from '../shared/secrets';
+import { BUNDLE_SCRIPT, SECRETS_FILE } from './bundle';
 
 /** The secrets the workers need, by name, for the variables that are set here. */
 export function secretNames(env: NodeJS.ProcessEnv = process.env): string[] {
@@ -14,25 +11,26 @@ export function secretNames(env: NodeJS.ProcessEnv = process.env): string[] {
   return needed.filter((name) => env[name]);
 }
 
+/** The Lambda dotenv's variables: the secrets set here, by name. */
+export const secretValues = (env: NodeJS.ProcessEnv = process.env): Record<string, string> =>
+  Object.fromEntries(secretNames(env).map((n) => [n, String(env[n])]));
+
 export interface PlatformCommand {
-  /** Arguments after `artillery`. */
+  /** Arguments after `artillery`, run from the bundle's folder. */
   args: string[];
   /** What the user should know: where secrets come from, what each worker runs. */
   notes: string[];
-  /** Removes anything written for the runner (the Lambda dotenv file). */
-  cleanup(): void;
 }
 
 /**
- * The command for --platform fargate|lambda. Fargate workers read secrets from SSM Parameter Store
- * (`--secret NAME` -> /artilleryio/NAME in the region); Lambda ships a dotenv file with the test
- * bundle, written here outside the run folder with owner-only permissions and removed afterwards.
- * `dryRun` writes nothing and shows where the file would be.
+ * The command for --platform fargate|lambda, run from the bundle's folder. Fargate workers read
+ * secrets from SSM Parameter Store (`--secret NAME` -> /artilleryio/NAME in the region); Lambda
+ * workers get the bundle's secrets.env, which run-lambda uploads with it and names by its base name.
  */
-export function platformCommand(opts: RunOptions, scriptFile: string, outputFile: string, dryRun = false, env = process.env): PlatformCommand {
+export function platformCommand(opts: RunOptions, outputFile: string, env = process.env): PlatformCommand {
   const names = secretNames(env);
-  const base = [opts.platform === 'fargate' ? 'run-fargate' : 'run-lambda', scriptFile, '--count', String(opts.count), '--region', opts.region, '--output', outputFile];
-  const each = `each of the ${opts.count} workers runs the whole profile (${opts.count}x the users in all) and its own preflight`;
+  const base = [opts.platform === 'fargate' ? 'run-fargate' : 'run-lambda', BUNDLE_SCRIPT, '--count', String(opts.count), '--region', opts.region, '--output', outputFile];
+  const each = `each of the ${opts.count} workers runs the whole profile (${opts.count}x the users in all) and its own breaker; the preflight runs once, from here, before they start`;
   if (opts.platform === 'fargate') {
     return {
       args: [...base, ...names.flatMap((n) => ['--secret', n])],
@@ -42,38 +40,15 @@ export function platformCommand(opts: RunOptions, scriptFile: string, outputFile
           ? `secrets ${names.join(', ')}: read on the workers from SSM Parameter Store /artilleryio/<NAME> in ${opts.region}; store them there first (SecureString)`
           : 'no secrets to pass',
       ],
-      cleanup: () => undefined,
     };
   }
-  const dir = dryRun ? join(tmpdir(), 'voxanne-XXXXXX') : mkdtempSync(join(tmpdir(), 'voxanne-'));
-  const dotenv = join(dir, 'secrets.env');
-  if (!dryRun) {
-    writeFileSync(dotenv, names.map((n) => `${n}=${JSON.stringify(env[n])}`).join('\n') + '\n', { mode: 0o600 });
-    chmodSync(dotenv, 0o600);
-  }
   return {
-    args: [...base, '--dotenv', dotenv],
+    args: names.length ? [...base, '--dotenv', SECRETS_FILE] : base,
     notes: [
       each,
       names.length
-        ? `secrets ${names.join(', ')}: in a dotenv file (owner-only, outside the run folder, removed after the run) that run-lambda packages with the test`
+        ? `secrets ${names.join(', ')}: in the bundle's ${SECRETS_FILE} (owner-only, removed after the run), which run-lambda uploads with it`
         : 'no secrets to pass',
     ],
-    cleanup: () => (dryRun ? undefined : rmSync(dir, { recursive: true, force: true })),
   };
-}
-
-/** The local files the processor needs on the workers: it and everything it requires, compiled. */
-export function packagedFiles(entry = join(BUILD_DIR, 'processors', 'journey.js')): string[] {
-  const seen = new Set<string>();
-  const visit = (file: string) => {
-    if (seen.has(file) || !existsSync(file)) return;
-    seen.add(file);
-    for (const [, spec] of readFileSync(file, 'utf8').matchAll(/require\("(\.{1,2}\/[^"]+)"\)/g)) {
-      const target = resolve(dirname(file), spec);
-      visit(target.endsWith('.js') ? target : `${target}.js`);
-    }
-  };
-  visit(entry);
-  return [...seen].map((f) => relative(ROOT, f)).sort();
 }

@@ -1,5 +1,10 @@
 // --dry-run: the resolved plan, printed without sending a single request.
-import { packagedFiles, platformCommand } from '../artillery/distributed';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { platformCommand } from '../artillery/distributed';
+import { bundleFiles, packedByArtillery, SECRETS_FILE, writeBundle } from '../artillery/bundle';
+import { artilleryScript } from '../artillery/artillery-run';
 import { gateLimitText } from '../outputs/report/format';
 import { gatesForPlan } from '../record/gates';
 import { API_SAMPLES } from '../target/health';
@@ -10,7 +15,7 @@ import type { RunPlan } from '../plan/resolve';
 
 const clock = (s: number) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`;
 
-export function formatDryRun(plan: RunPlan): string {
+export async function formatDryRun(plan: RunPlan): Promise<string> {
   const { opts, budgets, estimate } = plan;
   const visits = planVisits(plan.stages);
   const out: string[] = [];
@@ -62,11 +67,7 @@ export function formatDryRun(plan: RunPlan): string {
           ? 'fits, if the window is not already used'
           : `exceeds it; ${plan.environment.production && !opts.yes ? 'the run will refuse to start unless confirmed with --yes' : 'expect 429s once the window is used up'}`),
   );
-  if (opts.platform !== 'local') {
-    const command = platformCommand(opts, 'reports/<run id>/script.yml', 'reports/<run id>/artillery.json', true);
-    out.push('', `scale-out (${opts.platform}):`, `  artillery ${command.args.join(' ')}`, ...command.notes.map((n) => `  ${n}`));
-    out.push(`  packaged with the script: ${packagedFiles().join(', ')} (the processor, compiled, and what it requires; no npm packages)`);
-  }
+  if (opts.platform !== 'local') out.push('', ...(await scaleOut(plan)));
   out.push('', 'gates:');
   const specs = gatesForPlan(plan);
   for (const g of specs) {
@@ -82,4 +83,31 @@ function capacityTail(plan: RunPlan, out: string[]): string {
   out.push(`  p99 response time < ${l.p99Ms} ms; HTTP error rate < ${l.errorRatePct} %; timeouts <= ${l.maxTimeouts}${l.count429 ? '' : `; rate limited < ${l.maxRateLimitedPct} %`}`);
   out.push(`  load generator: worker CPU < ${l.generatorCpuPct} % of a core, event-loop delay < ${l.generatorLoopDelayMs} ms`);
   return out.join('\n');
+}
+
+const size = (bytes: number) => (bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : bytes >= 1e3 ? `${(bytes / 1e3).toFixed(1)} KB` : `${bytes} B`);
+
+/**
+ * --platform fargate|lambda: the run's bundle, built and kept (without secrets), and what
+ * Artillery's own packer makes of it, called as the runner calls it.
+ */
+async function scaleOut(plan: RunPlan): Promise<string[]> {
+  const { opts } = plan;
+  const dir = mkdtempSync(join(tmpdir(), 'voxanne-bundle-'));
+  writeBundle(dir, artilleryScript(plan, dir));
+  const files = bundleFiles(dir);
+  const runner = opts.platform === 'fargate' ? 'aws:ecs' : 'aws:lambda';
+  const packed = await packedByArtillery(dir, runner);
+  const command = platformCommand(opts, '<run folder>/artillery.json');
+  const out = [`scale-out (${opts.platform}):`, `  bundle:   ${dir} (kept, without secrets; a run makes its own in <run folder>/bundle)`];
+  for (const f of files) out.push(`    ${f.name.padEnd(14)} ${size(f.bytes).padStart(8)}`);
+  out.push(`    in all         ${size(files.reduce((n, f) => n + f.bytes, 0)).padStart(8)}`);
+  if (command.args.includes(SECRETS_FILE)) out.push(`    ${SECRETS_FILE} is added at run time (owner-only) and removed after the run`);
+  out.push(
+    `  Artillery's packer (createBOM, as ${opts.platform === 'fargate' ? 'run-fargate' : 'run-lambda'} calls it) uploads: ${packed.files.join(', ')}`,
+    `  npm packages a worker would install: ${packed.modules.length ? packed.modules.join(', ') : 'none'}`,
+    `  from the bundle's folder: artillery ${command.args.join(' ')}`,
+    ...command.notes.map((n) => `  ${n}`),
+  );
+  return out;
 }

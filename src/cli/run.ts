@@ -58,7 +58,7 @@ async function runAndReport(plan: RunPlan, id: string, dir: string, live: LiveVi
     const compiled = JSON.stringify({ config: { processor: join(BUILD_DIR, 'processors', 'journey.js') } });
     end = await runArtillery(plan, dir, ['run', scriptFile, '--output', output, '--overrides', compiled]);
   } else {
-    end = await runDistributed(plan, dir, scriptFile, output);
+    end = await runDistributed(plan, dir, output);
   }
   unfollow();
   // How Artillery ended is kept with the plan, so the folder replays into this record (src/record/replay.ts).
@@ -91,7 +91,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const plan = await resolvePlan(argv);
     if (plan.opts.dryRun) {
-      console.log(formatDryRun(plan));
+      console.log(await formatDryRun(plan));
       return EXIT.passed;
     }
     const record = await executeRun(plan);

@@ -82,6 +82,11 @@ export function arrivalsOf(phases: Array<Record<string, unknown>>): number {
   }, 0);
 }
 
+/** Seconds that Artillery phases last: every phase's duration or pause. */
+export function phasesSeconds(phases: Array<Record<string, unknown>>): number {
+  return phases.reduce((sum, p) => sum + durationSeconds(p.duration ?? p.pause), 0);
+}
+
 /** Planned active users at time t (seconds from the start of the load). */
 export function plannedUsersAt(visits: Visit[], t: number): number {
   return visits.filter((v) => v.arrive <= t && t < v.leave).length;

@@ -11,6 +11,7 @@ import { evaluateGates, gatesForPlan } from './gates';
 import { artilleryMetric } from '../shared/metrics';
 import { planVisits, plannedUsersAt } from '../plan/users';
 import { RECORD_SCHEMA, type Outcome, type RunRecord } from './record';
+import { workerStops, workerStopsReason } from './breaker';
 import { type LatencySummary } from '../shared/sketches';
 import { buildPeriods, computeTotals, pickSummary, summarizeEndpoints, totalCounters } from './periods';
 import type { RunPlan } from '../plan/resolve';
@@ -70,7 +71,7 @@ function verdict(
   if (o.capacity) return capacityVerdict(o.capacity);
   if (o.tooShort && !o.running) return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: o.tooShort };
   if (o.failedGates.length) return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: `Gate failed: ${o.failedGates.join(', ')}.` };
-  if (o.distributed) return { outcome: 'passed', exitCode: EXIT.passed, reason: 'Every gate passed (health was checked on each worker).' };
+  if (o.distributed && !healthEnd) return { outcome: 'passed', exitCode: EXIT.passed, reason: 'Every gate passed (from a combined output: /health was not checked from here).' };
   return { outcome: 'passed', exitCode: EXIT.passed, reason: 'Every gate passed and /health was ok before and after the load.' };
 }
 
@@ -122,6 +123,11 @@ export function assembleRecord(
   { running = false }: { running?: boolean } = {},
 ): RunRecord {
   const distributed = Boolean(combined);
+  // A distributed worker's breaker leaves its stop in the output: the run was stopped early, as a local one.
+  const stops = combined && plan.breaker ? workerStops(combined.periods) : [];
+  if (stops.length && plan.budgets.breaker) {
+    events = [...events, { type: 'abort', at: stops[0].at, reason: workerStopsReason(stops, plan.opts.count, plan.budgets.breaker) }];
+  }
   const ended = first(events, 'end');
   // A killed Artillery wrote no end: the workers' last snapshot (tail.json) stands in for it.
   const tail = ended ? undefined : end.tail;
@@ -218,6 +224,7 @@ export function assembleRecord(
       warning: preflight?.rateLimitWarning ?? null,
     },
     abort: abort ? { at: new Date(abort.at).toISOString(), reason: abort.reason } : null,
+    ...(stops.length && { workerStops: stops.map((s) => ({ worker: s.worker, cause: s.cause, at: new Date(s.at).toISOString() })) }),
     ending: {
       signal: end.stoppedBy ?? end.killedBy,
       inFlight: ended?.inFlight ?? end.tail?.inFlight ?? 0,

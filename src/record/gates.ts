@@ -1,6 +1,8 @@
 // The gates of config/budgets.yml and the per-endpoint p95 budgets of config/contract.yml as ensure checks (Artillery enforces them) and as figures the
 // record can show. One definition per gate: its expression, its limit and how to read its value.
-import type { Budgets } from '../catalog/config';
+import { isDeepStrictEqual } from 'node:util';
+import type { Budgets, Stage } from '../catalog/config';
+import { arrivalsOf, phasesSeconds, toPhases } from '../plan/users';
 import type { Endpoint } from '../catalog/contract';
 import { errorRateOf, type EndpointSummary, type Gate, type RunRecord } from './record';
 import { artilleryMetric, counter } from '../shared/metrics';
@@ -139,6 +141,34 @@ export function gatesForPlan(plan: {
     strictBudgets: plan.opts.strict,
     count429: plan.opts.count429,
     minRps: plan.profile.minRps,
+  });
+}
+
+/**
+ * The gates of a plan run with phases of the user's own (plain Artillery with --overrides): each
+ * arriving user makes one journey, so the load the gates expect, and the seconds the request rate
+ * is over, are those of the phases that ran. The same as gatesForPlan for the profile's own phases.
+ */
+export function gatesForPhases(plan: Parameters<typeof gatesForPlan>[0] & { stages: Stage[] }, phases: Array<Record<string, unknown>>): GateSpec[] {
+  if (isDeepStrictEqual(phases, toPhases(plan.stages))) return gatesForPlan(plan);
+  const journeys = Math.round(arrivalsOf(phases));
+  return gatesForPlan({ ...plan, loadSeconds: phasesSeconds(phases), estimate: { total: journeys * plan.endpoints.length } });
+}
+
+/**
+ * The ensure conditions for the phases that ran: those of the plan's gates replaced by the same
+ * gates for `phases` (the load and rate gates change; a condition of the user's own stays as it is).
+ */
+export function conditionsForPhases(
+  conditions: Array<{ expression: string; strict?: boolean }>,
+  plan: Parameters<typeof gatesForPhases>[0],
+  phases: Array<Record<string, unknown>>,
+): Array<{ expression: string; strict?: boolean }> {
+  const ran = new Map(gatesForPhases(plan, phases).map((g) => [g.id, g.expression]));
+  const idOf = new Map(gatesForPlan(plan).map((g) => [g.expression, g.id]));
+  return conditions.map((c) => {
+    const id = idOf.get(c.expression);
+    return id && ran.has(id) ? { ...c, expression: ran.get(id)! } : c;
   });
 }
 

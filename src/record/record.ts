@@ -170,6 +170,8 @@ export const RunRecordSchema = z.object({
   }),
   /** Set when the breaker stopped the load early. */
   abort: z.object({ at: z.string(), reason: z.string() }).nullable(),
+  /** A distributed run: the workers whose own breaker stopped their load, why, and in which period. */
+  workerStops: z.array(z.object({ worker: z.string(), cause: z.enum(['error-rate', 'health']), at: z.string() })).optional(),
   /** How the run ended, and what the record could not see. */
   ending: z.object({
     /** The signal that stopped the run (SIGINT, SIGTERM, SIGHUP), or the one that killed Artillery. */

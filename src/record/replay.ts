@@ -156,8 +156,12 @@ export function readEndFile(dir: string): { id: string; end: ArtilleryEnd } {
  * the periods of Artillery's combined output.
  */
 export function recordFromFolder(plan: RunPlan, id: string, dir: string, end: ArtilleryEnd): RunRecord {
-  if (plan.opts.platform === 'local') return assembleRecord(plan, id, readEvents(dir), end);
-  return assembleRecord(plan, id, [...readEvents(dir), ...verdictsFromLog(gatesForPlan(plan), dir)], end, readCombinedOutput(join(dir, OUTPUT_FILE)));
+  const events = readEvents(dir);
+  if (plan.opts.platform === 'local') return assembleRecord(plan, id, events, end);
+  // The preflight (run once, from here) can stop a distributed run before any worker started.
+  const refused = events.some((e) => e.type === 'preflight' && e.verdict !== 'go');
+  const combined = refused ? { periods: [], aggregate: {} } : readCombinedOutput(join(dir, OUTPUT_FILE));
+  return assembleRecord(plan, id, [...events, ...verdictsFromLog(gatesForPlan(plan), dir)], end, combined);
 }
 
 /** Replays a run folder (plan.json, end.json, the channel) into the record the run wrote. */
