@@ -1,7 +1,7 @@
 // `npm run bench:capacity`: the capacity search against stand-ins of known capacity, over the range
 // (default 20, 200 and 1000 requests/s: 1 at a time for 50 ms, 4 at a time for 20 ms, 20 at a time
 // for 20 ms). For each: the pack's `--profile capacity` (the whole command, timed), and autocannon
-// stepping the same way (the same search, src/record/capacity.ts, choosing each step from what autocannon
+// stepping the same way (the same search, src/search/capacity.ts, choosing each step from what autocannon
 // measured with that many connections), both against the truth: the capacity, and by Little's law
 // the users at which a request waits 1000 ms (the p99 gate). Prints a markdown table (docs/benchmarks.md).
 //   npm run bench:capacity [-- --capacities 20,200,1000]
@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { answerCapacity, bracket, nextStep, windowDone, type StepResult } from '../src/record/capacity';
+import { answerCapacity, bracket, nextStep, windowDone, type StepResult } from '../src/search/capacity';
 import { capacityLimits } from '../src/plan/capacity';
 import { loadBudgets, loadProfile } from '../src/catalog/config';
 import { signJwt } from '../src/shared/jwt';

@@ -8,7 +8,7 @@ import { encodeSketch } from '../src/shared/sketches';
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
-import { generatorMetric } from '../src/record/capacity';
+import { generatorMetric } from '../src/search/capacity';
 import type { PeriodEvent } from '../src/channel/channel';
 import { artilleryMetric, counter } from '../src/shared/metrics';
 
