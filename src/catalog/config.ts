@@ -53,9 +53,10 @@ export const CapacitySearch = z.object({
   guideThinkSeconds: z.number().nonnegative(),
   /**
    * A step that contradicts the curve is measured again before the answer rests on it: past the
-   * knee, throughput this % below the knee's; or throughput that grew this % faster than users.
+   * knee, throughput this % below the knee's; throughput that grew this % faster than users; or a
+   * p99 verdict that p99 per user of the steps near the gate contradicts, this % off that line.
    */
-  remeasure: z.object({ rpsDipPct: z.number().min(0), superlinearPct: z.number().min(0) }),
+  remeasure: z.object({ rpsDipPct: z.number().min(0), superlinearPct: z.number().min(0), offLinePct: z.number().min(0) }),
 });
 export type CapacitySearch = z.infer<typeof CapacitySearch>;
 
@@ -156,7 +157,8 @@ function validate<T extends z.ZodTypeAny>(schema: T, data: unknown, file: string
   throw new UsageError(`${relative(process.cwd(), file)}: ${where}: ${issue.message}; fix the file`);
 }
 
-export function loadProfiles(file = join(ROOT, 'config', 'profiles.yml')): Record<string, Profile> {
+/** The profiles' file: VOXANNE_PROFILES when set (a benchmark's own profiles), else config/profiles.yml. */
+export function loadProfiles(file = resolve(process.env.VOXANNE_PROFILES || join(ROOT, 'config', 'profiles.yml'))): Record<string, Profile> {
   const raw = validate(z.record(z.string(), Profile), readYaml(file), file);
   return Object.fromEntries(Object.entries(raw).map(([name, p]) => [name, { ...p, name }]));
 }

@@ -2,8 +2,8 @@
 // the gates. Users grow geometrically until a gate breaks or throughput stops growing; past that
 // knee, Little's law (latency ~ users / throughput) and the measured latency's shape predict where
 // a gate breaks; real steps check the prediction, bracket the breaking point and narrow it to about
-// 10 %. Pure functions, shared by the Artillery plugin (which runs the search live, choosing each
-// step from what the previous ones measured) and the run record (which gives the answer).
+// 10 %. Pure functions, shared by the live driver (driver.ts, which chooses each step from what the
+// previous ones measured, inside the Artillery run) and the run record (which gives the answer).
 import type { PeriodEvent } from '../channel/channel';
 import type { CapacitySearch } from '../catalog/config';
 import type { CapacityLimits } from '../plan/capacity';
@@ -11,8 +11,6 @@ import { errorTotal, noErrors, addErrors, type ErrorKinds } from '../record/reco
 import { mergeSketches, summarize } from '../shared/sketches';
 import { buildPeriods } from '../record/periods';
 import type { CapacityAnswer, Decision, EndpointStep, Prediction, SearchPhase, StepGate, StepResult } from './shapes';
-
-export type { CapacityAnswer, Decision, StepResult } from './shapes';
 
 
 /** The load generator's own measurements, per worker and per second (processors/recorder.ts). */
@@ -198,6 +196,24 @@ function contradicts(last: StepResult, earlier: StepResult[], limits: CapacityLi
 }
 
 /**
+ * Near the gate latency is mostly queueing, so by Little's law p99 grows in proportion to users: the
+ * other steps there (p99 at least a quarter of the gate) give p99 per user. A step whose verdict on
+ * the p99 gate that line contradicts, and which lies more than `offLinePct` % off it, was disturbed.
+ */
+function offTheLine(last: StepResult, earlier: StepResult[], s: CapacitySearch, limits: CapacityLimits): boolean {
+  const p = last.latency?.p99;
+  if (p === undefined || last.verdict === 'generator-limit' || last.broken.some((b) => b.gate !== 'p99')) return false;
+  const perUser = backendSteps(latestPerUsers(earlier))
+    .filter((e) => e.users !== last.users && e.latency && e.latency.p99 >= limits.p99Ms / 4)
+    .map((e) => e.latency!.p99 / e.users)
+    .sort((a, b) => a - b);
+  if (!perUser.length) return false;
+  const expected = perUser[Math.floor(perUser.length / 2)] * last.users;
+  const flips = p >= limits.p99Ms !== expected >= limits.p99Ms;
+  return flips && Math.abs(p / expected - 1) * 100 > s.remeasure.offLinePct;
+}
+
+/**
  * A step the curve says was disturbed, to be measured again (once) before the answer rests on it:
  * the last step, when its p99 contradicts an earlier step's or (past the knee) its throughput dips
  * below the knee's; or an earlier step with fewer users, when the last one's throughput grew faster
@@ -207,6 +223,7 @@ function disturbed(steps: StepResult[], s: CapacitySearch, limits: CapacityLimit
   const last = steps[steps.length - 1];
   const remeasured = (users: number) => steps.some((x) => x.users === users && x.phase === 'again');
   if (last.phase !== 'again' && contradicts(last, steps.slice(0, -1), limits)) return last;
+  if (last.phase !== 'again' && offTheLine(last, steps.slice(0, -1), s, limits)) return last;
   const latest = backendSteps(latestPerUsers(steps));
   const slower = latest.find(
     (e) =>
