@@ -140,11 +140,13 @@ describe('the capacity search against an ideal backend', () => {
     assert.notEqual(nextStep([...steps, at(19, 950)], search, limits)?.phase, 'again');
   });
 
-  test('past the knee, a step whose throughput dips below the knee\'s is measured again', () => {
+  test('past the knee, a step that broke with its throughput below the knee\'s is measured again', () => {
     const d = { phase: 'predict' as const, predicted: null };
     const steps = [measure(16, 500, 20, d), measure(256, 500, 20, d)];
-    const dipped = { ...measure(449, 500, 20, d), requestsPerSecond: 470 };
+    const dipped = { ...measure(449, 500, 20, d), requestsPerSecond: 470, verdict: 'broken' as const };
+    dipped.broken = [{ gate: 'p99', value: 1050, limit: 1000 }];
     assert.deepEqual(nextStep([...steps, dipped], search, limits), { users: 449, phase: 'again', predicted: null });
+    assert.notEqual(nextStep([...steps, { ...measure(400, 500, 20, d), requestsPerSecond: 470 }], search, limits)?.phase, 'again', 'a held step is held either way');
     assert.notEqual(nextStep([...steps, measure(449, 500, 20, d)], search, limits)?.phase, 'again', 'a step on the curve is not');
   });
 

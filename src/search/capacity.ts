@@ -188,7 +188,7 @@ function latestPerUsers(steps: StepResult[]): StepResult[] {
 function contradicts(last: StepResult, earlier: StepResult[], limits: CapacityLimits): boolean {
   const p = last.latency?.p99;
   if (p === undefined || p < limits.p99Ms / 2) return false;
-  return backendSteps(earlier).some((e) => {
+  return backendSteps(latestPerUsers(earlier)).some((e) => {
     const q = e.latency?.p99;
     if (q === undefined || e.users === last.users) return false;
     return (e.users > last.users && q * 1.1 < p) || (e.users < last.users && q > p * 1.1);
@@ -196,27 +196,29 @@ function contradicts(last: StepResult, earlier: StepResult[], limits: CapacityLi
 }
 
 /**
- * Near the gate latency is mostly queueing, so by Little's law p99 grows in proportion to users: the
- * other steps there (p99 at least a quarter of the gate) give p99 per user. A step whose verdict on
- * the p99 gate that line contradicts, and which lies more than `offLinePct` % off it, was disturbed.
+ * Near the gate latency is mostly queueing, so by Little's law a step's mean latency is users ÷
+ * throughput, and its p99 a steady multiple of that (the tail). The other steps past the knee near
+ * the gate (p99 at least a quarter of it) give that multiple; a step whose verdict on the p99 gate
+ * it contradicts, lying more than `offLinePct` % off it, was disturbed.
  */
 function offTheLine(last: StepResult, earlier: StepResult[], s: CapacitySearch, limits: CapacityLimits): boolean {
   const p = last.latency?.p99;
-  if (p === undefined || last.verdict === 'generator-limit' || last.broken.some((b) => b.gate !== 'p99')) return false;
-  const perUser = backendSteps(latestPerUsers(earlier))
-    .filter((e) => e.users !== last.users && e.latency && e.latency.p99 >= limits.p99Ms / 4)
-    .map((e) => e.latency!.p99 / e.users)
+  const knee = kneeOf([...earlier, last]);
+  if (p === undefined || !knee || !last.requestsPerSecond || last.verdict === 'generator-limit' || last.broken.some((b) => b.gate !== 'p99')) return false;
+  const tails = backendSteps(latestPerUsers(earlier))
+    .filter((e) => e.users !== last.users && e.users >= knee.users && e.requestsPerSecond > 0 && e.latency && e.latency.p99 >= limits.p99Ms / 4)
+    .map((e) => (e.latency!.p99 * e.requestsPerSecond) / e.users)
     .sort((a, b) => a - b);
-  if (!perUser.length) return false;
-  const expected = perUser[Math.floor(perUser.length / 2)] * last.users;
+  if (!tails.length) return false;
+  const expected = (tails[Math.floor(tails.length / 2)] * last.users) / last.requestsPerSecond;
   const flips = p >= limits.p99Ms !== expected >= limits.p99Ms;
   return flips && Math.abs(p / expected - 1) * 100 > s.remeasure.offLinePct;
 }
 
 /**
  * A step the curve says was disturbed, to be measured again (once) before the answer rests on it:
- * the last step, when its p99 contradicts an earlier step's or (past the knee) its throughput dips
- * below the knee's; or an earlier step with fewer users, when the last one's throughput grew faster
+ * the last step, when its p99 contradicts an earlier step's or Little's line, or when it broke past
+ * the knee with its throughput below the knee's; or an earlier step with fewer users, when the last one's throughput grew faster
  * than its users (in a closed loop it cannot: that step read too little).
  */
 function disturbed(steps: StepResult[], s: CapacitySearch, limits: CapacityLimits): StepResult | null {
@@ -233,8 +235,9 @@ function disturbed(steps: StepResult[], s: CapacitySearch, limits: CapacityLimit
       last.requestsPerSecond / e.requestsPerSecond > (last.users / e.users) * (1 + s.remeasure.superlinearPct / 100),
   );
   if (slower && last.verdict !== 'generator-limit') return slower;
+  // A dip matters where it breaks a gate (latency = users ÷ throughput rises with it); a held step is held either way.
   const knee = kneeOf(steps);
-  if (knee && last.phase !== 'again' && last.verdict !== 'generator-limit' && last.users > knee.users && last.requestsPerSecond < knee.requestsPerSecond * (1 - s.remeasure.rpsDipPct / 100)) {
+  if (knee && last.phase !== 'again' && last.verdict === 'broken' && last.users > knee.users && last.requestsPerSecond < knee.requestsPerSecond * (1 - s.remeasure.rpsDipPct / 100)) {
     return last;
   }
   return null;
