@@ -197,15 +197,24 @@ async function main(): Promise<void> {
 
     // The generator, step by step (its worker thread, from /proc), against a fixed profile at the knee's users.
     const steps = c.steps.map((s) => ({ s, cpu: s.from !== undefined && s.to !== undefined ? pack.cpu(s.from, s.to, s.requests) : null }));
-    let fixed: Awaited<ReturnType<typeof fixedRun>> | undefined;
-    if (FIXED && c.knee) {
-      standIn = await startStandIn(stand);
-      fixed = await fixedRun(standIn.url, Math.max(1, held?.users ?? c.knee.users));
-      standIn.stop();
+    // Fixed profiles at the first step's users and at the users held (the rates of the steps below and past the knee).
+    const fixed: Array<Awaited<ReturnType<typeof fixedRun>>> = [];
+    if (FIXED && c.steps.length) {
+      for (const users of [...new Set([c.steps[0].users, held?.users ?? broke?.users ?? c.steps[0].users])]) {
+        standIn = await startStandIn(stand);
+        fixed.push(await fixedRun(standIn.url, users));
+        standIn.stop();
+      }
     }
-    const worst = Math.max(...steps.map((x) => x.cpu?.msPerRequest ?? 0));
+    // Each step against the fixed run nearest to it in users (log scale): the same rate on this backend.
+    const nearest = (users: number) => [...fixed].sort((a, b) => Math.abs(Math.log(a.users / users)) - Math.abs(Math.log(b.users / users)))[0];
+    const ratios = steps.map((x) => {
+      const ref = nearest(x.s.users)?.cpu?.msPerRequest;
+      return x.cpu && ref ? x.cpu.msPerRequest / ref : null;
+    });
+    const worst = Math.max(0, ...ratios.map((r) => r ?? 0));
     cpuRows.push(
-      `| ${capacity} req/s | ${steps.map((x) => `${x.s.users}: ${f2(x.cpu?.msPerRequest)} ms (${f(x.cpu?.pct)} %)`).join(', ')} | ${fixed ? `${fixed.users} users, ${f(fixed.rps)} req/s: ${f2(fixed.cpu?.msPerRequest)} ms (${f(fixed.cpu?.pct)} %)` : '-'} | ${fixed?.cpu ? `${(worst / fixed.cpu.msPerRequest).toFixed(2)}x` : '-'} |`,
+      `| ${capacity} req/s | ${steps.map((x) => `${x.s.users}: ${f2(x.cpu?.msPerRequest)} ms (${f(x.cpu?.pct)} %)`).join(', ')} | ${fixed.map((x) => `${x.users} users, ${f(x.rps)} req/s: ${f2(x.cpu?.msPerRequest)} ms (${f(x.cpu?.pct)} %)`).join('; ') || '-'} | ${worst ? `${worst.toFixed(2)}x` : '-'} |`,
     );
     console.log(`  generator per step: ${cpuRows[cpuRows.length - 1]}`);
 
@@ -225,7 +234,7 @@ async function main(): Promise<void> {
   console.log('| backend | search | highest throughput (the knee) | held | broke at | steps | result | time to the answer |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
-  console.log('\n| backend | generator per search step (users: CPU ms per request, % of a core) | fixed profile at the held users | worst step vs fixed |');
+  console.log('\n| backend | generator per search step (users: CPU ms per request, % of a core) | fixed profiles at the first step\'s and the held users | worst step vs the nearest fixed run |');
   console.log('|---|---|---|---|');
   for (const r of cpuRows) console.log(r);
 }
