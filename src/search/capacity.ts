@@ -198,15 +198,16 @@ function contradicts(last: StepResult, earlier: StepResult[], limits: CapacityLi
 /**
  * Near the gate latency is mostly queueing, so by Little's law a step's mean latency is users ÷
  * throughput, and its p99 a steady multiple of that (the tail). The other steps past the knee near
- * the gate (p99 at least a quarter of it) give that multiple; a step whose verdict on the p99 gate
- * it contradicts, lying more than `offLinePct` % off it, was disturbed.
+ * the gate (p99 at least half of it, where the generator's jitter no longer weighs) give that
+ * multiple; a step whose verdict on the p99 gate it contradicts, more than `offLinePct` % off it,
+ * was disturbed.
  */
 function offTheLine(last: StepResult, earlier: StepResult[], s: CapacitySearch, limits: CapacityLimits): boolean {
   const p = last.latency?.p99;
   const knee = kneeOf([...earlier, last]);
   if (p === undefined || !knee || !last.requestsPerSecond || last.verdict === 'generator-limit' || last.broken.some((b) => b.gate !== 'p99')) return false;
   const tails = backendSteps(latestPerUsers(earlier))
-    .filter((e) => e.users !== last.users && e.users >= knee.users && e.requestsPerSecond > 0 && e.latency && e.latency.p99 >= limits.p99Ms / 4)
+    .filter((e) => e.users !== last.users && e.users >= knee.users && e.requestsPerSecond > 0 && e.latency && e.latency.p99 >= limits.p99Ms / 2)
     .map((e) => (e.latency!.p99 * e.requestsPerSecond) / e.users)
     .sort((a, b) => a - b);
   if (!tails.length) return false;
