@@ -1,20 +1,26 @@
 // `npm run bench:capacity`: the capacity search against stand-ins of known capacity, over the range
-// (default 20, 200 and 1000 requests/s: 1 at a time for 50 ms, 4 at a time for 20 ms, 20 at a time
-// for 20 ms). For each: the pack's `--profile capacity` (the whole command, timed), and autocannon
-// stepping the same way (the same search, src/record/capacity.ts, choosing each step from what autocannon
-// measured with that many connections), both against the truth: the capacity, and by Little's law
-// the users at which a request waits 1000 ms (the p99 gate). Prints a markdown table (docs/benchmarks.md).
-//   npm run bench:capacity [-- --capacities 20,200,1000]
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+// (default 20, 200, 500, 1000 and 2000 requests/s: N at a time for MS ms). For each: the pack's
+// `--profile capacity` (the whole command, timed), its load generator's CPU per step read from
+// /proc for each thread of the Artillery process (its worker: the busiest thread), a fixed-profile
+// run of the pack at the knee's users for the same rate (its CPU per request, the bar for the
+// search's steps), and autocannon stepping the same way (the same search, src/search/capacity.ts,
+// choosing each step from what autocannon measured with that many connections), all against the
+// truth: the capacity, and by Little's law the users at which a request waits 1000 ms (the p99
+// gate). CPU is given in ms of CPU per request (robust to a busy machine) and % of a core.
+// Prints markdown tables (docs/benchmarks.md).
+//   npm run bench:capacity [-- --capacities 20,200,500,1000,2000] [--no-autocannon] [--no-fixed]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { answerCapacity, bracket, nextStep, windowDone, type StepResult } from '../src/record/capacity';
+import { answerCapacity, bracket, nextStep, windowDone } from '../src/search/capacity';
+import type { StepResult } from '../src/search/shapes';
 import { capacityLimits } from '../src/plan/capacity';
 import { loadBudgets, loadProfile } from '../src/catalog/config';
 import { signJwt } from '../src/shared/jwt';
 import type { RunRecord } from '../src/record/record';
 import { JOURNEY_PATHS } from './pack-autocannon';
+import { busiest, watchThreads } from './lib/threads';
 
 const ROOT = join(__dirname, '..');
 /** Stand-ins by capacity (req/s): requests served at once, and each one's service time. */
@@ -25,10 +31,15 @@ const STAND_INS: Record<number, { concurrency: number; serviceMs: number }> = {
   200: { concurrency: 4, serviceMs: 20 },
   500: { concurrency: 10, serviceMs: 20 },
   1000: { concurrency: 20, serviceMs: 20 },
+  2000: { concurrency: 40, serviceMs: 20 },
   2500: { concurrency: 50, serviceMs: 20 },
 };
 const arg = process.argv.indexOf('--capacities');
-const CAPACITIES = (arg > 0 ? process.argv[arg + 1] : '20,200,1000').split(',').map(Number);
+const CAPACITIES = (arg > 0 ? process.argv[arg + 1] : '20,200,500,1000,2000').split(',').map(Number);
+const AUTOCANNON = !process.argv.includes('--no-autocannon');
+const FIXED = !process.argv.includes('--no-fixed');
+/** The fixed-profile run's load: a short ramp, then this long at the knee's users. */
+const FIXED_SECONDS = 30;
 
 function startStandIn(c: { concurrency: number; serviceMs: number }): Promise<{ url: string; stop: () => void }> {
   const child = spawn(process.execPath, ['bin/pack.js', 'target', '--port', '0', '--capacity', String(c.concurrency), '--service-ms', String(c.serviceMs)], { cwd: ROOT });
@@ -115,10 +126,54 @@ async function autocannonSearch(url: string): Promise<{ steps: StepResult[]; sec
 }
 
 const f = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v >= 100 ? String(Math.round(v)) : v.toFixed(1));
+const f2 = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(2));
+
+/** Runs the pack (the whole command), watching the Artillery process's threads; its record and time. */
+async function runPack(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const reports = mkdtempSync(join(tmpdir(), 'voxanne-bench-capacity-'));
+  const t = performance.now();
+  const child = spawn(process.execPath, ['bin/pack.js', 'run', ...args, '--reports', reports], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stdout += d));
+  const threads = watchThreads(child.pid!, /artillery/);
+  await new Promise((resolve) => child.on('exit', resolve));
+  threads.stop();
+  const seconds = (performance.now() - t) / 1000;
+  const dir = readdirSync(reports).find((x) => /^\d{8}-/.test(x));
+  if (!dir) throw new Error(`no run folder: ${stdout}`);
+  const record = JSON.parse(readFileSync(join(reports, dir, 'run.json'), 'utf8')) as RunRecord;
+  /** The worker's CPU over [from, to): ms per request and % of a core. */
+  const cpu = (from: number, to: number, requests: number) => {
+    const b = busiest(threads.cpuBetween(from, to));
+    const span = threads.spanMs(from, to);
+    if (!b || !span || !requests) return null;
+    return { msPerRequest: b.ms / ((requests * span) / (to - from)), pct: (b.ms / span) * 100 };
+  };
+  return { record, stdout, seconds, cpu, folder: join(reports, dir) };
+}
+
+/** A fixed profile of `users` back to back (no pause), through the pack: its worker's CPU per request at that rate. */
+async function fixedRun(url: string, users: number) {
+  const file = join(mkdtempSync(join(tmpdir(), 'voxanne-bench-profiles-')), 'profiles.yml');
+  writeFileSync(
+    file,
+    `fixed:\n  description: "${users} users back to back"\n  thinkSeconds: 0\n  minRps: 0\n  stages:\n    - { duration: 2s, target: ${users} }\n    - { duration: ${FIXED_SECONDS}s, target: ${users} }\n`,
+  );
+  const r = await runPack(['--profile', 'fixed', '--base-url', url, '--spread-ips', '--yes'], { VOXANNE_PROFILES: file });
+  // The held part only (past the ramp and the first seconds), as a search step is measured.
+  const start = Date.parse(r.record.loadStartedAt ?? r.record.startedAt) + 5000;
+  const held = r.record.periods.filter((p) => p.start >= start - 10_000);
+  const from = start;
+  const to = start + (FIXED_SECONDS - 5) * 1000;
+  const rps = r.record.totals.requestsPerSecond;
+  return { rps, users, cpu: r.cpu(from, to, rps * ((to - from) / 1000)), periods: held.length };
+}
 
 async function main(): Promise<void> {
   console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the start`);
   const rows: string[] = [];
+  const cpuRows: string[] = [];
   for (const capacity of CAPACITIES) {
     const stand = STAND_INS[capacity];
     if (!stand) throw new Error(`no stand-in for ${capacity} req/s; choose from ${Object.keys(STAND_INS).join(', ')}`);
@@ -128,36 +183,60 @@ async function main(): Promise<void> {
 
     // The pack's search: the whole command, from its start to its answer and exit.
     let standIn = await startStandIn(stand);
-    const reports = mkdtempSync(join(tmpdir(), 'voxanne-bench-capacity-'));
-    let t = performance.now();
-    const pack = spawnSync(process.execPath, ['bin/pack.js', 'run', '--profile', 'capacity', '--base-url', standIn.url, '--reports', reports], { cwd: ROOT, encoding: 'utf8' });
-    const packSeconds = (performance.now() - t) / 1000;
+    const load0 = loadavg()[0];
+    const pack = await runPack(['--profile', 'capacity', '--base-url', standIn.url]);
     standIn.stop();
-    const dir = readdirSync(reports).find((x) => /^\d{8}-/.test(x));
-    const record = JSON.parse(readFileSync(join(reports, dir!, 'run.json'), 'utf8')) as RunRecord;
-    const c = record.capacity!;
-    console.log(`${label}, pack: ${pack.stdout.split('\n').find((l) => l.startsWith('capacity:'))}`);
-    console.log(`  steps: ${c.steps.map((s) => `${s.users} ${s.verdict}`).join(', ')}; run folder ${join(reports, dir!)}`);
+    const c = pack.record.capacity!;
+    console.log(`${label}, pack (load ${load0.toFixed(1)}): ${pack.stdout.split('\n').find((l) => l.startsWith('capacity:'))}`);
+    console.log(`  steps: ${c.steps.map((s) => `${s.users} ${s.verdict}${s.phase === 'again' ? ' (again)' : ''}`).join(', ')}; run folder ${pack.folder}`);
     const held = c.held === null ? undefined : c.steps[c.held];
     const broke = c.stoppedAt === null ? undefined : c.steps[c.stoppedAt];
     const brokeText = broke ? (broke.verdict === 'generator-limit' ? `generator limit at ${broke.users}` : `${broke.users} (${broke.broken.map((b) => b.gate).join(', ')})`) : '-';
-    rows.push(`| | pack \`--profile capacity\` | ${f(c.knee?.requestsPerSecond)} req/s at ${c.knee?.users ?? '-'} users | ${held?.users ?? '-'} users (p99 ${f(held?.latency?.p99)} ms) | ${brokeText} | ${c.steps.length} | ${c.result} | ${f(packSeconds)} s |`);
+    const limitNote = c.result === 'generator-limit' ? ' (the generator\'s limit: at least)' : '';
+    rows.push(`| | pack \`--profile capacity\` | ${f(c.knee?.requestsPerSecond ?? c.atLeastRps)} req/s at ${c.knee?.users ?? '-'} users${limitNote} | ${held?.users ?? '-'} users (p99 ${f(held?.latency?.p99)} ms) | ${brokeText} | ${c.steps.length} | ${c.result} | ${f(pack.seconds)} s |`);
 
+    // The generator, step by step (its worker thread, from /proc), against a fixed profile at the knee's users.
+    const steps = c.steps.map((s) => ({ s, cpu: s.from !== undefined && s.to !== undefined ? pack.cpu(s.from, s.to, s.requests) : null }));
+    // Fixed profiles at the first step's users and at the users held (the rates of the steps below and past the knee).
+    const fixed: Array<Awaited<ReturnType<typeof fixedRun>>> = [];
+    if (FIXED && c.steps.length) {
+      for (const users of [...new Set([c.steps[0].users, held?.users ?? broke?.users ?? c.steps[0].users])]) {
+        standIn = await startStandIn(stand);
+        fixed.push(await fixedRun(standIn.url, users));
+        standIn.stop();
+      }
+    }
+    // Each step against the fixed run nearest to it in users (log scale): the same rate on this backend.
+    const nearest = (users: number) => [...fixed].sort((a, b) => Math.abs(Math.log(a.users / users)) - Math.abs(Math.log(b.users / users)))[0];
+    const ratios = steps.map((x) => {
+      const ref = nearest(x.s.users)?.cpu?.msPerRequest;
+      return x.cpu && ref ? x.cpu.msPerRequest / ref : null;
+    });
+    const worst = Math.max(0, ...ratios.map((r) => r ?? 0));
+    cpuRows.push(
+      `| ${capacity} req/s | ${steps.map((x) => `${x.s.users}: ${f2(x.cpu?.msPerRequest)} ms (${f(x.cpu?.pct)} %)`).join(', ')} | ${fixed.map((x) => `${x.users} users, ${f(x.rps)} req/s: ${f2(x.cpu?.msPerRequest)} ms (${f(x.cpu?.pct)} %)`).join('; ') || '-'} | ${worst ? `${worst.toFixed(2)}x` : '-'} |`,
+    );
+    console.log(`  generator per step: ${cpuRows[cpuRows.length - 1]}`);
+
+    if (!AUTOCANNON) continue;
     // autocannon, the same search.
     standIn = await startStandIn(stand);
-    t = performance.now();
+    const t = performance.now();
     const ac = await autocannonSearch(standIn.url);
     standIn.stop();
     const a = answerCapacity(ac.steps, { budgets: {}, endpointPath: (x) => x, search, requestsPerJourney: JOURNEY_PATHS.length, timeUp: false });
     const { lo, hi } = bracket(ac.steps);
     const acHeld = ac.steps.find((s) => s.users === lo && s.verdict === 'held');
     console.log(`${label}, autocannon: ${ac.steps.map((s) => `${s.users} ${f(s.requestsPerSecond)} req/s p99 ${s.latency?.p99} ${s.verdict}`).join('; ')}`);
-    rows.push(`| | autocannon, same search | ${f(a.knee?.requestsPerSecond)} req/s at ${a.knee?.users ?? '-'} connections | ${lo ?? '-'} connections (p99 ${f(acHeld?.latency?.p99)} ms) | ${hi ?? '-'} | ${ac.steps.length} | ${a.result} | ${f(ac.seconds)} s |`);
+    rows.push(`| | autocannon, same search | ${f(a.knee?.requestsPerSecond)} req/s at ${a.knee?.users ?? '-'} connections | ${lo ?? '-'} connections (p99 ${f(acHeld?.latency?.p99)} ms) | ${hi ?? '-'} | ${ac.steps.length} | ${a.result} | ${f((performance.now() - t) / 1000)} s |`);
   }
   console.log(`\nload average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end\n`);
   console.log('| backend | search | highest throughput (the knee) | held | broke at | steps | result | time to the answer |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
+  console.log('\n| backend | generator per search step (users: CPU ms per request, % of a core) | fixed profiles at the first step\'s and the held users | worst step vs the nearest fixed run |');
+  console.log('|---|---|---|---|');
+  for (const r of cpuRows) console.log(r);
 }
 
 main().catch((err) => {

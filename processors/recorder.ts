@@ -8,7 +8,7 @@ import { encodeSketch } from '../src/shared/sketches';
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
-import { generatorMetric } from '../src/record/capacity';
+import { generatorMetric } from '../src/search/capacity';
 import type { PeriodEvent } from '../src/channel/channel';
 import { artilleryMetric, counter } from '../src/shared/metrics';
 
@@ -127,11 +127,29 @@ function bucketIn(map: Map<number, Bucket>, lengthMs: number, now: number): Buck
   return b;
 }
 
-/** The buckets a measurement goes into now: the period's, and the second's in a capacity search. */
+/**
+ * The bucket a measurement goes into now: the period's; in a capacity search the second's only (its
+ * seconds are folded into their periods once, when reported: one bucket per event on the hot path).
+ */
 function bucketsAt(now: number): Bucket[] {
   changed = true;
-  const period = bucketIn(buckets, periodLengthMs, now);
-  return perSecond ? [period, bucketIn(seconds, 1000, now)] : [period];
+  return [perSecond ? bucketIn(seconds, 1000, now) : bucketIn(buckets, periodLengthMs, now)];
+}
+
+/** Adds one bucket's counters and sketches into another (sketches merge exactly). */
+function addInto(into: Bucket, from: Bucket): Bucket {
+  into.first = Math.min(into.first, from.first);
+  into.last = Math.max(into.last, from.last);
+  for (const [name, n] of Object.entries(from.counters)) into.counters[name] = (into.counters[name] ?? 0) + n;
+  for (const [name, sketch] of Object.entries(from.histograms)) (into.histograms[name] ??= new DDSketch({ relativeAccuracy: 0.01 })).merge(sketch);
+  return into;
+}
+
+/** A second that closed goes into its period, once. */
+function fold(second: Bucket): void {
+  const period = second.period - (second.period % periodLengthMs);
+  if (!buckets.has(period)) bucketIn(buckets, periodLengthMs, second.first);
+  addInto(buckets.get(period)!, second);
 }
 
 function count(name: string, value: number): void {
@@ -173,14 +191,21 @@ const asEvent = (b: Bucket): PeriodEvent => ({
 
 function report(): WorkerReport {
   const at = Date.now();
-  const out: WorkerReport = { worker: threadId, at, inFlight: Math.max(0, sent - settled), periods: [...buckets.values()].map(asEvent) };
-  if (perSecond) {
-    const closed = [...seconds.values()].filter((b) => b.period + 1000 <= at);
-    for (const b of closed) seconds.delete(b.period);
-    out.seconds = closed.map(asEvent);
-    out.arrived = arrived;
+  if (!perSecond) return { worker: threadId, at, inFlight: Math.max(0, sent - settled), periods: [...buckets.values()].map(asEvent) };
+  const closed = [...seconds.values()].filter((b) => b.period + 1000 <= at);
+  for (const b of closed) {
+    seconds.delete(b.period);
+    fold(b);
   }
-  return out;
+  // The periods with the seconds still open added to copies, so a report always holds everything measured.
+  const open = [...seconds.values()];
+  const periods = new Map([...buckets].map(([k, b]) => [k, b]));
+  for (const b of open) {
+    const period = b.period - (b.period % periodLengthMs);
+    const base = periods.get(period);
+    periods.set(period, addInto(base && base === buckets.get(period) ? addInto({ ...base, counters: {}, histograms: {} }, base) : base ?? { period, first: b.first, last: b.last, counters: {}, histograms: {} }, b));
+  }
+  return { worker: threadId, at, inFlight: Math.max(0, sent - settled), periods: [...periods.values()].sort((a, b) => a.period - b.period).map(asEvent), seconds: closed.map(asEvent), arrived };
 }
 
 const redirected = new Set<string>();

@@ -1,11 +1,12 @@
-// The capacity search's choices (src/record/capacity.ts), without a load: each step's figures come from
+// The capacity search's choices (src/search/capacity.ts), without a load: each step's figures come from
 // an ideal closed-loop backend (throughput = min(capacity, users / service time), latency by
 // Little's law), so the search's path can be checked over the whole range of capacities in
 // milliseconds. Where a search may run is the command line's refusal, in-process. The real search
 // against the stand-in is in test/solo/capacity.test.ts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { answerCapacity, bracket, nextStep, predictBreak, saturated, windowDone, type StepResult } from '../src/record/capacity';
+import { answerCapacity, bracket, nextStep, predictBreak, saturated, windowDone } from '../src/search/capacity';
+import type { StepResult } from '../src/search/shapes';
 import { capacityLimits } from '../src/plan/capacity';
 import { loadBudgets, loadProfile } from '../src/catalog/config';
 import { packInProcess } from './in-process';
@@ -81,7 +82,7 @@ describe('the capacity search against an ideal backend', () => {
       const a = answerCapacity(r.steps, { budgets: { health: 100 }, endpointPath: () => '/health', search, requestsPerJourney: 5, timeUp: false });
       assert.equal(a.result, 'knee');
       assert.ok(Math.abs(a.knee!.requestsPerSecond - rps) < rps * 0.01);
-      assert.match(a.line, new RegExp(`^capacity: highest throughput [\\d.]+ req/s, reached at \\d+ users \\(the knee\\); held ${r.lo} users .*; broke at ${r.hi} users .*p99 \\d+ ms >= 1000 ms; GET /health degraded first; as the guide's users \\(1 s pause between journeys\\), about \\d+ held, \\d+ broke \\(an estimate, by Little's law\\)$`));
+      assert.match(a.line, new RegExp(`^capacity: highest throughput [\\d.]+ req/s, reached at \\d+ users \\(the knee\\); held ${r.lo} users .*; broke at ${r.hi} users .*p99 \\d+ ms >= 1000 ms; GET /health degraded first; as the guide's users \\(1 s pause between journeys\\), about \\d+ held, \\d+ broke \\(an estimate, by Little's law at [\\d.]+ req/s\\)$`));
     });
   }
 
@@ -113,6 +114,52 @@ describe('the capacity search against an ideal backend', () => {
     assert.equal(again.verdict, 'held');
     assert.deepEqual(bracket([...steps, disturbed, again]), { lo: 176, hi: 194 });
     assert.equal(nextStep([...steps, disturbed, again], search, limits), null, '194 is within 10 % of 176');
+  });
+
+  test('throughput that grew faster than the users: the step below was disturbed, and is measured again before the answer rests on it', () => {
+    // As seen against a real backend: 145 users at 713 req/s held, then 160 users at 900 req/s.
+    const d = { phase: 'narrow' as const, predicted: null };
+    const slow = { ...measure(145, 900, 20, d), requestsPerSecond: 713 };
+    const steps = [measure(64, 900, 20, d), slow, measure(160, 900, 20, d)];
+    assert.deepEqual(nextStep(steps, search, limits), { users: 145, phase: 'again', predicted: null });
+    // Measured once more: the search goes on from the new figures, and never asks a third time.
+    const again = measure(145, 900, 20, { phase: 'again', predicted: null });
+    assert.notEqual(nextStep([...steps, again], search, limits)?.phase, 'again');
+    assert.notEqual(nextStep([...steps, { ...again, requestsPerSecond: 713 }], search, limits)?.phase, 'again');
+  });
+
+  test("a step that broke off Little's line (p99 per user of the steps near the gate says it held) is measured again", () => {
+    // As seen against the 20 req/s stand-in: 13 users p99 650 ms, 27 users 1350 ms, then 19 users 1200 ms (the line says 950).
+    const d = { phase: 'narrow' as const, predicted: null };
+    const at = (users: number, p99: number) => ({ ...measure(users, 20, 50, d), latency: { p50: p99, p95: p99, p99 } });
+    const steps = [measure(4, 20, 50, d), at(13, 650), { ...at(27, 1350), verdict: 'broken' as const }];
+    const off = { ...at(19, 1200), verdict: 'broken' as const };
+    off.broken = [{ gate: 'p99', value: 1200, limit: 1000 }];
+    assert.deepEqual(nextStep([...steps, off], search, limits), { users: 19, phase: 'again', predicted: null });
+    // On the line (or off it without changing the verdict), the search goes on.
+    assert.notEqual(nextStep([...steps, at(19, 950)], search, limits)?.phase, 'again');
+  });
+
+  test('past the knee, a step that broke with its throughput below the knee\'s is measured again', () => {
+    const d = { phase: 'predict' as const, predicted: null };
+    const steps = [measure(16, 500, 20, d), measure(256, 500, 20, d)];
+    const dipped = { ...measure(449, 500, 20, d), requestsPerSecond: 470, verdict: 'broken' as const };
+    dipped.broken = [{ gate: 'p99', value: 1050, limit: 1000 }];
+    assert.deepEqual(nextStep([...steps, dipped], search, limits), { users: 449, phase: 'again', predicted: null });
+    assert.notEqual(nextStep([...steps, { ...measure(400, 500, 20, d), requestsPerSecond: 470 }], search, limits)?.phase, 'again', 'a held step is held either way');
+    assert.notEqual(nextStep([...steps, measure(449, 500, 20, d)], search, limits)?.phase, 'again', 'a step on the curve is not');
+  });
+
+  test("the guide's users: held never above broke, even when the broken step read less throughput", () => {
+    const d = { phase: 'narrow' as const, predicted: null };
+    // As seen against a real backend: about 340 held, 334 broke, when each side used its own throughput.
+    const held = { ...measure(150, 1000, 20, d), requestsPerSecond: 950 };
+    const broke = { ...measure(160, 1000, 20, d), requestsPerSecond: 850, latency: { p50: 900, p95: 1000, p99: 1100 }, verdict: 'broken' as const };
+    broke.broken = [{ gate: 'p99', value: 1100, limit: 1000 }];
+    const a = answerCapacity([held, broke], { budgets: {}, endpointPath: (n) => n, search, requestsPerJourney: 5, timeUp: false });
+    assert.equal(a.result, 'knee');
+    assert.deepEqual(a.guideUsers, { held: 150 + 190, broke: 160 + 190, thinkSeconds: 1, atRps: 950 });
+    assert.match(a.line, /about 340 held, 350 broke \(an estimate, by Little's law at 950 req\/s\)$/);
   });
 
   test('a backend that breaks with the first users: the search goes down to 1 user', () => {
@@ -153,7 +200,7 @@ describe('where a capacity search may run', () => {
     assert.equal(allowed.code, 0, allowed.stderr);
     assert.match(allowed.stdout, /^Dry run: nothing is sent\./);
     assert.match(allowed.stdout, /grow: {5}4 users, then x2 per step until a gate breaks or throughput stops growing/);
-    assert.match(allowed.stdout, /bounds: {3}2000 users .* 240 s of load/);
+    assert.match(allowed.stdout, /bounds: {3}2000 users \(a waiting pool that arrives in 1 s and sends only as each step lets it\), 240 s of load/);
     assert.match(allowed.stdout, /p99 response time < 1000 ms; HTTP error rate < 5 %/);
     assert.doesNotMatch(allowed.stdout, /client address/, 'spread IPs only on loopback');
     const scaled = await packInProcess('run', ['--profile', 'capacity', '--time-scale', '0.5', '--dry-run']);

@@ -13,7 +13,7 @@ import type { DDSketch } from '@artilleryio/sketches-js';
 import { encodeSketch, mergeSketches } from '../../src/shared/sketches';
 import { BroadcastChannel } from 'node:worker_threads';
 import { afterHealth, afterPeriod, breakerStart } from '../../src/record/breaker';
-import { judgeStep, nextStep, SECOND_MS, windowDone, type Decision, type StepResult } from '../../src/record/capacity';
+import { searchReport, searchStart, searchState, searchTick, type SearchAction } from '../../src/search/driver';
 import { channelDir, readRunConfig, writeEvent, writeTail, type PeriodEvent, type RunConfig } from '../../src/channel/channel';
 import { checkHealth } from '../../src/target/health';
 import { logLine } from '../../src/shared/log';
@@ -37,8 +37,8 @@ interface Script {
   config: { target?: string; variables?: Record<string, unknown>; phases?: unknown[]; http?: { timeout?: number } };
 }
 
-/** Before a capacity search's first step: the worker's first seconds run late (compiling, first connections). */
-const WARM_UP_MS = 2000;
+/** How often the capacity search looks at what the workers reported. */
+const SEARCH_TICK_MS = 250;
 
 /** The longest wait for the requests in flight at the end: the request timeout, at most this. */
 const DRAIN_LIMIT_MS = 15_000;
@@ -65,86 +65,6 @@ function mergePeriods(parts: PeriodEvent[]): PeriodEvent {
     counters,
     histograms: Object.fromEntries(Object.entries(sketches).map(([n, s]) => [n, encodeSketch(s)])),
     unreported: true,
-  };
-}
-
-/**
- * The capacity search, live: sets how many users may send (the workers' users wait otherwise),
- * lets the queue settle, measures the step on whole seconds of the workers' own data until it has
- * enough responses, judges it, and chooses the next step from every step so far (src/record/capacity.ts).
- */
-function capacitySearch(
-  capacity: NonNullable<RunConfig['capacity']>,
-  io: { allow: (users: number) => void; step: (r: StepResult) => void; done: (reason: string, timeUp: boolean) => void },
-) {
-  const { search, limits } = capacity;
-  const seconds = new Map<number, PeriodEvent[]>();
-  const arrived = new Map<number, number>();
-  const reportedTo = new Map<number, number>();
-  const steps: StepResult[] = [];
-  let loadStart: number | undefined;
-  let current: (Decision & { changedAt: number; from: number | null }) | undefined;
-  let finished = false;
-  let lastAllowAt = 0;
-
-  const begin = (d: Decision, now: number) => {
-    current = { ...d, changedAt: now, from: null };
-    io.allow(d.users);
-    lastAllowAt = now;
-  };
-  const finish = (reason: string, timeUp: boolean) => {
-    finished = true;
-    io.done(reason, timeUp);
-  };
-  return {
-    report(w: WorkerReport) {
-      for (const s of w.seconds ?? []) seconds.set(s.period, [...(seconds.get(s.period) ?? []), s]);
-      if (w.arrived !== undefined) arrived.set(w.worker, w.arrived);
-      reportedTo.set(w.worker, w.at - (w.at % SECOND_MS));
-    },
-    start(at: number) {
-      loadStart ??= at;
-    },
-    tick(now: number) {
-      if (finished || loadStart === undefined) return;
-      if (!current) return begin(nextStep(steps, search, limits)!, now);
-      // The workers may have missed a message sent before their first user: say it again, each second.
-      if (now - lastAllowAt >= SECOND_MS) {
-        io.allow(current.users);
-        lastAllowAt = now;
-      }
-      const timeUp = now - loadStart >= search.maxSeconds * 1000;
-      if (current.from === null) {
-        if (timeUp) return finish(`the search's time bound (${search.maxSeconds} s) came before the step of ${current.users} users`, true);
-        const users = [...arrived.values()].reduce((a, b) => a + b, 0);
-        if (users < current.users) return; // the pool is still arriving
-        // The queue settles within about one response time of the change.
-        // The first step also waits for the worker to warm up (its first seconds run late).
-        const settle = search.settleSeconds * 1000 + (steps.length ? Math.min(5000, steps[steps.length - 1].latency?.p99 ?? 0) : WARM_UP_MS);
-        const from = Math.max(now, current.changedAt + settle);
-        current.from = from - (from % SECOND_MS) + SECOND_MS;
-        return;
-      }
-      const to = Math.min(...reportedTo.values());
-      const whole = Math.floor((to - current.from) / SECOND_MS);
-      if (whole < 1) return;
-      const inWindow = [...seconds.entries()].filter(([t]) => t >= current!.from! && t < to).flatMap(([, parts]) => parts);
-      const requests = inWindow.reduce((n, p) => n + (p.counters[counter.requests] ?? 0), 0);
-      if (!windowDone(search, whole, requests) && !timeUp) return;
-      const r = judgeStep({ ...current, since: current.changedAt, from: current.from, to: current.from + whole * SECOND_MS }, inWindow, limits);
-      steps.push(r);
-      io.step(r);
-      for (const t of seconds.keys()) if (t < to) seconds.delete(t);
-      const figures = `${r.requestsPerSecond} req/s, p99 ${r.latency?.p99 ?? '-'} ms, errors ${r.errorRatePct} %, generator CPU ${r.cpuPct ?? '-'} %`;
-      const verdict = r.verdict === 'held' ? 'held' : r.verdict === 'broken' ? `BROKE ${r.broken.map((b) => b.gate).join(', ')}` : 'saturated the load generator';
-      logLine(`Capacity: ${r.users} users ${verdict} (${figures}; ${r.seconds} s measured).`);
-      const next = nextStep(steps, search, limits);
-      if (!next) return finish('the search has its answer', false);
-      if (timeUp) return finish(`the search's time bound (${search.maxSeconds} s) came`, true);
-      const why = next.predicted ? ` (predicted: the ${next.predicted.gate} gate breaks at about ${next.predicted.users} users)` : '';
-      logLine(`Capacity: next step ${next.users} users, ${next.phase}${why}.`);
-      begin(next, now);
-    },
   };
 }
 
@@ -207,7 +127,7 @@ export class Plugin {
         return;
       }
       workers.set(data.worker, data);
-      search?.report(data);
+      if (search) searchReport(search, data);
       saveTail();
     };
     /** Asks every worker for its report now; resolves after `ms` (replies arrive within a few ms). */
@@ -252,21 +172,20 @@ export class Plugin {
       },
     });
 
-    // The capacity search ends the load itself once it has its answer (a successful run, exit 0).
-    const search = config.capacity
-      ? capacitySearch(config.capacity, {
-          allow: (n) => recorder.postMessage({ stop: false, users: n } satisfies RecorderRequest),
-          step: (step) => writeEvent(dir, { type: 'capacity-step', at: Date.now(), step }),
-          done: (reason, timeUp) => {
-            if (stopping) return;
-            stopping = true;
-            writeEvent(dir, { type: 'capacity-stop', at: Date.now(), reason, timeUp });
-            logLine(`Capacity: stopping the load: ${reason}.`);
-            void artillery()?.shutdown?.({ earlyStop: true, exitCode: 0 });
-          },
-        })
-      : undefined;
-    const searchTimer = search ? setInterval(() => !stopping && search.tick(Date.now()), 250) : undefined;
+    // The capacity search (src/search/driver.ts) ends the load itself once it has its answer (a successful run, exit 0).
+    const search = config.capacity ? searchState(config.capacity) : undefined;
+    const act = (a: SearchAction) => {
+      if (a.type === 'allow') recorder.postMessage({ stop: false, users: a.users } satisfies RecorderRequest);
+      else if (a.type === 'step') writeEvent(dir, { type: 'capacity-step', at: Date.now(), step: a.step });
+      else if (a.type === 'log') logLine(a.line);
+      else if (!stopping) {
+        stopping = true;
+        writeEvent(dir, { type: 'capacity-stop', at: Date.now(), reason: a.reason, timeUp: a.timeUp });
+        logLine(`Capacity: stopping the load: ${a.reason}.`);
+        void artillery()?.shutdown?.({ earlyStop: true, exitCode: 0 });
+      }
+    };
+    const searchTimer = search ? setInterval(() => !stopping && searchTick(search, Date.now()).forEach(act), SEARCH_TICK_MS) : undefined;
     searchTimer?.unref();
 
     const breaker = config.breaker;
@@ -287,7 +206,7 @@ export class Plugin {
 
     events.on('phaseStarted', (phase: { index?: number; name?: string; startTime?: number }) => {
       loadStart ??= phase.startTime ?? Date.now();
-      search?.start(loadStart);
+      if (search) searchStart(search, loadStart);
       writeEvent(dir, { type: 'phase', index: phase.index ?? 0, name: phase.name ?? '', at: phase.startTime ?? Date.now() });
     });
 

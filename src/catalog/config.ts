@@ -25,7 +25,7 @@ const StageInput = z.object({ duration: durationText, target: z.number().int().m
 /** A stage as the plan, the channel and the record hold it: seconds, and the users to reach. */
 export const Stage = z.object({ duration: z.number().nonnegative(), target: z.number().int().min(0) });
 
-/** The capacity search's own settings (config/profiles.yml, `search:`); see src/record/capacity.ts. */
+/** The capacity search's own settings (config/profiles.yml, `search:`); see src/search/capacity.ts. */
 export const CapacitySearch = z.object({
   /** Users of the first step, and the factor they grow by until throughput stops growing. */
   startUsers: z.number().int().min(1),
@@ -37,8 +37,11 @@ export const CapacitySearch = z.object({
   /** Bounds: the most users, and the longest load, the search may use. */
   maxUsers: z.number().int().min(1),
   maxSeconds: z.number().positive(),
-  /** The users' pool arrives at this pace; the phases last this long past maxSeconds (never reached). */
-  arrivalsPerSecond: z.number().positive(),
+  /**
+   * The waiting pool (users that wait until a step lets them send) arrives in one burst this long,
+   * before the first step; the phases last spareSeconds past maxSeconds (never reached).
+   */
+  poolSeconds: z.number().positive(),
   spareSeconds: z.number().nonnegative(),
   /** After the users change, wait this long plus the last step's p99 before measuring. */
   settleSeconds: z.number().nonnegative(),
@@ -48,19 +51,26 @@ export const CapacitySearch = z.object({
   minRequests: z.number().int().min(1),
   /** The guide's users pause this long between journeys (for the answer in the guide's users). */
   guideThinkSeconds: z.number().nonnegative(),
+  /**
+   * A step that contradicts the curve is measured again before the answer rests on it: past the
+   * knee, throughput this % below the knee's; throughput that grew this % faster than users; or a
+   * p99 verdict that p99 per user of the steps near the gate contradicts, this % off that line.
+   */
+  remeasure: z.object({ rpsDipPct: z.number().min(0), superlinearPct: z.number().min(0), offLinePct: z.number().min(0) }),
 });
 export type CapacitySearch = z.infer<typeof CapacitySearch>;
 
 /**
- * The profile's stages: the users' pool arrives at a steady pace (below the rate where Artillery's
- * arrival timer busy-polls a core), then stays until the search's time bound. Users only send while
- * the search lets them (processors/recorder.ts): the pool is an upper bound, not the load.
+ * The profile's stages: the waiting pool arrives in one burst (Artillery's arrival timer spins a
+ * core while arrivals come faster than one per 25 ms, so a short burst costs that core for
+ * poolSeconds once, where a steady pace would cost most of it for the whole arrival), then stays
+ * until the search's time bound. Users only send while the search lets them (processors/recorder.ts):
+ * the pool is an upper bound, not the load.
  */
 export function searchStages(s: CapacitySearch): Array<{ duration: number; target: number }> {
-  const arrival = s.maxUsers / s.arrivalsPerSecond;
   return [
-    { duration: arrival, target: s.maxUsers },
-    { duration: Math.max(1, s.maxSeconds + s.spareSeconds - arrival), target: s.maxUsers },
+    { duration: s.poolSeconds, target: s.maxUsers },
+    { duration: Math.max(1, s.maxSeconds + s.spareSeconds), target: s.maxUsers },
   ];
 }
 
@@ -147,7 +157,8 @@ function validate<T extends z.ZodTypeAny>(schema: T, data: unknown, file: string
   throw new UsageError(`${relative(process.cwd(), file)}: ${where}: ${issue.message}; fix the file`);
 }
 
-export function loadProfiles(file = join(ROOT, 'config', 'profiles.yml')): Record<string, Profile> {
+/** The profiles' file: VOXANNE_PROFILES when set (a benchmark's own profiles), else config/profiles.yml. */
+export function loadProfiles(file = resolve(process.env.VOXANNE_PROFILES || join(ROOT, 'config', 'profiles.yml'))): Record<string, Profile> {
   const raw = validate(z.record(z.string(), Profile), readYaml(file), file);
   return Object.fromEntries(Object.entries(raw).map(([name, p]) => [name, { ...p, name }]));
 }

@@ -14,40 +14,7 @@ import { CapacitySearch, Stage } from '../catalog/config';
 import { CapacityLimits } from '../plan/capacity';
 import { AuthMode } from '../plan/auth';
 import { ApiCheck, HealthResult } from '../target/health';
-
-
-
-
-const Prediction = z.object({ users: z.number(), gate: z.enum(['p99', 'error-rate', 'timeouts', 'rate-limited']) });
-
-/** One step of a capacity search, as the plugin judged it (src/record/capacity.ts, StepResult). */
-export const CapacityStep = z.object({
-  users: z.number(),
-  phase: z.enum(['grow', 'predict', 'narrow', 'down', 'again']).optional(),
-  predicted: Prediction.nullable().optional(),
-  /** When its users were set, the measured window (epoch ms), and the whole seconds judged. */
-  since: z.number().optional(),
-  from: z.number().optional(),
-  to: z.number().optional(),
-  seconds: z.number().optional(),
-  /** Older records: whole 10 s periods judged. */
-  periods: z.number().optional(),
-  requests: z.number(),
-  requestsPerSecond: z.number(),
-  latency: z.object({ p50: z.number(), p95: z.number(), p99: z.number() }).nullable(),
-  errorRatePct: z.number(),
-  timeouts: z.number(),
-  rateLimitedPct: z.number(),
-  /** The load generator: its busiest worker's CPU (% of one core) and event-loop delay (ms), median second. */
-  cpuPct: z.number().nullable(),
-  loopDelayMs: z.number().nullable(),
-  broken: z.array(z.object({ gate: z.enum(['p99', 'error-rate', 'timeouts', 'rate-limited']), value: z.number(), limit: z.number() })),
-  generatorLimited: z.boolean(),
-  verdict: z.enum(['held', 'broken', 'generator-limit']),
-  endpoints: z.array(
-    z.object({ name: z.string(), requests: z.number(), errors: z.number(), timeouts: z.number(), p95: z.number().nullable(), p99: z.number().nullable() }),
-  ),
-});
+import { RecordedStep } from '../search/shapes';
 
 export const RunConfig = z.object({
   stages: z.array(Stage).min(1),
@@ -137,7 +104,7 @@ export const RunEvent = z.discriminatedUnion('type', [
   /** The breaker stopped the load early. */
   z.object({ type: z.literal('abort'), at: z.number(), reason: z.string() }),
   /** The capacity search judged a step (in the order it ran them). */
-  z.object({ type: z.literal('capacity-step'), at: z.number(), step: CapacityStep }),
+  z.object({ type: z.literal('capacity-step'), at: z.number(), step: RecordedStep }),
   /** The capacity search has its answer (or reached its time bound) and stopped the load. */
   z.object({ type: z.literal('capacity-stop'), at: z.number(), reason: z.string(), timeUp: z.boolean() }),
   /** A request answered with a redirect, which the pack does not follow (first one per endpoint). */

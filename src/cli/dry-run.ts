@@ -37,7 +37,7 @@ export async function formatDryRun(plan: RunPlan): Promise<string> {
       `  predict:  past that knee, the users where a gate breaks (Little's law: latency ~ users / throughput)`,
       `  narrow:   check it with real steps and bracket it until the users that broke are within ${Math.round((c.narrowTo - 1) * 100)} % of those held`,
       `  each step: ${c.settleSeconds} s + the last p99 to settle, then measured on whole seconds: at least ${c.minStepSeconds} s and ${c.minRequests} responses, at most ${c.maxStepSeconds} s`,
-      `  bounds:   ${c.maxUsers} users (arriving at ${c.arrivalsPerSecond}/s, waiting until the search lets them in), ${c.maxSeconds} s of load`,
+      `  bounds:   ${c.maxUsers} users (a waiting pool that arrives in ${c.poolSeconds} s and sends only as each step lets it), ${c.maxSeconds} s of load`,
       `  think time ${plan.profile.thinkSeconds} s between journeys${opts.spreadIps ? '; every request its own client address (loopback)' : ''}`,
     );
     return capacityTail(plan, out);

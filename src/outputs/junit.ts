@@ -100,6 +100,9 @@ export function renderJUnit(record: RunRecord): string {
     ['error.rate.pct', r.totals.requests ? Number(r.totals.errorRatePct.toFixed(3)) : ''],
     ['p95.ms', r.totals.latency?.p95 ?? ''],
     ['p99.ms', r.totals.latency?.p99 ?? ''],
+    ['users.max', r.totals.maxUsers],
+    // A capacity search: its users step by step, and what held and broke (its waiting pool named as such).
+    ...capacityProps(r),
   ];
   const out: string[] = [
     '<?xml version="1.0" encoding="UTF-8"?>',
@@ -126,4 +129,18 @@ function safeHost(target: string): string {
   } catch {
     return 'unknown';
   }
+}
+
+function capacityProps(r: RunRecord): Array<[string, unknown]> {
+  const c = r.capacity;
+  if (!c) return [];
+  const at = (i: number | null) => (i === null ? '' : c.steps[i]?.users ?? '');
+  return [
+    ['capacity.result', c.result],
+    ['capacity.users.steps', c.steps.map((s) => s.users).join(',')],
+    ['capacity.users.held', at(c.held)],
+    ['capacity.users.broke', c.result === 'generator-limit' ? '' : at(c.stoppedAt)],
+    ['capacity.rps.knee', c.knee?.requestsPerSecond ?? ''],
+    ['capacity.waiting.pool', c.waitingPool ?? ''],
+  ];
 }

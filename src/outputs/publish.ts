@@ -79,6 +79,17 @@ export function resultsExposition(record: RunRecord, extraTags: string[] = []): 
     [{ quantile: '0.95' }, t.latency?.p95],
     [{ quantile: '0.99' }, t.latency?.p99],
   ]);
+  // The users the backend saw: a capacity search's largest step, and its steps one by one.
+  metric('voxanne_run_users_max', 'The most users that sent at once (a capacity search: its largest step).', [[{}, t.maxUsers]]);
+  const c = record.capacity;
+  if (c) {
+    metric('voxanne_capacity_step_users', "Users of each step of the capacity search, in the order it ran them.", c.steps.map((s, i) => [{ step: String(i + 1), verdict: s.verdict }, s.users]));
+    metric('voxanne_capacity_users', 'The capacity answer in users: the most held, and the fewest that broke a gate.', [
+      [{ side: 'held' }, c.held === null ? null : c.steps[c.held].users],
+      [{ side: 'broke' }, c.stoppedAt === null || c.result === 'generator-limit' ? null : c.steps[c.stoppedAt].users],
+    ]);
+    metric('voxanne_capacity_requests_per_second', 'The highest throughput any step of the search reached.', [[{}, c.knee?.requestsPerSecond]]);
+  }
   metric('voxanne_run_end_timestamp_seconds', 'When the run ended, Unix seconds.', [[{}, Math.round(Date.parse(record.endedAt) / 1000)]]);
   return `${lines.join('\n')}\n`;
 }

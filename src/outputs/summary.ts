@@ -44,7 +44,10 @@ export function formatSummary(r: RunRecord): string {
   );
   out.push(dots('http_req_failed') + (t.requests ? `${t.errorRatePct.toFixed(2)}% (${t.errorCount} of ${t.requests})` : 'no responses'));
   out.push(dots('http_reqs') + `${t.requests} (${t.requestsPerSecond.toFixed(1)}/s)`);
-  out.push(dots('vus_max') + `${t.maxUsers}`);
+  // A capacity search's users are its steps' (the most any step let send); its waiting pool never sent all at once.
+  const pool = r.capacity?.waitingPool;
+  out.push(dots('vus_max') + `${t.maxUsers}${r.capacity ? ` (the largest step${pool ? `; a waiting pool of ${pool} users sent only as each step let it` : ''})` : ''}`);
+  if (r.capacity) out.push(dots('vus_steps') + r.capacity.steps.map((s) => s.users).join(' -> '));
 
   if (r.capacity) out.push('', ...capacityTable(r.capacity));
   else out.push('', 'gates:');

@@ -1,7 +1,8 @@
 // Builds the run record from the plan and what came back on the event channel (src/channel/channel.ts):
 // a pure function, so every way a run can end (finished, interrupted, aborted, killed, never
 // started) is decided here, once, from data.
-import { answerCapacity, searchUsersAt, type CapacityAnswer, type StepResult } from './capacity';
+import { answerCapacity, searchUsersAt, searchUsersWithin } from '../search/capacity';
+import type { CapacityAnswer, StepResult } from '../search/shapes';
 import { capacityLimits } from '../plan/capacity';
 import { notStartedReason } from './artillery-start';
 import { diagnose } from './diagnosis';
@@ -146,7 +147,8 @@ export function assembleRecord(
   // A capacity search plans its users as it goes: those it let send, not the waiting pool.
   const searchSteps = events.flatMap((e) => (e.type === 'capacity-step' ? [e.step as StepResult] : []));
   const planned = plan.profile.capacity ? (s: number) => searchUsersAt(searchSteps, loadStart + s * 1000) : (s: number) => plannedUsersAt(visits, s);
-  const periods = buildPeriods(periodEvents, loadStart, planned, periodMs(plan.contract));
+  const sending = plan.profile.capacity ? (from: number, to: number) => searchUsersWithin(searchSteps, from, to) : undefined;
+  const periods = buildPeriods(periodEvents, loadStart, planned, periodMs(plan.contract), sending);
   const counters = totalCounters(periodEvents);
   const endpoints = summarizeEndpoints(
     periods,
@@ -236,7 +238,8 @@ export function assembleRecord(
     endpoints,
     periods,
     diagnosis: [],
-    ...(capacity && search && { capacity: { ...capacity, search, limits } }),
+    // The waiting pool: the users Artillery brought in to wait (its vusers.created), never all sending.
+    ...(capacity && search && { capacity: { ...capacity, waitingPool: counters['vusers.created'] ?? 0, search, limits } }),
   };
   // Before the first answer of a run still going, there is nothing to diagnose yet.
   record.diagnosis = running && !totals.requests ? [] : diagnose(record);

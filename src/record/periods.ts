@@ -66,9 +66,17 @@ function endpointNames(event: PeriodEvent): string[] {
 
 /**
  * Periods of the record from the plugin's period events. `plannedUsersAt(seconds since load start)`
- * gives the profile's users; loadStart is the first phase's start (epoch ms).
+ * gives the profile's users; loadStart is the first phase's start (epoch ms). `sendingWithin(from, to)`,
+ * when given, is the users who sent in the period (a capacity search's steps: its waiting pool,
+ * which Artillery counts as active users, never sends all at once).
  */
-export function buildPeriods(events: PeriodEvent[], loadStart: number, plannedUsersAt: (s: number) => number, periodMs: number): Period[] {
+export function buildPeriods(
+  events: PeriodEvent[],
+  loadStart: number,
+  plannedUsersAt: (s: number) => number,
+  periodMs: number,
+  sendingWithin?: (from: number, to: number) => number,
+): Period[] {
   let active = 0;
   return [...events]
     .sort((a, b) => a.period - b.period)
@@ -89,7 +97,7 @@ export function buildPeriods(events: PeriodEvent[], loadStart: number, plannedUs
         ...overall,
         latency: event.histograms[artilleryMetric.responseTime],
         ...(event.summaries?.[artilleryMetric.responseTime] && { latencySummary: pickSummary(event.summaries[artilleryMetric.responseTime]) }),
-        users: { created, completed, failed, active, planned: plannedUsersAt((periodEnd - loadStart) / 1000) },
+        users: { created, completed, failed, active: sendingWithin ? sendingWithin(event.period, periodEnd) : active, planned: plannedUsersAt((periodEnd - loadStart) / 1000) },
         endpoints,
         ...(event.unreported && { unreported: true }),
       };

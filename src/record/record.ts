@@ -2,7 +2,7 @@
 // JUnit and the history are all built from. Its format is this file's schema ("voxanne-run/2"), and
 // records are read back through it (older versions migrated).
 import { z } from 'zod';
-import { CapacityStep } from '../channel/channel';
+import { CapacityAnswer, RecordedStep } from '../search/shapes';
 import { CapacitySearch, Stage } from '../catalog/config';
 import { CapacityLimits } from '../plan/capacity';
 import { ApiCheck, HealthResult } from '../target/health';
@@ -105,22 +105,15 @@ const Totals = z.object({
   codes: z.record(z.string(), z.number()),
 });
 
-/** A capacity search's answer (--profile capacity). */
-const Capacity = z.object({
-  result: z.enum(['knee', 'generator-limit', 'top-held', 'below-first-step', 'incomplete']),
-  /** The highest throughput and the fewest users that reached it; the search's last predicted breaking point. */
-  knee: z.object({ users: z.number(), requestsPerSecond: z.number() }).nullable().optional(),
+/** A capacity search's answer (--profile capacity), as the record keeps it (older records lack some fields). */
+const Capacity = CapacityAnswer.extend({
+  knee: CapacityAnswer.shape.knee.optional(),
   predicted: z.object({ users: z.number(), gate: z.string() }).nullable().optional(),
-  /** The users held and broken, as the guide's users who pause between journeys (Little's law, an estimate). */
-  guideUsers: z.object({ held: z.number().nullable(), broke: z.number().nullable(), thinkSeconds: z.number() }).nullable().optional(),
-  /** The answer in one line, beginning "capacity:". */
-  line: z.string(),
-  steps: z.array(CapacityStep),
-  /** Index in steps of the highest step held, and of the step that ended the search. */
-  held: z.number().nullable(),
-  stoppedAt: z.number().nullable(),
-  degradedFirst: z.string().nullable(),
-  atLeastRps: z.number().nullable(),
+  guideUsers: CapacityAnswer.shape.guideUsers.optional(),
+  largestStep: z.number().optional(),
+  steps: z.array(RecordedStep),
+  /** The users Artillery brought in to wait until a step let them send (never all sending). */
+  waitingPool: z.number().optional(),
   /** Older records: users of every planned step. */
   plannedUsers: z.array(z.number()).optional(),
   /** How the search searched (newer records), and the limits each step was judged by. */

@@ -56,11 +56,14 @@ describe('capacity search', () => {
     assert.match(
       r.stdout,
       new RegExp(
-        `^capacity: highest throughput [\\d.]+ req/s, reached at \\d+ users \\(the knee\\); held ${held.users} users \\([\\d.]+ req/s, p50/p95/p99 [\\d./]+ ms\\); broke at ${broken.users} users .*p99 \\d+ ms >= 1000 ms; GET \\S+ degraded first; as the guide's users \\(1 s pause between journeys\\), about \\d+ held, \\d+ broke \\(an estimate, by Little's law\\)$`,
+        `^capacity: highest throughput [\\d.]+ req/s, reached at \\d+ users \\(the knee\\); held ${held.users} users \\([\\d.]+ req/s, p50/p95/p99 [\\d./]+ ms\\); broke at ${broken.users} users .*p99 \\d+ ms >= 1000 ms; GET \\S+ degraded first; as the guide's users \\(1 s pause between journeys\\), about \\d+ held, \\d+ broke \\(an estimate, by Little's law at [\\d.]+ req/s\\)$`,
         'm',
       ),
     );
     assert.match(r.stdout, /PASSED: Capacity found: the backend held \d+ users and broke the gates at \d+\. \(exit 0\)/);
+    // The users the backend saw: the largest step, never the waiting pool.
+    assert.equal(r.record!.totals.maxUsers, Math.max(...c.steps.map((s) => s.users)));
+    assert.match(r.stdout, new RegExp(`^vus_max\\.+: ${r.record!.totals.maxUsers} \\(the largest step; a waiting pool of \\d+ users`, 'm'));
     const html = readFileSync(join(r.dir!, 'report.html'), 'utf8');
     assert.match(html, /<svg class="chart capacity"[^>]*data-chart="capacity-rps"/);
     for (const mark of ['knee', 'predicted', 'broke']) assert.match(html, new RegExp(`data-mark="${mark}"`), `the curve marks the ${mark}`);

@@ -196,7 +196,7 @@ function searchNote(cap: Capacity): string {
   if (cap.predicted) parts.push(`Past it, Little's law and the latency's shape predicted the ${cap.predicted.gate} gate to break at about ${cap.predicted.users} users (the last prediction, marked); real steps checked and narrowed it.`);
   if (cap.guideUsers) {
     const g = cap.guideUsers;
-    parts.push(`As the guide's users, who pause ${g.thinkSeconds} s between journeys: about ${[g.held !== null ? `${g.held} held` : '', g.broke !== null ? `${g.broke} broke` : ''].filter(Boolean).join(', ')} (an estimate by Little's law, not measured).`);
+    parts.push(`As the guide's users, who pause ${g.thinkSeconds} s between journeys: about ${[g.held !== null ? `${g.held} held` : '', g.broke !== null ? `${g.broke} broke` : ''].filter(Boolean).join(', ')} (an estimate by Little's law${g.atRps !== undefined ? ` at ${fmtNum(g.atRps)} req/s, both sides` : ''}, not measured).`);
   }
   if (cap.plannedUsers) parts.push(`Planned steps: ${cap.plannedUsers.join(', ')} users.`);
   return parts.join(' ');

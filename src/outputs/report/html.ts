@@ -151,7 +151,10 @@ function kpis(r: RunRecord, p: RunRecord | null): string {
     { k: 'p50', v: t.latency ? `${fmtNum(t.latency.p50)}<small> ms</small>` : '—', s: `mean ${fmtMs(t.latency?.mean)}`, d: change(pt?.latency?.p50, t.latency?.p50, 'ms', 'lower', samples(pt?.latency, t.latency)) },
     { k: 'p95', v: t.latency ? `${fmtNum(t.latency.p95)}<small> ms</small>` : '—', s: `max ${fmtMs(t.latency?.max)}`, d: change(pt?.latency?.p95, t.latency?.p95, 'ms', 'lower', samples(pt?.latency, t.latency)) },
     { k: 'p99', v: t.latency ? `${fmtNum(t.latency.p99)}<small> ms</small>` : '—', s: esc(limit('p99')), d: change(pt?.latency?.p99, t.latency?.p99, 'ms', 'lower', samples(pt?.latency, t.latency)), cls: state('p99') },
-    { k: 'Peak users', v: `${fmtInt(t.maxUsers)}<small> of ${fmtInt(plannedMax)}</small>`, s: `${fmtInt(t.crashedUsers)} crashed`, d: change(pt?.maxUsers, t.maxUsers, 'count', 'higher') },
+    r.capacity
+      ? // A search's users are its steps': the largest one, out of the steps it ran (its waiting pool never sent all at once).
+        { k: 'Peak users', v: `${fmtInt(t.maxUsers)}<small> largest step</small>`, s: `${r.capacity.steps.length} steps · ${fmtInt(t.crashedUsers)} crashed` }
+      : { k: 'Peak users', v: `${fmtInt(t.maxUsers)}<small> of ${fmtInt(plannedMax)}</small>`, s: `${fmtInt(t.crashedUsers)} crashed`, d: change(pt?.maxUsers, t.maxUsers, 'count', 'higher') },
     { k: 'Load', v: esc(fmtDuration(t.durationSeconds)).replace(/ (s|min|h)\b/g, '<small> $1</small>'), s: r.timeScale !== 1 ? `profile ×${esc(r.timeScale)}` : 'as profiled' },
   ];
   return `<div class="kpis" aria-label="Key figures">${tiles
@@ -420,6 +423,12 @@ function usersChart(r: RunRecord, s: Series, charts: Record<string, ChartData>):
     empty: 'No users',
   });
   charts['c-users'] = data;
+  if (r.capacity) {
+    return `<div class="chart-box"><h3>Active users <span class="sub">the users each step of the search let send, step by step${s.width > 1 ? ', peak per point' : ''}</span></h3>${legend([
+      { label: 'sending (the step at that time)', cls: 's-active', kind: 'line' },
+      { label: 'the step set last', cls: 's-planned', kind: 'band' },
+    ])}${svg}</div>`;
+  }
   return `<div class="chart-box"><h3>Active users <span class="sub">planned by the profile vs measured${s.width > 1 ? ', peak per point' : ''}</span></h3>${legend([
     { label: 'active (measured)', cls: 's-active', kind: 'line' },
     { label: 'planned by the profile', cls: 's-planned', kind: 'band' },
@@ -496,6 +505,18 @@ function settingsSection(r: RunRecord): string {
   const stages = r.profile.stages
     .map((st, i) => `<tr><td class="num">${i + 1}</td><td class="num">${esc(st.duration < 60 ? `${fmtNum(st.duration, 1)} s` : fmtDuration(st.duration))}</td><td class="num">${esc(st.target)}</td></tr>`)
     .join('');
+  // A search has steps, not stages: the users of each, and how long each ran until the next was set.
+  const c = r.capacity;
+  const steps = c?.steps
+    .map((st, i) => {
+      const next = c.steps[i + 1]?.since ?? st.to;
+      const secs = st.since !== undefined && next !== undefined ? (next - st.since) / 1000 : null;
+      return `<tr><td class="num">${i + 1}</td><td class="num">${secs === null ? '—' : esc(`${fmtNum(secs, 1)} s`)}</td><td class="num">${esc(st.users)}</td></tr>`;
+    })
+    .join('');
+  const table = c
+    ? `<caption>Search steps: the users each step let send (a waiting pool of ${esc(fmtInt(c.waitingPool ?? 0))} users sent only as a step let it)</caption><thead><tr><th scope="col" class="num">Step</th><th scope="col" class="num">Duration</th><th scope="col" class="num">Users</th></tr></thead><tbody>${steps}</tbody>`
+    : `<caption>Profile stages: concurrent users move linearly to each target</caption><thead><tr><th scope="col" class="num">Stage</th><th scope="col" class="num">Duration</th><th scope="col" class="num">Users</th></tr></thead><tbody>${stages}</tbody>`;
   const kv: Array<[string, string]> = [
     ['Target', `<span class="mono">${esc(r.target)}</span>`],
     ['Environment', esc(r.environment)],
@@ -512,7 +533,7 @@ function settingsSection(r: RunRecord): string {
   ];
   return `<section id="settings" aria-labelledby="h-set"><h2 id="h-set">Settings</h2><div class="grid2"><dl class="kv">${kv
     .map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`)
-    .join('')}</dl><div class="tw"><table><caption>Profile stages: concurrent users move linearly to each target</caption><thead><tr><th scope="col" class="num">Stage</th><th scope="col" class="num">Duration</th><th scope="col" class="num">Users</th></tr></thead><tbody>${stages}</tbody></table></div></div></section>`;
+    .join('')}</dl><div class="tw"><table>${table}</table></div></div></section>`;
 }
 
 /**

@@ -2,14 +2,15 @@
 // the gates. Users grow geometrically until a gate breaks or throughput stops growing; past that
 // knee, Little's law (latency ~ users / throughput) and the measured latency's shape predict where
 // a gate breaks; real steps check the prediction, bracket the breaking point and narrow it to about
-// 10 %. Pure functions, shared by the Artillery plugin (which runs the search live, choosing each
-// step from what the previous ones measured) and the run record (which gives the answer).
+// 10 %. Pure functions, shared by the live driver (driver.ts, which chooses each step from what the
+// previous ones measured, inside the Artillery run) and the run record (which gives the answer).
 import type { PeriodEvent } from '../channel/channel';
 import type { CapacitySearch } from '../catalog/config';
 import type { CapacityLimits } from '../plan/capacity';
-import { errorTotal, noErrors, addErrors, type ErrorKinds } from './record';
+import { errorTotal, noErrors, addErrors, type ErrorKinds } from '../record/record';
 import { mergeSketches, summarize } from '../shared/sketches';
-import { buildPeriods } from './periods';
+import { buildPeriods } from '../record/periods';
+import type { CapacityAnswer, Decision, EndpointStep, Prediction, SearchPhase, StepGate, StepResult } from './shapes';
 
 
 /** The load generator's own measurements, per worker and per second (processors/recorder.ts). */
@@ -23,54 +24,12 @@ export const generatorMetric = {
 export const SECOND_MS = 1000;
 
 
-export type StepGate = 'p99' | 'error-rate' | 'timeouts' | 'rate-limited';
 export const STEP_GATE_TITLE: Record<StepGate, string> = {
   p99: 'p99 response time',
   'error-rate': 'HTTP error rate',
   timeouts: 'timeouts',
   'rate-limited': 'rate limited',
 };
-
-export type SearchPhase = 'grow' | 'predict' | 'narrow' | 'down' | 'again';
-
-export interface EndpointStep {
-  name: string;
-  requests: number;
-  errors: number;
-  timeouts: number;
-  p95: number | null;
-  p99: number | null;
-}
-
-export interface Prediction {
-  users: number;
-  gate: StepGate;
-}
-
-export interface StepResult {
-  users: number;
-  /** Why the search chose this step, and what it predicted when it did. */
-  phase: SearchPhase;
-  predicted: Prediction | null;
-  /** When the search set this step's users (epoch ms), the measured window, and its whole seconds. */
-  since: number;
-  from: number;
-  to: number;
-  seconds: number;
-  requests: number;
-  requestsPerSecond: number;
-  latency: { p50: number; p95: number; p99: number } | null;
-  errorRatePct: number;
-  timeouts: number;
-  rateLimitedPct: number;
-  /** The busiest worker's CPU, % of one core (median second), and its event-loop delay (median second's worst, ms). */
-  cpuPct: number | null;
-  loopDelayMs: number | null;
-  broken: Array<{ gate: StepGate; value: number; limit: number }>;
-  generatorLimited: boolean;
-  verdict: 'held' | 'broken' | 'generator-limit';
-  endpoints: EndpointStep[];
-}
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
@@ -229,17 +188,60 @@ function latestPerUsers(steps: StepResult[]): StepResult[] {
 function contradicts(last: StepResult, earlier: StepResult[], limits: CapacityLimits): boolean {
   const p = last.latency?.p99;
   if (p === undefined || p < limits.p99Ms / 2) return false;
-  return backendSteps(earlier).some((e) => {
+  return backendSteps(latestPerUsers(earlier)).some((e) => {
     const q = e.latency?.p99;
     if (q === undefined || e.users === last.users) return false;
     return (e.users > last.users && q * 1.1 < p) || (e.users < last.users && q > p * 1.1);
   });
 }
 
-export interface Decision {
-  users: number;
-  phase: SearchPhase;
-  predicted: Prediction | null;
+/**
+ * Near the gate latency is mostly queueing, so by Little's law a step's mean latency is users ÷
+ * throughput, and its p99 a steady multiple of that (the tail). The other steps past the knee near
+ * the gate (p99 at least half of it, where the generator's jitter no longer weighs) give that
+ * multiple; a step whose verdict on the p99 gate it contradicts, more than `offLinePct` % off it,
+ * was disturbed.
+ */
+function offTheLine(last: StepResult, earlier: StepResult[], s: CapacitySearch, limits: CapacityLimits): boolean {
+  const p = last.latency?.p99;
+  const knee = kneeOf([...earlier, last]);
+  if (p === undefined || !knee || !last.requestsPerSecond || last.verdict === 'generator-limit' || last.broken.some((b) => b.gate !== 'p99')) return false;
+  const tails = backendSteps(latestPerUsers(earlier))
+    .filter((e) => e.users !== last.users && e.users >= knee.users && e.requestsPerSecond > 0 && e.latency && e.latency.p99 >= limits.p99Ms / 2)
+    .map((e) => (e.latency!.p99 * e.requestsPerSecond) / e.users)
+    .sort((a, b) => a - b);
+  if (!tails.length) return false;
+  const expected = (tails[Math.floor(tails.length / 2)] * last.users) / last.requestsPerSecond;
+  const flips = p >= limits.p99Ms !== expected >= limits.p99Ms;
+  return flips && Math.abs(p / expected - 1) * 100 > s.remeasure.offLinePct;
+}
+
+/**
+ * A step the curve says was disturbed, to be measured again (once) before the answer rests on it:
+ * the last step, when its p99 contradicts an earlier step's or Little's line, or when it broke past
+ * the knee with its throughput below the knee's; or an earlier step with fewer users, when the last one's throughput grew faster
+ * than its users (in a closed loop it cannot: that step read too little).
+ */
+function disturbed(steps: StepResult[], s: CapacitySearch, limits: CapacityLimits): StepResult | null {
+  const last = steps[steps.length - 1];
+  const remeasured = (users: number) => steps.some((x) => x.users === users && x.phase === 'again');
+  if (last.phase !== 'again' && contradicts(last, steps.slice(0, -1), limits)) return last;
+  if (last.phase !== 'again' && offTheLine(last, steps.slice(0, -1), s, limits)) return last;
+  const latest = backendSteps(latestPerUsers(steps));
+  const slower = latest.find(
+    (e) =>
+      e.users < last.users &&
+      e.requestsPerSecond > 0 &&
+      !remeasured(e.users) &&
+      last.requestsPerSecond / e.requestsPerSecond > (last.users / e.users) * (1 + s.remeasure.superlinearPct / 100),
+  );
+  if (slower && last.verdict !== 'generator-limit') return slower;
+  // A dip matters where it breaks a gate (latency = users ÷ throughput rises with it); a held step is held either way.
+  const knee = kneeOf(steps);
+  if (knee && last.phase !== 'again' && last.verdict === 'broken' && last.users > knee.users && last.requestsPerSecond < knee.requestsPerSecond * (1 - s.remeasure.rpsDipPct / 100)) {
+    return last;
+  }
+  return null;
 }
 
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
@@ -255,7 +257,8 @@ export function nextStep(steps: StepResult[], s: CapacitySearch, limits: Capacit
     if (before?.users === last.users && before.verdict === 'generator-limit') return null;
     return { users: last.users, phase: 'again', predicted: last.predicted };
   }
-  if (last.phase !== 'again' && contradicts(last, steps.slice(0, -1), limits)) return { users: last.users, phase: 'again', predicted: last.predicted };
+  const again = disturbed(steps, s, limits);
+  if (again) return { users: again.users, phase: 'again', predicted: again.predicted ?? null };
   const { lo, hi } = bracket(steps);
   const up = (u: number) => Math.max(u + 1, Math.ceil(u * s.narrowTo));
   if (lo === null) {
@@ -287,26 +290,9 @@ export function searchUsersAt(steps: Array<{ users: number; since?: number }>, t
   return users;
 }
 
-export type CapacityResult = 'knee' | 'generator-limit' | 'top-held' | 'below-first-step' | 'incomplete';
-
-export interface CapacityAnswer {
-  result: CapacityResult;
-  /** Every step, in the order the search ran them. */
-  steps: StepResult[];
-  /** Index in `steps` of the highest step held, if any. */
-  held: number | null;
-  /** The step that ended the search: the fewest users that broke a gate, or where the generator saturated. */
-  stoppedAt: number | null;
-  knee: { users: number; requestsPerSecond: number } | null;
-  /** The search's last prediction of the breaking point (from every step before it). */
-  predicted: Prediction | null;
-  /** The same users as the guide's users, who pause between journeys (Little's law, an estimate). */
-  guideUsers: { held: number | null; broke: number | null; thinkSeconds: number } | null;
-  /** Which endpoint degraded first, on the way to the broken step. */
-  degradedFirst: string | null;
-  /** With a saturated generator: the backend holds at least this many requests/s. */
-  atLeastRps: number | null;
-  line: string;
+/** The most users the search let send at any time in [from, to) (epoch ms): the most the backend saw then. */
+export function searchUsersWithin(steps: Array<{ users: number; since?: number }>, from: number, to: number): number {
+  return Math.max(searchUsersAt(steps, from), ...steps.filter((s) => s.since !== undefined && s.since >= from && s.since < to).map((s) => s.users));
 }
 
 /**
@@ -327,7 +313,7 @@ function degradedFirst(steps: StepResult[], broken: StepResult, budgets: Record<
  * same throughput and latency: by Little's law a journey of N back-to-back users lasts
  * N x requests / throughput, so each guide user adds its pause: N + throughput x pause / requests.
  */
-export function guideUsersFor(step: StepResult, thinkSeconds: number, requestsPerJourney: number): number {
+export function guideUsersFor(step: Pick<StepResult, 'users' | 'requestsPerSecond'>, thinkSeconds: number, requestsPerJourney: number): number {
   return Math.round(step.users + (step.requestsPerSecond * thinkSeconds) / Math.max(1, requestsPerJourney));
 }
 
@@ -357,14 +343,18 @@ export function answerCapacity(
   const knee = kneeOf(steps);
   const predicted = [...steps].reverse().find((s) => s.predicted)?.predicted ?? null;
   const think = o.search.guideThinkSeconds;
-  const guide = (i: number) => (i < 0 ? null : guideUsersFor(steps[i], think, o.requestsPerJourney));
+  // Both sides at one throughput (the held step's, else the broken one's): past the knee throughput
+  // is flat and its step-to-step differences are noise, which would otherwise cross the estimates.
+  const atRps = heldAt >= 0 ? steps[heldAt].requestsPerSecond : brokeAt >= 0 ? steps[brokeAt].requestsPerSecond : 0;
+  const guide = (i: number) => (i < 0 ? null : guideUsersFor({ users: steps[i].users, requestsPerSecond: atRps }, think, o.requestsPerJourney));
   const base = {
     steps,
     held: heldAt < 0 ? null : heldAt,
     stoppedAt: generatorAt >= 0 ? generatorAt : brokeAt < 0 ? null : brokeAt,
     knee,
     predicted,
-    guideUsers: heldAt < 0 && brokeAt < 0 ? null : { held: guide(heldAt), broke: guide(brokeAt), thinkSeconds: think },
+    guideUsers: heldAt < 0 && brokeAt < 0 ? null : { held: guide(heldAt), broke: guide(brokeAt), thinkSeconds: think, atRps },
+    largestStep: Math.max(0, ...steps.map((x) => x.users)),
     degradedFirst: null,
     atLeastRps: null,
   };
@@ -372,7 +362,7 @@ export function answerCapacity(
   const guideText = (held: number | null, broke: number | null) =>
     held === null && broke === null
       ? ''
-      : `; as the guide's users (${think} s pause between journeys), about ${[held !== null ? `${held} held` : '', broke !== null ? `${broke} broke` : ''].filter(Boolean).join(', ')} (an estimate, by Little's law)`;
+      : `; as the guide's users (${think} s pause between journeys), about ${[held !== null ? `${held} held` : '', broke !== null ? `${broke} broke` : ''].filter(Boolean).join(', ')} (an estimate, by Little's law at ${fmt(atRps)} req/s)`;
 
   if (generatorAt >= 0) {
     const s = steps[generatorAt];
