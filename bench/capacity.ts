@@ -52,7 +52,6 @@ interface AutocannonResult {
   duration: number;
 }
 type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, result: AutocannonResult) => void) => unknown;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as Autocannon;
 
 const token = signJwt({ sub: 'bench', email: 'bench@example.com', app_metadata: { org_id: 'bench-org' }, exp: Math.floor(Date.now() / 1000) + 3600 }, 'bench');
@@ -129,7 +128,7 @@ async function main(): Promise<void> {
     // The pack's search: the whole command, from its start to its answer and exit.
     let standIn = await startStandIn(stand);
     const reports = mkdtempSync(join(tmpdir(), 'voxanne-bench-capacity-'));
-    let t = performance.now();
+    const t = performance.now();
     const pack = spawnSync(process.execPath, ['bin/pack.js', 'run', '--profile', 'capacity', '--base-url', standIn.url, '--reports', reports], { cwd: ROOT, encoding: 'utf8' });
     const packSeconds = (performance.now() - t) / 1000;
     standIn.stop();
@@ -145,7 +144,6 @@ async function main(): Promise<void> {
 
     // autocannon, the same search.
     standIn = await startStandIn(stand);
-    t = performance.now();
     const ac = await autocannonSearch(standIn.url);
     standIn.stop();
     const a = answerCapacity(ac.steps, { budgets: {}, endpointPath: (x) => x, search, requestsPerJourney: JOURNEY_PATHS.length, timeUp: false });

@@ -161,7 +161,7 @@ describe('small traps', () => {
     const anonKey = 'anon-key-0123456789abcdef';
     const auth = await countingServer((req, body, res) => {
       res.writeHead(400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ msg: `Invalid login for ${body} with apikey ${req.headers.apikey}` }));
+      res.end(JSON.stringify({ msg: `Invalid login for ${body} with apikey ${String(req.headers.apikey)}` }));
     });
     const target = await countingServer();
     try {
@@ -217,7 +217,7 @@ describe('the stand-in and npm run target', () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       try {
         await new Promise<void>((resolve, reject) => {
-          child.stdout!.on('data', (d) => /listening on/.test(String(d)) && resolve());
+          child.stdout.on('data', (d) => /listening on/.test(String(d)) && resolve());
           child.on('close', () => reject(new Error('npm run target ended before listening')));
         });
         assert.ok(await portOpen(port));

@@ -28,7 +28,6 @@ function hookNames(node: unknown, found: Array<[string, string]> = []): Array<[s
 
 test('every hook the scenario names is a function the processor exports', () => {
   const scenario = parse(readFileSync(join(ROOT, 'scenarios', 'journey.yml'), 'utf8'));
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const processor = require('../processors/journey') as Record<string, unknown>;
   const hooks = hookNames(scenario);
   // The scenario's own hooks, and the before/after flows' steps, are all found.

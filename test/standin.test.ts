@@ -333,7 +333,7 @@ test('sign-in stand-in speaks GoTrue password and refresh grants', async () => {
         headers: { apikey, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-      return { status: res.status, body: (await res.json()) as any };
+      return { status: res.status, body: (await res.json()) };
     };
     const ok = await post('password', { email: 'load@voxanne.test', password: 's3cret' });
     assert.equal(ok.status, 200);

@@ -121,7 +121,7 @@ function readJson<T>(dir: string, file: string, schema: z.ZodType<T>): T {
   try {
     data = JSON.parse(readFileSync(join(dir, file), 'utf8'));
   } catch (err) {
-    throw new Error((err as NodeJS.ErrnoException).code === 'ENOENT' ? `no ${file} in ${dir}` : `unreadable ${file} (${(err as Error).message.split('\n')[0]})`);
+    throw new Error((err as NodeJS.ErrnoException).code === 'ENOENT' ? `no ${file} in ${dir}` : `unreadable ${file} (${(err as Error).message.split('\n')[0]})`, { cause: err });
   }
   const parsed = schema.safeParse(data);
   if (!parsed.success) {

@@ -210,7 +210,7 @@ export function renderChart(spec: ChartSpec): { svg: string; data: ChartData; re
 
   const series = [
     ...(spec.lines ?? []).map((l) => ({ label: l.label, cls: l.cls, values: l.values })),
-    ...(spec.bars ?? []).map((b) => ({ label: b.label, cls: b.cls, values: b.values as Array<number | null> })),
+    ...(spec.bars ?? []).map((b) => ({ label: b.label, cls: b.cls, values: b.values })),
   ];
   return { svg: out.join(''), data: { x: xs.map((v) => Math.round(v * 10) / 10), from: spec.from, to: spec.to, unit: spec.unit, series }, refOnScale };
 }

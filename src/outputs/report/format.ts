@@ -11,6 +11,7 @@ export { redactTokens } from '../../shared/secrets';
 /** Escapes record text for HTML text and attribute values (also strips control characters). */
 export function esc(value: unknown): string {
   return redactTokens(String(value ?? ''))
+    // eslint-disable-next-line no-control-regex -- stripping control characters on purpose
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
     .replace(/[&<>"']/g, (c) => ENTITIES[c]);
 }

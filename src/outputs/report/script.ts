@@ -15,7 +15,6 @@ export function clientScript(): string {
   if (existsSync(compiled)) {
     cached = readFileSync(compiled, 'utf8');
   } else {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const ts = require('typescript') as typeof import('typescript');
     cached = ts.transpileModule(readFileSync(join(__dirname, 'client.ts'), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
