@@ -6,7 +6,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { readPlanFile, replayRunFolder, writePlanFile, END_FILE, PLAN_FILE } from '../src/record/replay';
+import { readPlanFile, replayRunFolder, writePlanFile } from '../src/record/replay';
+import { END_FILE, PLAN_FILE } from '../src/shared/run-files';
 import { resolvePlan } from '../src/plan/resolve';
 import { healthyThenFailing } from './shared-runs';
 

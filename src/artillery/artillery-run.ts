@@ -15,6 +15,7 @@ import { BUILD_DIR, contractFile, ROOT } from '../catalog/config';
 import { withContractExpectations, type Scenario } from '../catalog/scenario';
 import { USER_LINE_MARK } from '../shared/log';
 import { redactor } from '../shared/secrets';
+import { ARTILLERY_LOG } from '../shared/run-files';
 
 const ARTILLERY = join(ROOT, 'node_modules', 'artillery', 'bin', 'run');
 const PROCESSOR_SOURCE = join(ROOT, 'processors', 'journey.ts');
@@ -62,7 +63,7 @@ export async function runArtillery(plan: RunPlan, dir: string, args: string[]): 
       NO_COLOR: '1',
     },
   });
-  const log = createWriteStream(join(dir, 'artillery.log'));
+  const log = createWriteStream(join(dir, ARTILLERY_LOG));
   const redact = redactor();
   const forward = (stream: NodeJS.ReadableStream) =>
     createInterface({ input: stream }).on('line', (raw) => {

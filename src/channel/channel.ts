@@ -11,14 +11,15 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { Contract } from '../catalog/contract';
 import { CapacitySearch, Stage } from '../catalog/config';
-import { CapacityLimits } from '../plan/capacity';
+import { CapacityLimits, StepGate } from '../plan/capacity';
 import { AuthMode } from '../plan/auth';
 import { ApiCheck, HealthResult } from '../target/health';
+import { LatencySummary } from '../shared/sketches';
 
 
 
 
-const Prediction = z.object({ users: z.number(), gate: z.enum(['p99', 'error-rate', 'timeouts', 'rate-limited']) });
+const Prediction = z.object({ users: z.number(), gate: StepGate });
 
 /** One step of a capacity search, as the plugin judged it (src/record/capacity.ts, StepResult). */
 export const CapacityStep = z.object({
@@ -41,7 +42,7 @@ export const CapacityStep = z.object({
   /** The load generator: its busiest worker's CPU (% of one core) and event-loop delay (ms), median second. */
   cpuPct: z.number().nullable(),
   loopDelayMs: z.number().nullable(),
-  broken: z.array(z.object({ gate: z.enum(['p99', 'error-rate', 'timeouts', 'rate-limited']), value: z.number(), limit: z.number() })),
+  broken: z.array(z.object({ gate: StepGate, value: z.number(), limit: z.number() })),
   generatorLimited: z.boolean(),
   verdict: z.enum(['held', 'broken', 'generator-limit']),
   endpoints: z.array(
@@ -99,8 +100,6 @@ export function readRunConfig(vars: Record<string, unknown> | undefined): RunCon
   return parsed.data;
 }
 
-const Summary = z.object({ count: z.number(), min: z.number(), mean: z.number(), p50: z.number(), p95: z.number(), p99: z.number(), max: z.number() });
-
 export const PeriodEvent = z.object({
   type: z.literal('period'),
   /** Start of the period (config/contract.yml's periodSeconds), epoch ms. */
@@ -111,7 +110,7 @@ export const PeriodEvent = z.object({
   /** DDSketch protobuf, base64, per kept histogram name. */
   histograms: z.record(z.string(), z.string()),
   /** Artillery's own summaries, when no sketches were kept (a combined output from Fargate/Lambda). */
-  summaries: z.record(z.string(), Summary.passthrough()).optional(),
+  summaries: z.record(z.string(), LatencySummary.passthrough()).optional(),
   /** Measured by the workers but never reported by Artillery (the run ended first). */
   unreported: z.boolean().optional(),
 });

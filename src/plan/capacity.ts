@@ -4,6 +4,10 @@ import type { Budgets, CapacitySearch, Environment } from '../catalog/config';
 import { UsageError } from '../shared/errors';
 import { isLoopback } from './options';
 
+/** The gates a capacity step can break. */
+export const StepGate = z.enum(['p99', 'error-rate', 'timeouts', 'rate-limited']);
+export type StepGate = z.infer<typeof StepGate>;
+
 /** What each step of a capacity search is judged by: the guide's gates and the generator's own limits. */
 export const CapacityLimits = z.object({
   p99Ms: z.number(),

@@ -6,10 +6,11 @@
 // step from what the previous ones measured) and the run record (which gives the answer).
 import type { PeriodEvent } from '../channel/channel';
 import type { CapacitySearch } from '../catalog/config';
-import type { CapacityLimits } from '../plan/capacity';
+import type { CapacityLimits, StepGate } from '../plan/capacity';
 import { errorTotal, noErrors, addErrors, type ErrorKinds } from './record';
 import { mergeSketches, summarize } from '../shared/sketches';
 import { buildPeriods } from './periods';
+import { round1 } from '../shared/round';
 
 
 /** The load generator's own measurements, per worker and per second (processors/recorder.ts). */
@@ -23,7 +24,6 @@ export const generatorMetric = {
 export const SECOND_MS = 1000;
 
 
-export type StepGate = 'p99' | 'error-rate' | 'timeouts' | 'rate-limited';
 export const STEP_GATE_TITLE: Record<StepGate, string> = {
   p99: 'p99 response time',
   'error-rate': 'HTTP error rate',
@@ -72,7 +72,6 @@ export interface StepResult {
   endpoints: EndpointStep[];
 }
 
-const round1 = (n: number) => Math.round(n * 10) / 10;
 
 /** Judges one step from the workers' seconds wholly inside its measured window [from, to). */
 export function judgeStep(

@@ -17,11 +17,8 @@ import { RunOptions } from '../plan/options';
 import type { RunRecord } from './record';
 import type { RunPlan } from '../plan/resolve';
 import { redactor } from '../shared/secrets';
+import { END_FILE, OUTPUT_FILE, PLAN_FILE } from '../shared/run-files';
 
-export const PLAN_FILE = 'plan.json';
-export const END_FILE = 'end.json';
-/** Artillery's own output (-o JSON): a distributed run's record is built from it. */
-export const OUTPUT_FILE = 'artillery.json';
 
 
 /**

@@ -6,12 +6,13 @@
 import type { RunRecord } from '../../record/record';
 import { H, W, legend, niceStep } from './charts';
 import { esc, fmtNum, fmtTime } from './format';
+import { round1 } from '../../shared/round';
 
 type Capacity = NonNullable<RunRecord['capacity']>;
 type Step = Capacity['steps'][number];
 
 const M = { left: 52, right: 14, top: 26, bottom: 34 };
-const c = (n: number) => (Math.round(n * 10) / 10).toString();
+const c = (n: number) => round1(n).toString();
 
 interface Curve {
   label: string;

@@ -6,6 +6,7 @@
 // JavaScript add a hover read-out (data in a JSON block). Colours come from CSS classes, so the
 // page's stylesheet (and its dark mode) styles them.
 import { esc, fmtElapsed, fmtNum } from './format';
+import { round1 } from '../../shared/round';
 
 export const W = 600;
 export const H = 220;
@@ -58,7 +59,7 @@ export interface ChartData {
   series: Array<{ label: string; cls: string; values: Array<number | null> }>;
 }
 
-const c = (n: number) => (Math.round(n * 10) / 10).toString();
+const c = (n: number) => round1(n).toString();
 
 export function niceStep(raw: number): number {
   if (!(raw > 0)) return 1;
@@ -212,7 +213,7 @@ export function renderChart(spec: ChartSpec): { svg: string; data: ChartData; re
     ...(spec.lines ?? []).map((l) => ({ label: l.label, cls: l.cls, values: l.values })),
     ...(spec.bars ?? []).map((b) => ({ label: b.label, cls: b.cls, values: b.values })),
   ];
-  return { svg: out.join(''), data: { x: xs.map((v) => Math.round(v * 10) / 10), from: spec.from, to: spec.to, unit: spec.unit, series }, refOnScale };
+  return { svg: out.join(''), data: { x: xs.map(round1), from: spec.from, to: spec.to, unit: spec.unit, series }, refOnScale };
 }
 
 /** A legend as HTML: a swatch and a label per series. */

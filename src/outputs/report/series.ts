@@ -5,6 +5,7 @@ import { SketchMerger } from './sketch-merge';
 import { noErrors, type EndpointPeriod, type ErrorKinds, type RunRecord } from '../../record/record';
 import { type LatencySummary } from '../../shared/sketches';
 import { planVisits, plannedUsersAt } from '../../plan/users';
+import { round1 } from '../../shared/round';
 
 export const MAX_POINTS = 500;
 
@@ -43,7 +44,6 @@ export interface Series {
   endpoints: SeriesSet[];
 }
 
-const round1 = (n: number) => Math.round(n * 10) / 10;
 
 function emptySet(key: string, label: string, n: number): SeriesSet {
   const zeros = () => new Array<number>(n).fill(0);
