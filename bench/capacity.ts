@@ -31,7 +31,7 @@ const arg = process.argv.indexOf('--capacities');
 const CAPACITIES = (arg > 0 ? process.argv[arg + 1] : '20,200,1000').split(',').map(Number);
 
 function startStandIn(c: { concurrency: number; serviceMs: number }): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, ['bin/pack.js', 'target', '--port', '0', '--capacity', String(c.concurrency), '--service-ms', String(c.serviceMs)], { cwd: ROOT });
+  const child = spawn(process.execPath, ['bin/pack.js', 'standin', '--port', '0', '--capacity', String(c.concurrency), '--service-ms', String(c.serviceMs)], { cwd: ROOT });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {

@@ -3,7 +3,7 @@
 // store) and live only in this module's memory, never in VU variables.
 import type { RunConfig } from '../src/channel/channel';
 import { decodeJwt, signJwt } from '../src/shared/jwt';
-import { signIn, refresh, type Session } from '../src/target/signin';
+import { signIn, refresh, type Session } from '../src/checks/signin';
 
 export type AuthMode = RunConfig['auth']['mode'];
 

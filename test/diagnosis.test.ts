@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { diagnose } from '../src/record/diagnosis';
-import type { ApiCheck, HealthResult } from '../src/target/health';
+import type { ApiCheck, HealthResult } from '../src/checks/health';
 import { noErrors, type ErrorKinds, type RunRecord } from '../src/record/record';
 import { syntheticRecord } from '../bench/synthetic-records';
 

@@ -9,6 +9,8 @@ import { describe, test } from 'node:test';
 import { readPlanFile, replayRunFolder, writePlanFile } from '../src/record/replay';
 import { END_FILE, PLAN_FILE } from '../src/shared/run-files';
 import { resolvePlan } from '../src/plan/resolve';
+import { runConfigFromPlan } from '../src/artillery/write-run-config';
+import { UsageError } from '../src/shared/errors';
 import { healthyThenFailing } from './shared-runs';
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSIsImVtYWlsIjoibG9hZEB2b3hhbm5lLnRlc3QifQ.c2lnbmF0dXJlLXNlY3JldA';
@@ -53,6 +55,24 @@ describe('plan.json', () => {
     } finally {
       rmSync(d, { recursive: true, force: true });
     }
+  });
+
+  test('keeps VOXANNE_HEALTH_TIMEOUT_MS: the replayed plan gives Artillery the same health timeout', async () => {
+    const plan = await resolvePlan(['--profile', 'smoke', '--base-url', 'http://127.0.0.1:9', '--dry-run'], { VOXANNE_HEALTH_TIMEOUT_MS: '1250' });
+    assert.equal(runConfigFromPlan(plan).healthTimeoutMs, 1250);
+    const d = dir();
+    try {
+      writePlanFile(d, plan);
+      assert.equal(runConfigFromPlan(readPlanFile(d)).healthTimeoutMs, 1250);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+    // Unset, the default; a value that is not a positive number is refused before anything is sent.
+    assert.equal(runConfigFromPlan(await resolvePlan(['--profile', 'smoke', '--base-url', 'http://127.0.0.1:9', '--dry-run'], {})).healthTimeoutMs, 5000);
+    await assert.rejects(
+      resolvePlan(['--profile', 'smoke', '--base-url', 'http://127.0.0.1:9', '--dry-run'], { VOXANNE_HEALTH_TIMEOUT_MS: 'soon' }),
+      (err) => err instanceof UsageError && err.message === 'VOXANNE_HEALTH_TIMEOUT_MS must be a number above 0 and at most 600000 (got "soon")',
+    );
   });
 
   test('a sign-in plan keeps the password and the anon key out; a token pasted into the scenario is redacted', async () => {

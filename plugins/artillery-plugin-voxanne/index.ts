@@ -14,11 +14,11 @@ import { encodeSketch, mergeSketches } from '../../src/shared/sketches';
 import { BroadcastChannel } from 'node:worker_threads';
 import { judgeStep, nextStep, SECOND_MS, windowDone, type Decision, type StepResult } from '../../src/record/capacity';
 import { channelDir, readRunConfig, writeEvent, writeTail, type PeriodEvent, type RunConfig } from '../../src/channel/channel';
-import { checkHealth } from '../../src/target/health';
+import { checkHealth } from '../../src/checks/health';
 import { logLine } from '../../src/shared/log';
 import { counter, userChange } from '../../src/shared/metrics';
 import { periodMs } from '../../src/catalog/contract';
-import { PLAIN_PHASES_ENV } from '../../processors/run-config';
+import { PLAIN_PHASES_ENV } from '../../processors/read-run-config';
 import { keepHistogram, RECORDER_CHANNEL, type RecorderRequest, type RedirectNote, type WorkerReport } from '../../processors/recorder';
 
 export const LEGACY_METRICS_FORMAT = false;

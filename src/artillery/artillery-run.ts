@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { readTail, RUN_DIR_ENV, type ArtilleryEnd } from '../channel/channel';
 import { platformCommand } from './distributed';
-import { runConfig } from './run-config';
+import { runConfigFromPlan } from './write-run-config';
 import { artilleryStartError } from '../record/artillery-start';
 import { ensureConfig, gatesForPlan } from '../record/gates';
 import type { RunPlan } from '../plan/resolve';
@@ -32,7 +32,7 @@ export function artilleryScript(plan: RunPlan, dir: string): Scenario {
     // (Artillery bundles the TypeScript itself then); the pack runs it with the compiled copy.
     processor: relative(dir, PROCESSOR_SOURCE),
     http: { ...(script.config.http ?? {}), timeout: opts.timeoutSeconds },
-    variables: { ...(script.config.variables ?? {}), voxanne: runConfig(plan) },
+    variables: { ...(script.config.variables ?? {}), voxanne: runConfigFromPlan(plan) },
     plugins: { ...script.config.plugins, ensure: ensureConfig(gatesForPlan(plan)) },
   };
   // A capacity search has no whole-run gates for ensure to check (each step is judged instead).

@@ -13,7 +13,7 @@ import { Contract } from '../catalog/contract';
 import { CapacitySearch, Stage } from '../catalog/config';
 import { CapacityLimits, StepGate } from '../plan/capacity';
 import { AuthMode } from '../plan/auth';
-import { ApiCheck, HealthResult } from '../target/health';
+import { ApiCheck, HealthResult } from '../checks/health';
 import { LatencySummary } from '../shared/sketches';
 
 

@@ -2,7 +2,7 @@
 import { packagedFiles, platformCommand } from '../artillery/distributed';
 import { gateLimitText } from '../outputs/report/format';
 import { gatesForPlan } from '../record/gates';
-import { API_SAMPLES } from '../target/health';
+import { API_SAMPLES } from '../checks/health';
 import { capacityLimits } from '../plan/capacity';
 import { periodMs } from '../catalog/contract';
 import { planVisits, plannedUsersAt } from '../plan/users';

@@ -8,7 +8,7 @@
 // turn CI red, and `skipped` would claim it was never checked (CI shows skipped tests as "not run").
 // Every gate testcase carries its value, limit and ensure expression in system-out, so the figures
 // are readable from CI without opening the HTML report.
-import { sampleFailures, type ApiCheck, type HealthResult } from '../target/health';
+import { sampleFailures, type ApiCheck, type HealthResult } from '../checks/health';
 import type { Gate, RunRecord } from '../record/record';
 import { fmtNum, gateLimitText, gateValueText, redactTokens } from './report/format';
 

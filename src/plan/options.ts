@@ -29,8 +29,13 @@ export const RunOptions = z.object({
   region: z.string(),
   /** Build the record from a combined Artillery output already made, instead of running. */
   fromOutput: z.string().optional(),
+  /** How long /health and the /api preflight may take (VOXANNE_HEALTH_TIMEOUT_MS); older plans: the default. */
+  healthTimeoutMs: z.number().positive().optional(),
 });
 export type RunOptions = z.infer<typeof RunOptions>;
+
+/** /health and the preflight's /api requests must answer within this, unless VOXANNE_HEALTH_TIMEOUT_MS says otherwise. */
+export const DEFAULT_HEALTH_TIMEOUT_MS = 5000;
 
 export const USAGE = `usage: npm run test:local|test:prod -- [options]
   --profile NAME      standard (default), conservative, aggressive, spike, smoke, soak, capacity (or PROFILE=NAME)
@@ -155,6 +160,7 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = process
     count: Math.round(positiveNumber('--count', v.count, 1, 1000)),
     region: checkRegion(v.region ?? 'us-east-1'),
     fromOutput: v['from-output'],
+    healthTimeoutMs: positiveNumber('VOXANNE_HEALTH_TIMEOUT_MS', env.VOXANNE_HEALTH_TIMEOUT_MS, DEFAULT_HEALTH_TIMEOUT_MS, 600_000),
   };
 }
 

@@ -1,7 +1,7 @@
 // What went wrong, in the guide's words, with its "Common Issues" hints. Built from the record only.
-import { refusesUs, sampleFailures, type ApiCheck, type HealthResult } from '../target/health';
+import { refusesUs, sampleFailures, type ApiCheck, type HealthResult } from '../checks/health';
 import { isLoopback } from '../plan/options';
-import { describePolicy } from '../target/ratelimit';
+import { describePolicy } from '../checks/ratelimit';
 import type { RunRecord } from './record';
 
 export function healthHints(h: HealthResult, target: string): string[] {

@@ -5,8 +5,8 @@ import { z } from 'zod';
 import { CapacityStep } from '../channel/channel';
 import { CapacitySearch, Stage } from '../catalog/config';
 import { CapacityLimits } from '../plan/capacity';
-import { ApiCheck, HealthResult } from '../target/health';
-import { RateLimitState } from '../target/ratelimit';
+import { ApiCheck, HealthResult } from '../checks/health';
+import { RateLimitState } from '../checks/ratelimit';
 import { LatencySummary } from '../shared/sketches';
 
 export const RECORD_SCHEMA = 'voxanne-run/2';

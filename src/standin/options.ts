@@ -1,5 +1,5 @@
 // The stand-in's settings and their checks, written once: startStandIn (option names such as
-// errorRate) and `npm run target` (flags such as --error-rate) both call resolveStandInOptions.
+// errorRate) and `npm run standin` (flags such as --error-rate) both call resolveStandInOptions.
 import { isIP } from 'node:net';
 import { UsageError } from '../shared/errors';
 import { contractFile, loadContract } from '../catalog/config';
@@ -77,7 +77,7 @@ export interface ResolvedOptions {
 
 /**
  * How a check names a setting: as an option of startStandIn ('option'), or as a flag of
- * `npm run target` with the text the user typed for each flag (so "got" quotes it as typed).
+ * `npm run standin` with the text the user typed for each flag (so "got" quotes it as typed).
  */
 export type Naming = 'option' | { flags: Partial<Record<RuleName, string>> };
 
@@ -109,7 +109,7 @@ const RULES = {
 } satisfies Record<string, Rule>;
 export type RuleName = keyof typeof RULES;
 
-/** The flag of `npm run target` for a setting, e.g. --error-rate for errorRate. */
+/** The flag of `npm run standin` for a setting, e.g. --error-rate for errorRate. */
 export const flagOf = (rule: RuleName): string => `--${RULES[rule].flag}`;
 
 /** The line that says what is wrong with a setting and what it takes. */

@@ -36,7 +36,7 @@ export const ApiCheck = z.object({
   detail: z.string().optional(),
   rateLimit: RateLimitState.optional(),
   authenticated: z.boolean().optional(),
-  /** The preflight's /api requests: how many it sent, and the answers that failed (src/target/health.ts sampleApi). */
+  /** The preflight's /api requests: how many it sent, and the answers that failed (src/checks/health.ts sampleApi). */
   sent: z.number().optional(),
   failures: z.array(z.object({ status: z.number().optional(), detail: z.string().optional() })).optional(),
 });
