@@ -23,7 +23,7 @@ type ArtilleryShutdown = { shutdown?: (opts: { exitCode: number }) => Promise<vo
 let stopped = false;
 
 /** Why the backend refused the run's token, from what the token says of itself. */
-export function tokenProblem(authorization: string | undefined): string {
+function tokenProblem(authorization: string | undefined): string {
   const claims = decodeJwt((authorization ?? '').replace(/^Bearer /, ''));
   if (!claims) return 'the token is not a JWT';
   if (typeof claims.exp === 'number' && claims.exp * 1000 <= Date.now()) return 'the token has expired';

@@ -57,7 +57,7 @@ export type CapacitySearch = z.infer<typeof CapacitySearch>;
  * arrival timer busy-polls a core), then stays until the search's time bound. Users only send while
  * the search lets them (processors/recorder.ts): the pool is an upper bound, not the load.
  */
-export function searchStages(s: CapacitySearch): Array<{ duration: number; target: number }> {
+function searchStages(s: CapacitySearch): Array<{ duration: number; target: number }> {
   const arrival = s.maxUsers / s.arrivalsPerSecond;
   return [
     { duration: arrival, target: s.maxUsers },

@@ -15,6 +15,7 @@ import { CapacityLimits, StepGate } from '../plan/capacity';
 import { AuthMode } from '../plan/auth';
 import { ApiCheck, HealthResult } from '../checks/health';
 import { LatencySummary } from '../shared/sketches';
+import { EVENTS_FILE, TAIL_FILE } from '../shared/run-files';
 
 
 
@@ -116,7 +117,7 @@ export const PeriodEvent = z.object({
 });
 export type PeriodEvent = z.infer<typeof PeriodEvent>;
 
-export const PreflightVerdict = z.enum(['go', 'unhealthy', 'api-failing', 'auth-rejected', 'headers-rejected', 'over-limit']);
+const PreflightVerdict = z.enum(['go', 'unhealthy', 'api-failing', 'auth-rejected', 'headers-rejected', 'over-limit']);
 
 export const RunEvent = z.discriminatedUnion('type', [
   z.object({
@@ -152,8 +153,6 @@ export type RunEvent = z.infer<typeof RunEvent>;
 export type EventOf<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
 export type PreflightEvent = EventOf<'preflight'>;
 
-export const EVENTS_FILE = 'events.ndjson';
-export const TAIL_FILE = 'tail.json';
 
 /**
  * The run folder the pack started Artillery for (VOXANNE_RUN_DIR), where the channel lives; none

@@ -27,7 +27,7 @@ function runId(plan: RunPlan, now = new Date()): string {
   return createRunFolder(plan.opts.reportsDir, `${stamp}-${plan.environment.name}-${plan.profile.name}`);
 }
 
-export async function executeRun(plan: RunPlan): Promise<RunRecord> {
+async function executeRun(plan: RunPlan): Promise<RunRecord> {
   const id = runId(plan);
   const dir = join(plan.opts.reportsDir, id);
   const scriptFile = join(dir, SCRIPT_FILE);

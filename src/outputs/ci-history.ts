@@ -33,7 +33,7 @@ const lineId = (line: string): string | undefined => {
   }
 };
 
-export function exportHistory(reportsDir: string, carryDir: string): { runs: number; lines: number } {
+function exportHistory(reportsDir: string, carryDir: string): { runs: number; lines: number } {
   rmSync(join(carryDir, RUNS), { recursive: true, force: true });
   mkdirSync(join(carryDir, RUNS), { recursive: true });
   const lines = historyLines(join(reportsDir, HISTORY)).slice(-CARRY_LIMITS.historyLines);
@@ -49,7 +49,7 @@ export function exportHistory(reportsDir: string, carryDir: string): { runs: num
   return { runs: runs.length, lines: lines.length };
 }
 
-export function importHistory(carryDir: string, reportsDir: string): { runs: number; lines: number } {
+function importHistory(carryDir: string, reportsDir: string): { runs: number; lines: number } {
   mkdirSync(reportsDir, { recursive: true });
   let runs = 0;
   const carriedRuns = existsSync(join(carryDir, RUNS)) ? readdirSync(join(carryDir, RUNS)).filter((n) => SAFE_NAME.test(n)) : [];

@@ -13,7 +13,7 @@ import type { Gate, RunRecord } from '../record/record';
 import { fmtNum, gateLimitText, gateValueText, redactTokens } from './report/format';
 
 /** XML text/attribute escaping; characters XML 1.0 forbids are dropped. */
-export function xmlEsc(value: unknown): string {
+function xmlEsc(value: unknown): string {
   return redactTokens(String(value ?? ''))
     // eslint-disable-next-line no-control-regex -- dropping the control characters XML forbids
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')

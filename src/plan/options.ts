@@ -37,7 +37,7 @@ export type RunOptions = z.infer<typeof RunOptions>;
 /** /health and the preflight's /api requests must answer within this, unless VOXANNE_HEALTH_TIMEOUT_MS says otherwise. */
 export const DEFAULT_HEALTH_TIMEOUT_MS = 5000;
 
-export const USAGE = `usage: npm run test:local|test:prod -- [options]
+const USAGE = `usage: npm run test:local|test:prod -- [options]
   --profile NAME      standard (default), conservative, aggressive, spike, smoke, soak, capacity (or PROFILE=NAME)
   --time-scale F      multiply every stage's duration by F, e.g. 0.1 for a 42 s rehearsal (or TIME_SCALE=F)
   --strict            per-endpoint p95 budgets fail the run instead of warning

@@ -10,7 +10,7 @@ export interface Visit {
   leave: number;
 }
 
-export interface ArtilleryPhase {
+interface ArtilleryPhase {
   name: string;
   duration?: string;
   arrivalCount?: number;

@@ -19,7 +19,7 @@ import { periodMs } from '../catalog/contract';
 import { round1 } from '../shared/round';
 
 /** Exit codes of a run stopped by a signal: 128 + its number, as shells and CI runners expect. */
-export const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
 const first = <T extends RunEvent['type']>(events: RunEvent[], type: T) => events.find((e): e is EventOf<T> => e.type === type);
 

@@ -127,7 +127,6 @@ const Capacity = z.object({
   search: CapacitySearch.optional(),
   limits: CapacityLimits,
 });
-export type CapacityRecord = z.infer<typeof Capacity>;
 
 export const RunRecordSchema = z.object({
   schema: z.literal(RECORD_SCHEMA),

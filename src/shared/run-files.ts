@@ -14,5 +14,8 @@ export const OUTPUT_FILE = 'artillery.json';
 /** The resolved plan and how Artillery ended: with the channel, what a replay rebuilds the record from. */
 export const PLAN_FILE = 'plan.json';
 export const END_FILE = 'end.json';
+/** The channel from Artillery's main thread to the pack (src/channel/channel.ts). */
+export const EVENTS_FILE = 'events.ndjson';
+export const TAIL_FILE = 'tail.json';
 /** In the reports folder: the list of runs. */
 export const INDEX_FILE = 'index.html';

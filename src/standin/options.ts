@@ -51,7 +51,7 @@ export interface FaultRates {
 }
 
 /** The options with every default filled in and every value checked. */
-export interface ResolvedOptions {
+interface ResolvedOptions {
   contract: Contract;
   host: string;
   port: number;
@@ -79,7 +79,7 @@ export interface ResolvedOptions {
  * How a check names a setting: as an option of startStandIn ('option'), or as a flag of
  * `npm run standin` with the text the user typed for each flag (so "got" quotes it as typed).
  */
-export type Naming = 'option' | { flags: Partial<Record<RuleName, string>> };
+type Naming = 'option' | { flags: Partial<Record<RuleName, string>> };
 
 interface Rule {
   flag: string;
@@ -110,10 +110,10 @@ const RULES = {
 export type RuleName = keyof typeof RULES;
 
 /** The flag of `npm run standin` for a setting, e.g. --error-rate for errorRate. */
-export const flagOf = (rule: RuleName): string => `--${RULES[rule].flag}`;
+const flagOf = (rule: RuleName): string => `--${RULES[rule].flag}`;
 
 /** The line that says what is wrong with a setting and what it takes. */
-export function describeBadValue(rule: RuleName, naming: Naming, value: unknown): string {
+function describeBadValue(rule: RuleName, naming: Naming, value: unknown): string {
   if (naming === 'option') return `${rule} must be ${RULES[rule].what} (got ${String(value)})`;
   return `${flagOf(rule)} must be ${RULES[rule].what} (got "${naming.flags[rule] ?? String(value)}")`;
 }
@@ -127,7 +127,7 @@ function checked(rule: RuleName, value: number | undefined, naming: Naming, fall
 }
 
 /** The address to bind, or a UsageError: the stand-in must never be reachable from outside the machine. */
-export function loopbackHost(host: string): string {
+function loopbackHost(host: string): string {
   if (host === 'localhost') return '127.0.0.1'; // avoid resolving to ::1 on some machines
   const loopback = (isIP(host) === 4 && host.startsWith('127.')) || (isIP(host) === 6 && host === '::1');
   if (!loopback) throw new UsageError(`host "${host}" is not a loopback address; use 127.0.0.1, ::1 or localhost`);

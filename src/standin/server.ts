@@ -17,7 +17,7 @@ import { resolveStandInOptions, type StandInOptions } from './options';
 export { latencyQuantileMs, mulberry32 } from './faults';
 export type { StandInOptions } from './options';
 
-export interface StandInLogEntry {
+interface StandInLogEntry {
   t: number;
   method: string;
   path: string;

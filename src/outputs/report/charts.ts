@@ -13,7 +13,7 @@ export const H = 220;
 const M = { left: 52, right: 14, top: 26, bottom: 30 };
 const PLOT_W = W - M.left - M.right;
 
-export interface LineDef {
+interface LineDef {
   label: string;
   cls: string;
   values: Array<number | null>;
@@ -22,13 +22,13 @@ export interface LineDef {
   area?: boolean;
 }
 
-export interface BarDef {
+interface BarDef {
   label: string;
   cls: string;
   values: number[];
 }
 
-export interface ChartSpec {
+interface ChartSpec {
   id: string;
   title: string;
   /** One sentence for screen readers: what the chart shows and its extremes. */
@@ -70,7 +70,7 @@ export function niceStep(raw: number): number {
 
 const X_STEPS = [1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 14400, 21600, 43200, 86400];
 
-export function xTicks(span: number, max = 7): number[] {
+function xTicks(span: number, max = 7): number[] {
   const step = X_STEPS.find((s) => span / s <= max) ?? Math.ceil(span / max / 86400) * 86400;
   const ticks: number[] = [];
   for (let t = 0; t <= span + 1e-9; t += step) ticks.push(t);

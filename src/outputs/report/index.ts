@@ -10,7 +10,7 @@ import { renderIndex } from './index-page';
 import { renderJUnit } from '../junit';
 import { RUN_FILE, REPORT_FILE, JUNIT_FILE, INDEX_FILE } from '../../shared/run-files';
 
-export interface StoredRun {
+interface StoredRun {
   dir: string;
   record: RunRecord;
 }
@@ -102,7 +102,7 @@ export function findPrevious(record: RunRecord, runDir: string, runs: StoredRun[
 }
 
 /** When there is none: the newest earlier run that differs only in its time scale or target (named, not compared). */
-export function findUnlike(record: RunRecord, runDir: string, runs: StoredRun[]): Unlike | null {
+function findUnlike(record: RunRecord, runDir: string, runs: StoredRun[]): Unlike | null {
   for (const run of earlier(record, runDir, runs)) {
     const differs = unlikeBy(record, run);
     if (differs) return { run, differs };

@@ -56,7 +56,7 @@ function emptySet(key: string, label: string, n: number): SeriesSet {
  * Sketches of one bucket, merged as they come (see sketch-merge.ts), so a bucket's quantiles are
  * exactly what merging the periods' sketches gives.
  */
-export class SketchAcc {
+class SketchAcc {
   private merger = new SketchMerger();
   /** Worst percentiles of the periods that came with a summary instead of a sketch. */
   private worst: { p50: number; p95: number; p99: number } | undefined;
