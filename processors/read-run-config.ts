@@ -31,9 +31,14 @@ export function loadRunConfig(context: VUContext): Promise<RunConfig> {
 
 async function derive(context: VUContext): Promise<RunConfig> {
   // Loaded only here: the pack's own runs never need the planner inside Artillery.
-  const [{ resolvePlan }, { runConfigFromPlan }, { isLoopback }] = await Promise.all([import('../src/plan/resolve'), import('../src/artillery/write-run-config'), import('../src/plan/options')]);
+  const [{ resolvePlan }, { runConfigFromPlan }, { isLoopback }] = await Promise.all([
+    import('../src/plan/resolve'),
+    import('../src/artillery/write-run-config'),
+    import('../src/plan/options'),
+  ]);
   const target = String(context.vars.target);
-  const argv = ['--env', isLoopback(target) ? 'local' : 'prod', '--base-url', target, '--profile', String(context.vars.profile ?? 'standard'), '--time-scale', String(context.vars.timeScale ?? 1)];
+  const argv = ['--env', isLoopback(target) ? 'local' : 'prod', '--base-url', target];
+  argv.push('--profile', String(context.vars.profile ?? 'standard'), '--time-scale', String(context.vars.timeScale ?? 1));
   const plan = await resolvePlan(argv, process.env);
   const config = runConfigFromPlan(plan);
   const phases = JSON.parse(process.env[PLAIN_PHASES_ENV] ?? 'null') as Array<Record<string, unknown>> | null;

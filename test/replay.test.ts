@@ -76,7 +76,12 @@ describe('plan.json', () => {
   });
 
   test('a sign-in plan keeps the password and the anon key out; a token pasted into the scenario is redacted', async () => {
-    const env = { SUPABASE_URL: 'http://127.0.0.1:9', SUPABASE_ANON_KEY: 'anon-key-s3cr3t', LOAD_TEST_EMAIL: 'load@voxanne.test', LOAD_TEST_PASSWORD: 'pa55w0rd-s3cr3t' };
+    const env = {
+      SUPABASE_URL: 'http://127.0.0.1:9',
+      SUPABASE_ANON_KEY: 'anon-key-s3cr3t',
+      LOAD_TEST_EMAIL: 'load@voxanne.test',
+      LOAD_TEST_PASSWORD: 'pa55w0rd-s3cr3t',
+    };
     const saved = { ...process.env };
     Object.assign(process.env, env); // the redactor reads the secrets' values from the environment
     const d = dir();
@@ -86,7 +91,9 @@ describe('plan.json', () => {
       plan.scenario.config.defaults = { headers: { authorization: `Bearer ${JWT}`, 'x-key': env.SUPABASE_ANON_KEY } };
       writePlanFile(d, plan);
       const text = readFileSync(join(d, PLAN_FILE), 'utf8');
-      for (const secret of [env.SUPABASE_ANON_KEY, env.LOAD_TEST_PASSWORD, 'eyJ']) assert.ok(!text.includes(secret), `${secret.slice(0, 6)}... not in plan.json`);
+      for (const secret of [env.SUPABASE_ANON_KEY, env.LOAD_TEST_PASSWORD, 'eyJ']) {
+        assert.ok(!text.includes(secret), `${secret.slice(0, 6)}... not in plan.json`);
+      }
       assert.match(text, /Bearer \[redacted token\]/);
     } finally {
       process.env = saved;
