@@ -122,19 +122,38 @@ describe('every gate at its boundary', () => {
     plannedRequests: PLANNED,
   });
 
-  test('the run has exactly these gates, with these limits', () => {
+  test('the run has exactly these gates, as the report names them, with these limits', () => {
     assert.deepEqual(
-      specs.map((s) => [s.id, s.limit]),
+      specs.map((s) => [s.id, s.title, s.comparator, s.limit, s.unit]),
       [
-        ['enough-load', 200],
-        ['p99', 1000],
-        ['error-rate', 5],
-        ['request-rate', 2],
-        ['timeouts', 3],
-        ['crashed-users', 2],
-        ['rate-limited', 5],
-        ['p95-calls', 800],
+        ['enough-load', 'Enough load to judge', '>=', 200, 'count'],
+        ['p99', 'p99 response time', '<', 1000, 'ms'],
+        ['error-rate', 'HTTP error rate', '<', 5, '%'],
+        ['request-rate', 'Request rate', '>=', 2, 'req/s'],
+        ['timeouts', 'Timeouts', '<=', 3, 'count'],
+        ['crashed-users', 'Crashed users', '<=', 2, 'count'],
+        ['rate-limited', 'Rate limited', '<', 5, '%'],
+        ['p95-calls', 'calls p95', '<', 800, 'ms'],
       ],
+    );
+  });
+
+  test("an endpoint's p95 gate without figures for that endpoint has no value, and fails", () => {
+    const [gate] = evaluateGates(
+      specs.filter((s) => s.id === 'p95-calls'),
+      totals(),
+      [endpoint('other', 10), endpoint('calls', null)],
+      undefined,
+    );
+    assert.deepEqual([gate.value, gate.passed], [null, false]);
+    assert.equal(
+      evaluateGates(
+        specs.filter((s) => s.id === 'p95-calls'),
+        totals(),
+        [],
+        undefined,
+      )[0].value,
+      null,
     );
   });
 
