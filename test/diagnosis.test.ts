@@ -145,17 +145,19 @@ describe('the diagnosis, word for word', () => {
   const at = '2026-01-05T09:00:00.000Z';
   const REMOTE = 'https://voxanne.example.invalid';
   const DASHBOARD = '/api/calls-dashboard?limit=1';
-  /** No load: /health failed with `health` (the synthetic record's --spread-ips turned off). */
-  const unhealthy = (health: Partial<HealthResult>, target = 'http://127.0.0.1:3001'): RunRecord => {
+  const REDIS_HINT = 'When Redis is down the backend answers every /api request 500 "Connection is closed." until it restarts; check Redis and restart the backend.';
+  /** The synthetic record as a run stopped before its load: no responses, and --spread-ips off. */
+  const noLoad = (): RunRecord => {
     const r = base();
+    return { ...r, outcome: 'unhealthy', totals: { ...r.totals, requests: 0 }, rateLimit: { ...r.rateLimit, spreadIps: false } };
+  };
+  /** No load: /health failed with `health`. */
+  const unhealthy = (health: Partial<HealthResult>, target = 'http://127.0.0.1:3001'): RunRecord => {
     const start = { ok: false, at, ...health };
-    return { ...r, target, outcome: 'unhealthy', health: { start, end: null }, apiCheck: null, rateLimit: { ...r.rateLimit, spreadIps: false } };
+    return { ...noLoad(), target, health: { start, end: null }, apiCheck: null };
   };
   /** No load: /health was ok, the preflight's /api check as given. */
-  const apiOnly = (api: ApiCheck): RunRecord => {
-    const r = base();
-    return { ...r, outcome: 'unhealthy', apiCheck: api, rateLimit: { ...r.rateLimit, spreadIps: false } };
-  };
+  const apiOnly = (api: ApiCheck): RunRecord => ({ ...noLoad(), apiCheck: api });
 
   const BEFORE_THE_LOAD: Array<[string, () => RunRecord, string[]]> = [
     [
@@ -300,6 +302,38 @@ describe('the diagnosis, word for word', () => {
       () => apiOnly(samples(true, [{ status: 500, detail: '{}' }, { status: 503, detail: '{}' }])),
       [
         "The preflight's /api check: 2 of 3 /api requests failed (500, 503) before one answered 200: a flaky API, not a broken one; the load ran and its gates judged it.",
+      ],
+    ],
+    [
+      '/api answering 500 in an older record (no samples kept): Redis',
+      () => apiOnly({ ok: false, path: DASHBOARD, authenticated: true, status: 500, detail: '{"error":"Failed"}' }),
+      [
+        'API failing while /health is OK: /api/calls-dashboard?limit=1 answered 500: {"error":"Failed"}.',
+        REDIS_HINT,
+      ],
+    ],
+    [
+      'one answer of several says the connection is closed: Redis',
+      () => apiOnly(samples(false, [{ status: 404, detail: '{}' }, { status: 500, detail: CLOSED }, { status: 404, detail: '{}' }])),
+      [
+        'API failing while /health is OK: /api/calls-dashboard?limit=1 answered 404: {}; 3 of 3 /api requests failed (404 ×2, 500).',
+        REDIS_HINT,
+      ],
+    ],
+    [
+      'one answer of several is a redirect; a body that mentions a redirect is none',
+      () => apiOnly(samples(false, [{ status: 302, detail: 'redirect to https://login.invalid/' }, { status: 404, detail: 'no redirect to follow' }])),
+      [
+        'API failing while /health is OK: /api/calls-dashboard?limit=1 answered 404: no redirect to follow; 2 of 2 /api requests failed (302, 404).',
+        'Redirects are not followed (that would measure another server): is BASE_URL the backend itself?',
+      ],
+    ],
+    [
+      'a body that only mentions a redirect',
+      () => apiOnly(samples(false, [{ status: 404, detail: 'no redirect to follow' }])),
+      [
+        'API failing while /health is OK: /api/calls-dashboard?limit=1 answered 404: no redirect to follow.',
+        'Check the backend logs for what fails under /api.',
       ],
     ],
   ];
@@ -466,5 +500,40 @@ describe('the diagnosis, word for word', () => {
       "--spread-ips was used: every request claimed its own client address, so the per-IP rate limiter did not cap this run (loopback only).",
       "High error rate (6.0 %): 0 server errors, 0 client errors, 0 rate limited, 0 timeouts, 0 connection errors, 0 other unexpected statuses, 0 bodies that failed their checks.",
     ]);
+  });
+
+  test('where the evidence is on several endpoints, each is named; where none is, none', () => {
+    const r = base();
+    r.rateLimit = { ...r.rateLimit, spreadIps: false };
+    r.auth = { ...r.auth, mode: 'token' }; // our own token, and no 401 came back: nothing to say about it
+    r.totals = { ...r.totals, errors: { ...noErrors(), timeout: 3, notJson: 2, badBody: 2 } };
+    const slowDashboard = { body: '[]', meaning: 'x', slowness: 'waits on its database' };
+    r.endpoints = r.endpoints.map((e) =>
+      e.name === 'assistants' || e.name === 'calls_dashboard'
+        ? { ...e, errors: { ...noErrors(), timeout: e.name === 'assistants' ? 2 : 1, notJson: 1, badBody: 1 }, fallback: e.fallback ?? slowDashboard }
+        : e,
+    );
+    // The p99 gate failed, but no endpoint reached its limit on its own.
+    r.gates = r.gates.map((g) => (g.id === 'p99' ? { ...g, passed: false, limit: 10_000 } : g));
+    assert.deepEqual(diagnose(r), [
+      'High response times (p99 301.9 ms).',
+      'Check database query performance, review Sentry for slow endpoints, consider adding database indexes.',
+      'Timeouts: /api/calls-dashboard (1), /api/assistants (2). /api/calls-dashboard waits on its database. /api/assistants can hold a request for about 2 minutes when the voice API fails.',
+      'Bodies that are not JSON: /api/calls-dashboard (1), /api/assistants (1); a proxy or error page answered instead of the backend.',
+      'Bodies that failed their checks (the expected status, but the wrong shape or broken JSON): /api/calls-dashboard (1), /api/assistants (1).',
+    ]);
+  });
+
+  test('a record with no endpoints, no rate-limit state, and a crash before the load', () => {
+    const r = base();
+    r.rateLimit = { ...r.rateLimit, spreadIps: false, limited: 3, atStart: null };
+    r.endpoints = [];
+    r.gates = r.gates.map((g) => (g.id === 'error-rate' ? { ...g, passed: false } : g));
+    assert.deepEqual(diagnose(r), [
+      "rate limited: 3 requests, policy unknown policy. This is the backend's rate limiter, not overload (left out of the error rate). Its window is fixed and is shared by every client behind this address, so an earlier run may have used it up.",
+      'High error rate (0.0 %): 0 server errors, 0 client errors, 0 rate limited, 0 timeouts, 0 connection errors, 0 other unexpected statuses, 0 bodies that failed their checks.',
+    ]);
+    const crashed = { ...noLoad(), outcome: 'crashed' as const, loadStartedAt: null, reason: 'Artillery did not start.' };
+    assert.deepEqual(diagnose(crashed), ['No responses were recorded: Artillery did not start.']);
   });
 });
