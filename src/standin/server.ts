@@ -95,7 +95,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
       load: /artillery/i.test(String(req.headers['user-agent'])),
     };
     // Log who called (claims only — never the token itself).
-    const claims = bearer ? decodeJwt((header).slice(7).trim()) : undefined;
+    const claims = bearer ? decodeJwt(header.slice(7).trim()) : undefined;
     if (typeof claims?.email === 'string') entry.email = claims.email;
     if (typeof claims?.app_metadata?.org_id === 'string') entry.orgId = claims.app_metadata.org_id;
     if (typeof claims?.sub === 'string') entry.sub = claims.sub;
