@@ -1,4 +1,4 @@
-// Mutation testing of the decision code (npm run mutation; not part of CI: about 10 minutes).
+// Mutation testing of the decision code (npm run mutation; not part of CI: about 11 minutes).
 // StrykerJS changes one thing at a time in the files below (a `<` into `<=`, a condition into
 // `true`, ...) and runs the fast decision tests, which read recordings of real runs: a change that
 // every test still passes ("survived") is a decision nothing checks. Reports: reports/mutation/.
