@@ -42,7 +42,7 @@ const FIXED = !process.argv.includes('--no-fixed');
 const FIXED_SECONDS = 30;
 
 function startStandIn(c: { concurrency: number; serviceMs: number }): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, ['bin/pack.js', 'target', '--port', '0', '--capacity', String(c.concurrency), '--service-ms', String(c.serviceMs)], { cwd: ROOT });
+  const child = spawn(process.execPath, ['bin/pack.js', 'standin', '--port', '0', '--capacity', String(c.concurrency), '--service-ms', String(c.serviceMs)], { cwd: ROOT });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {
@@ -63,7 +63,6 @@ interface AutocannonResult {
   duration: number;
 }
 type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, result: AutocannonResult) => void) => unknown;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as Autocannon;
 
 const token = signJwt({ sub: 'bench', email: 'bench@example.com', app_metadata: { org_id: 'bench-org' }, exp: Math.floor(Date.now() / 1000) + 3600 }, 'bench');

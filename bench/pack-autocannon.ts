@@ -12,7 +12,6 @@ type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, result
 
 import { loadContract } from '../src/catalog/config';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as Autocannon;
 
 /** The journey's paths: the contract catalog's endpoints. */

@@ -9,10 +9,11 @@ const { delimiter, dirname, join, relative } = require('node:path');
 const ROOT = join(__dirname, '..');
 const BUILD = join(ROOT, '.build');
 const SOURCES = ['src', 'processors', 'plugins'];
+/** The pack's commands and their modules in .build/ (test/in-process.ts calls the same ones). */
 const COMMANDS = {
   run: 'src/cli/run.js',
   demo: 'src/cli/demo.js',
-  target: 'src/standin/cli.js',
+  standin: 'src/standin/cli.js',
   report: 'src/cli/report.js',
   live: 'src/live/replay.js',
   history: 'src/outputs/ci-history.js',
@@ -129,7 +130,7 @@ function build(dirs = SOURCES) {
 /** Where Node keeps compiled code between runs (the pack's and its Artillery child's). */
 const COMPILE_CACHE = join(BUILD, 'compile-cache');
 
-module.exports = { build, compileFile, BUILD, COMPILE_CACHE, ROOT };
+module.exports = { build, compileFile, BUILD, COMMANDS, COMPILE_CACHE, ROOT };
 
 if (require.main === module) {
   const [command, ...args] = process.argv.slice(2);

@@ -3,9 +3,7 @@
 // store) and live only in this module's memory, never in VU variables.
 import type { RunConfig } from '../src/channel/channel';
 import { decodeJwt, signJwt } from '../src/shared/jwt';
-import { signIn, refresh, type Session } from '../src/target/signin';
-
-export type AuthMode = RunConfig['auth']['mode'];
+import { signIn, refresh, type Session } from '../src/checks/signin';
 
 // Renew this long before `exp` (a quarter of a short token's life), so no request carries an expired token.
 const renewMarginMs = (s: Session) => Math.min(120_000, s.lifetimeMs / 4);
@@ -47,7 +45,7 @@ async function renew(auth: RunConfig['auth'], current: Session | undefined): Pro
  * A token with the claims the backend reads (sub, email, app_metadata.org_id). A local backend
  * decodes tokens without checking the signature, so this one is accepted there.
  */
-export function developmentSession(orgId: string, email: string, now = Date.now()): Session {
+function developmentSession(orgId: string, email: string, now = Date.now()): Session {
   const iat = Math.floor(now / 1000);
   const claims = {
     sub: '00000000-0000-4000-8000-00000000load',

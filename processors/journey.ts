@@ -6,7 +6,7 @@ import { authorizationFor } from './auth';
 import { checkBodies, COUNTED, expectedStatuses, type Counted } from './expectations';
 import { arrive, attachRecorder, noteRedirect, record, runIsStopping, whenAllowed } from './recorder';
 import { counter } from '../src/shared/metrics';
-import { loadRunConfig, runConfig } from './run-config';
+import { loadRunConfig, runConfig } from './read-run-config';
 import { expectationsFor, fallbackText, periodMs } from '../src/catalog/contract';
 
 export { preflight, checkHealthAfterLoad } from './preflight';

@@ -9,13 +9,13 @@
 import type { VUContext, VUEvents } from 'artillery';
 import { channelDir, writeEvent, type PreflightEvent, type RunConfig } from '../src/channel/channel';
 import { EXIT, UsageError } from '../src/shared/errors';
-import { checkHealth, refusesUs, sampleApi, sampleFailures, type ApiCheck } from '../src/target/health';
+import { checkHealth, refusesUs, sampleApi, sampleFailures, type ApiCheck } from '../src/checks/health';
 import { preflightPaths } from '../src/catalog/contract';
 import { decodeJwt } from '../src/shared/jwt';
 import { logLine } from '../src/shared/log';
-import { rateLimitAdvice } from '../src/target/ratelimit';
+import { rateLimitAdvice } from '../src/checks/ratelimit';
 import { authorizationFor } from './auth';
-import { loadRunConfig, runConfig } from './run-config';
+import { loadRunConfig, runConfig } from './read-run-config';
 
 type Done = (err?: Error | null) => void;
 type ArtilleryShutdown = { shutdown?: (opts: { exitCode: number }) => Promise<void> };
@@ -23,7 +23,7 @@ type ArtilleryShutdown = { shutdown?: (opts: { exitCode: number }) => Promise<vo
 let stopped = false;
 
 /** Why the backend refused the run's token, from what the token says of itself. */
-export function tokenProblem(authorization: string | undefined): string {
+function tokenProblem(authorization: string | undefined): string {
   const claims = decodeJwt((authorization ?? '').replace(/^Bearer /, ''));
   if (!claims) return 'the token is not a JWT';
   if (typeof claims.exp === 'number' && claims.exp * 1000 <= Date.now()) return 'the token has expired';

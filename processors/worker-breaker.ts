@@ -10,9 +10,9 @@ import type { VUContext, VUEvents } from 'artillery';
 import { afterHealth, afterPeriod, breakerStart, workerName, workerStopCounter, type BreakerTrip } from '../src/record/breaker';
 import { periodMs } from '../src/catalog/contract';
 import { logLine } from '../src/shared/log';
-import { checkHealth } from '../src/target/health';
+import { checkHealth } from '../src/checks/health';
 import { RECORDER_CHANNEL, type RecorderRequest } from './recorder';
-import { loadRunConfig } from './run-config';
+import { loadRunConfig } from './read-run-config';
 
 type Done = (err?: Error | null) => void;
 type GlobalEvents = { globalEvents?: NodeJS.EventEmitter };

@@ -73,8 +73,8 @@ describe('the capacity search against an ideal backend', () => {
       const truth = (rps * limits.p99Ms) / 1000 / TAIL;
       const path = r.steps.map((s) => `${s.users} ${s.verdict}`).join(', ');
       assert.ok(r.lo !== null && r.hi !== null, path);
-      assert.ok(r.lo! <= truth && truth <= r.hi!, `truth ${truth.toFixed(1)} in [${r.lo}, ${r.hi}]: ${path}`);
-      assert.ok(r.hi! <= Math.max(r.lo! + 1, Math.ceil(r.lo! * search.narrowTo)), `narrowed to 10 %: ${path}`);
+      assert.ok(r.lo <= truth && truth <= r.hi, `truth ${truth.toFixed(1)} in [${r.lo}, ${r.hi}]: ${path}`);
+      assert.ok(r.hi <= Math.max(r.lo + 1, Math.ceil(r.lo * search.narrowTo)), `narrowed to 10 %: ${path}`);
       assert.ok(r.seconds <= search.maxSeconds, `${r.seconds.toFixed(0)} s of load: ${path}`);
       assert.ok(r.steps.length <= 12, path);
       // Once throughput stopped growing, the search predicted the break instead of walking to it.

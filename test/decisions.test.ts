@@ -189,7 +189,7 @@ describe('failing gates', () => {
     const p99 = gate(r, 'p99');
     assert.equal(p99.passed, false);
     assert.equal(p99.value, r.totals.latency?.p99);
-    assert.ok((p99.value as number) >= 1000);
+    assert.ok((p99.value) >= 1000);
     const assistants = r.endpoints.find((e) => e.name === 'assistants');
     assert.ok(assistants?.latency && assistants.latency.p50 >= 1300, 'the stand-in held assistants 1.3 s');
     assert.equal(r.reason, 'Gate failed: p99 response time.');
@@ -233,7 +233,7 @@ describe('failing gates', () => {
     const [g] = over;
     assert.equal(g.strict, true);
     assert.equal(g.value, r.endpoints.find((e) => e.name === 'webhook_health')?.latency?.p95);
-    assert.ok((g.value as number) >= g.limit);
+    assert.ok((g.value) >= g.limit);
     assert.equal(r.outcome, 'failed');
     assert.equal(r.exitCode, 1);
     assert.equal(r.reason, `Gate failed: ${g.title}.`);
@@ -267,7 +267,7 @@ describe('failing gates', () => {
     const r = rec.record;
     const g = gate(r, 'enough-load');
     assert.equal(g.value, sum(rec, 'voxanne.requests'));
-    assert.ok((g.value as number) < g.limit);
+    assert.ok((g.value) < g.limit);
     assert.equal(g.passed, false);
     assert.equal(r.outcome, 'failed');
     assert.equal(r.exitCode, 1);
@@ -350,6 +350,8 @@ describe('the backend around the load', () => {
     assert.equal(r.reason, `/health failed after the load (${after.result.problem}).`);
     assert.equal(r.health.start?.ok, true);
     assert.equal(r.health.end?.problem, 'degraded');
+    // The demo's fault waited for the end of the load it really ran: the load itself went well.
+    assert.ok(r.totals.requests > 0 && r.totals.errorRatePct < 5, `${r.totals.requests} requests, ${r.totals.errorRatePct} % errors`);
     assert.ok(r.diagnosis.includes('/health failed after the load: the backend did not survive it.'));
     assert.match(rec.summary, /\/health failed after the load/);
     assert.ok(failedCases(rec).includes('health after the load'));

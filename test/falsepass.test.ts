@@ -30,7 +30,7 @@ describe('no false PASS', { concurrency: 2 }, () => {
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.equal(r.record?.outcome, 'failed');
     assert.equal(elsewhere.answered.length, 0, 'the other server was never measured');
-    assert.ok(r.record!.totals.errors.otherStatus > 0);
+    assert.ok(r.record.totals.errors.otherStatus > 0);
     assert.match(r.stdout, new RegExp(`answered 302 redirecting to ${elsewhere.url.replace(/[.]/g, '\\.')}/`));
     assert.match(r.stdout, /FAIL\s+HTTP error rate/);
   });

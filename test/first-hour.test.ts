@@ -161,7 +161,7 @@ describe('small traps', () => {
     const anonKey = 'anon-key-0123456789abcdef';
     const auth = await countingServer((req, body, res) => {
       res.writeHead(400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ msg: `Invalid login for ${body} with apikey ${req.headers.apikey}` }));
+      res.end(JSON.stringify({ msg: `Invalid login for ${body} with apikey ${String(req.headers.apikey)}` }));
     });
     const target = await countingServer();
     try {
@@ -200,7 +200,7 @@ describe('small traps', () => {
   });
 });
 
-describe('the stand-in and npm run target', () => {
+describe('the stand-in and npm run standin', () => {
   const portOpen = (port: number) =>
     new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1');
@@ -212,13 +212,13 @@ describe('the stand-in and npm run target', () => {
     test(`stopping npm (${signal}, npm's process only) stops the stand-in and frees its port`, async () => {
       const port = await closedPort();
       // Its own process group, as in a terminal; only npm's own process gets the signal.
-      const child = spawn('npm', ['run', 'target', '--', '--port', String(port)], { cwd: ROOT, env: userEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('npm', ['run', 'standin', '--', '--port', String(port)], { cwd: ROOT, env: userEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
       // npm's own exit, not its pipes' end: a stand-in that kept running would hold those open.
       const exited = new Promise((resolve) => child.once('exit', resolve));
       try {
         await new Promise<void>((resolve, reject) => {
-          child.stdout!.on('data', (d) => /listening on/.test(String(d)) && resolve());
-          child.on('close', () => reject(new Error('npm run target ended before listening')));
+          child.stdout.on('data', (d) => /listening on/.test(String(d)) && resolve());
+          child.on('close', () => reject(new Error('npm run standin ended before listening')));
         });
         assert.ok(await portOpen(port));
         child.kill(signal);

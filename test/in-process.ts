@@ -10,13 +10,12 @@ import { cleanEnv, type PackResult } from './helpers';
 import type { RunRecord } from '../src/record/record';
 
 type Main = (argv: string[]) => Promise<number>;
+/** Commands that end before Artillery starts (or start it as a child process): safe to call in this process. */
+type InProcessCommand = 'run' | 'report' | 'history';
 
-/** The same commands as bin/pack.js, loaded on first use. */
-const COMMANDS: Record<'run' | 'report' | 'history', () => Main> = {
-  run: () => (require('../src/cli/run') as { main: Main }).main,
-  report: () => (require('../src/cli/report') as { main: Main }).main,
-  history: () => (require('../src/outputs/ci-history') as { main: Main }).main,
-};
+/** bin/pack.js's own command table: a command's module, loaded on first use from its TypeScript source. */
+const { COMMANDS } = require('../bin/pack.js') as { COMMANDS: Record<InProcessCommand, string> };
+const mainOf = (command: InProcessCommand): Main => (require(join(__dirname, '..', COMMANDS[command].replace(/\.js$/, '.ts'))) as { main: Main }).main;
 
 // One call at a time: the console and process.env are the process's own.
 let queue: Promise<unknown> = Promise.resolve();
@@ -27,7 +26,7 @@ let queue: Promise<unknown> = Promise.resolve();
  * plus `env`. Returns the exit code and what went to stdout and stderr.
  */
 export function packInProcess(
-  command: keyof typeof COMMANDS,
+  command: InProcessCommand,
   args: string[],
   env: Record<string, string> = {},
   opts: { reportsDir?: string; noReports?: boolean } = {},
@@ -38,7 +37,7 @@ export function packInProcess(
 }
 
 async function callOnce(
-  command: keyof typeof COMMANDS,
+  command: InProcessCommand,
   args: string[],
   env: Record<string, string>,
   opts: { reportsDir?: string; noReports?: boolean },
@@ -53,7 +52,7 @@ async function callOnce(
   console.error = console.warn = (...a: unknown[]) => void (stderr += `${format(...a)}\n`);
   let code: number;
   try {
-    code = await COMMANDS[command]()(argv);
+    code = await mainOf(command)(argv);
   } finally {
     Object.assign(console, { log: saved.log, info: saved.info, error: saved.error, warn: saved.warn });
     process.env = saved.env;

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, test } from 'node:test';
 import { loadContract } from '../src/catalog/config';
-import { API_SAMPLES } from '../src/target/health';
+import { API_SAMPLES } from '../src/checks/health';
 import { runPreflight } from '../processors/preflight';
-import { runConfig } from '../src/artillery/run-config';
+import { runConfigFromPlan } from '../src/artillery/write-run-config';
 import { resolvePlan } from '../src/plan/resolve';
-import { signIn } from '../src/target/signin';
+import { signIn } from '../src/checks/signin';
 import { mulberry32 } from '../src/standin/faults';
 import { cleanEnv, countingServer, QUICK, runPack } from './helpers';
 
@@ -29,7 +29,7 @@ function backend(fails: (req: IncomingMessage) => boolean, failure = { status: 5
 }
 
 /** The run's configuration for a quick run against `url` (development token), as the pack writes it. */
-const configFor = async (url: string) => runConfig(await resolvePlan([...QUICK, '--base-url', url, '--dry-run'], cleanEnv()));
+const configFor = async (url: string) => runConfigFromPlan(await resolvePlan([...QUICK, '--base-url', url, '--dry-run'], cleanEnv()));
 const apiRequests = (paths: string[]) => paths.filter((p) => p.startsWith('/api')).length;
 
 describe('a preflight that samples', { concurrency: true }, () => {

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { isLoopback } from '../src/plan/options';
 import { startStandIn, type StandInOptions } from '../src/standin/server';
 import { againstStandIn, loadRequests, QUICK, runPack } from './helpers';
+import { packInProcess } from './in-process';
 
 const against = (options: StandInOptions, args: string[], env: Record<string, string> = {}) => againstStandIn(options, args, env, 11);
 
@@ -35,11 +35,19 @@ describe('under production-like load', { concurrency: true }, () => {
       assert.match(readFileSync(join(r.dir!, 'report.html'), 'utf8'), /spread-ips/);
     });
 
-    test('--spread-ips is refused for any target that is not loopback', () => {
+    test('--spread-ips is refused for any target that is not loopback, before anything is sent', async () => {
+      // Dry runs: the refusal comes first, and a dry run sends nothing even where it is accepted.
       for (const url of ['https://voxanne-backend.onrender.com', 'http://10.0.0.5:3001', 'http://192.168.1.2', 'http://example.com']) {
-        assert.equal(isLoopback(url), false, url);
+        const r = await packInProcess('run', ['--env', 'local', '--base-url', url, '--spread-ips', '--dry-run']);
+        assert.equal(r.code, 2, `${url}: ${r.stdout}${r.stderr}`);
+        assert.equal(r.stderr, `error: --spread-ips only works against a backend on this machine (localhost, 127.0.0.1, ::1), not ${url}\n`);
+        assert.equal(r.stdout, '', url);
       }
-      for (const url of ['http://localhost:3001', 'http://127.0.0.1:9', 'http://[::1]:3001']) assert.equal(isLoopback(url), true, url);
+      for (const url of ['http://localhost:3001', 'http://127.0.0.1:9', 'http://[::1]:3001']) {
+        const r = await packInProcess('run', ['--env', 'local', '--base-url', url, '--spread-ips', '--dry-run']);
+        assert.equal(r.code, 0, `${url}: ${r.stdout}${r.stderr}`);
+        assert.doesNotMatch(r.stderr, /spread-ips/, url);
+      }
     });
   });
 
@@ -54,7 +62,7 @@ describe('under production-like load', { concurrency: true }, () => {
       const dying = await running;
       assert.ok([1, 4].includes(dying.code!), dying.stdout + dying.stderr);
       assert.ok(dying.record, 'run.json was written');
-      assert.ok(dying.record!.totals.errors.transport > 0);
+      assert.ok(dying.record.totals.errors.transport > 0);
       assert.doesNotMatch(dying.stderr, /unexpected|at .*\.js:\d+/);
     });
   });

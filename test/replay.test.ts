@@ -6,8 +6,11 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { readPlanFile, replayRunFolder, writePlanFile, END_FILE, PLAN_FILE } from '../src/record/replay';
+import { readPlanFile, replayRunFolder, writePlanFile } from '../src/record/replay';
+import { END_FILE, PLAN_FILE } from '../src/shared/run-files';
 import { resolvePlan } from '../src/plan/resolve';
+import { runConfigFromPlan } from '../src/artillery/write-run-config';
+import { UsageError } from '../src/shared/errors';
 import { healthyThenFailing } from './shared-runs';
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSIsImVtYWlsIjoibG9hZEB2b3hhbm5lLnRlc3QifQ.c2lnbmF0dXJlLXNlY3JldA';
@@ -54,8 +57,31 @@ describe('plan.json', () => {
     }
   });
 
+  test('keeps VOXANNE_HEALTH_TIMEOUT_MS: the replayed plan gives Artillery the same health timeout', async () => {
+    const plan = await resolvePlan(['--profile', 'smoke', '--base-url', 'http://127.0.0.1:9', '--dry-run'], { VOXANNE_HEALTH_TIMEOUT_MS: '1250' });
+    assert.equal(runConfigFromPlan(plan).healthTimeoutMs, 1250);
+    const d = dir();
+    try {
+      writePlanFile(d, plan);
+      assert.equal(runConfigFromPlan(readPlanFile(d)).healthTimeoutMs, 1250);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+    // Unset, the default; a value that is not a positive number is refused before anything is sent.
+    assert.equal(runConfigFromPlan(await resolvePlan(['--profile', 'smoke', '--base-url', 'http://127.0.0.1:9', '--dry-run'], {})).healthTimeoutMs, 5000);
+    await assert.rejects(
+      resolvePlan(['--profile', 'smoke', '--base-url', 'http://127.0.0.1:9', '--dry-run'], { VOXANNE_HEALTH_TIMEOUT_MS: 'soon' }),
+      (err) => err instanceof UsageError && err.message === 'VOXANNE_HEALTH_TIMEOUT_MS must be a number above 0 and at most 600000 (got "soon")',
+    );
+  });
+
   test('a sign-in plan keeps the password and the anon key out; a token pasted into the scenario is redacted', async () => {
-    const env = { SUPABASE_URL: 'http://127.0.0.1:9', SUPABASE_ANON_KEY: 'anon-key-s3cr3t', LOAD_TEST_EMAIL: 'load@voxanne.test', LOAD_TEST_PASSWORD: 'pa55w0rd-s3cr3t' };
+    const env = {
+      SUPABASE_URL: 'http://127.0.0.1:9',
+      SUPABASE_ANON_KEY: 'anon-key-s3cr3t',
+      LOAD_TEST_EMAIL: 'load@voxanne.test',
+      LOAD_TEST_PASSWORD: 'pa55w0rd-s3cr3t',
+    };
     const saved = { ...process.env };
     Object.assign(process.env, env); // the redactor reads the secrets' values from the environment
     const d = dir();
@@ -65,7 +91,9 @@ describe('plan.json', () => {
       plan.scenario.config.defaults = { headers: { authorization: `Bearer ${JWT}`, 'x-key': env.SUPABASE_ANON_KEY } };
       writePlanFile(d, plan);
       const text = readFileSync(join(d, PLAN_FILE), 'utf8');
-      for (const secret of [env.SUPABASE_ANON_KEY, env.LOAD_TEST_PASSWORD, 'eyJ']) assert.ok(!text.includes(secret), `${secret.slice(0, 6)}... not in plan.json`);
+      for (const secret of [env.SUPABASE_ANON_KEY, env.LOAD_TEST_PASSWORD, 'eyJ']) {
+        assert.ok(!text.includes(secret), `${secret.slice(0, 6)}... not in plan.json`);
+      }
       assert.match(text, /Bearer \[redacted token\]/);
     } finally {
       process.env = saved;

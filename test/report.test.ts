@@ -455,7 +455,6 @@ describe('in a browser', () => {
   });
 
   test('report.html draws its charts offline, with no console error and no request', { skip, timeout: 60_000 }, async () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { chromium } = require('playwright-core') as typeof import('playwright-core');
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -487,7 +486,7 @@ describe('in a browser', () => {
               ),
           );
           assert.ok(drawn.length >= 4, `${drawn.length} visible charts`);
-          assert.ok(drawn.filter((n) => n > 0).length >= 4, `charts with paths: ${drawn}`);
+          assert.ok(drawn.filter((n) => n > 0).length >= 4, `charts with paths: ${drawn.join(',')}`);
           // The endpoint switch shows that endpoint's charts.
           await page.selectOption('#ep', 'assistants');
           const shown = await page.$$eval('.variant', (vs) => vs.filter((v) => !(v as HTMLElement).hidden).map((v) => v.getAttribute('data-ep')));

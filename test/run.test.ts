@@ -24,7 +24,7 @@ describe("the guide's test, end to end", { concurrency: true }, () => {
         assert.match(r.stdout, new RegExp(`GET ${path.replace(/\//g, '\\/')}\\s+\\d+ req\\s+0 err`));
       }
       assert.equal(r.record?.outcome, 'passed');
-      assert.ok(r.record!.gates.every((g) => g.passed));
+      assert.ok(r.record.gates.every((g) => g.passed));
       assert.match(r.stdout, /http_req_duration\.+: avg=[\d.]+ms min=/);
     });
 

@@ -30,21 +30,31 @@ function hookNames(node: unknown, found: Array<[string, string]> = []): Array<[s
   return found;
 }
 
+/** The hooks a scenario names that the processor does not export as functions, as "key: name". */
+const missingHooks = (scenario: unknown, processor: Record<string, unknown>): string[] =>
+  hookNames(scenario)
+    .filter(([, name]) => typeof processor[name] !== 'function')
+    .map(([key, name]) => `${key}: ${name}`);
+
+const scenario = () => parse(readFileSync(join(ROOT, 'scenarios', 'journey.yml'), 'utf8')) as unknown;
+const processor = () => require('../processors/journey') as Record<string, unknown>;
+
 test('every hook the scenario names is a function the processor exports', () => {
-  const scenario = parse(readFileSync(join(ROOT, 'scenarios', 'journey.yml'), 'utf8'));
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const processor = require('../processors/journey') as Record<string, unknown>;
-  const hooks = hookNames(scenario);
+  const hooks = hookNames(scenario());
   // The scenario's own hooks, and the before/after flows' steps, are all found.
   for (const key of ['beforeScenario', 'afterResponse', 'onError', 'beforeRequest', 'function', 'whileTrue', 'ifTrue']) {
     assert.ok(hooks.some(([k]) => k === key), `no ${key} found: is the scenario still parsed right?`);
   }
   assert.ok(hooks.some(([, name]) => name === 'preflight') && hooks.some(([, name]) => name === 'checkHealthAfterLoad'));
-  const missing = hooks.filter(([, name]) => typeof processor[name] !== 'function').map(([key, name]) => `${key}: ${name}`);
-  assert.deepEqual(missing, [], 'hooks the processor does not export as functions');
+  assert.deepEqual(missingHooks(scenario(), processor()), [], 'hooks the processor does not export as functions');
 });
 
-test('the check catches a hook the processor lacks', () => {
-  const hooks = hookNames({ scenarios: [{ beforeScenario: 'renamedAway', flow: [{ loop: [{ function: 'x' }], whileTrue: 'y' }] }] });
-  assert.deepEqual(hooks, [['beforeScenario', 'renamedAway'], ['function', 'x'], ['whileTrue', 'y']]);
+test('the check names a hook the processor lost, and one the scenario misspells', () => {
+  // The processor without one of its exports (a rename), and the scenario with a misspelt name.
+  const { checkHealthAfterLoad: _gone, ...renamed } = processor();
+  assert.deepEqual(missingHooks(scenario(), renamed), ['function: checkHealthAfterLoad']);
+  const misspelt = parse(readFileSync(join(ROOT, 'scenarios', 'journey.yml'), 'utf8').replace('afterResponse: countResponse', 'afterResponse: countResponses'));
+  assert.deepEqual(missingHooks(misspelt, processor()), ['afterResponse: countResponses']);
+  // A name that is exported but is no function counts as missing too.
+  assert.deepEqual(missingHooks({ flow: [{ function: 'PLAIN_PHASES' }] }, { PLAIN_PHASES: 'a string' }), ['function: PLAIN_PHASES']);
 });

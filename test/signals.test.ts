@@ -49,7 +49,7 @@ async function startAndStop(profileArgs: string[], stop: Stop, witnessOpts: Para
   const args = [...profileArgs, '--base-url', witness.url, '--reports', reports];
   // Under `npm run` when the whole group is signalled, as CI cancellation and a closed terminal do.
   const [cmd, argv] = stop.to === 'group' ? ['npm', ['run', '--silent', 'test:local', '--', ...args]] : [process.execPath, ['bin/pack.js', 'run', '--env', 'local', ...args]];
-  const child = spawn(cmd, argv as string[], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(cmd, argv, { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stdout += d));
@@ -78,8 +78,8 @@ async function startAndStop(profileArgs: string[], stop: Stop, witnessOpts: Para
   await witness.close();
   const run = readdirSync(reports).find((f) => /^\d{8}-/.test(f));
   assert.ok(run, `a run folder was written:\n${stdout}`);
-  const record = JSON.parse(readFileSync(join(reports, run!, 'run.json'), 'utf8')) as RunRecord;
-  return { code, stdout, record, witness, signalAt, dir: join(reports, run!) };
+  const record = JSON.parse(readFileSync(join(reports, run, 'run.json'), 'utf8')) as RunRecord;
+  return { code, stdout, record, witness, signalAt, dir: join(reports, run) };
 }
 
 /** The record holds every response the witness answered before the signal, and nothing it did not answer. */
@@ -171,13 +171,13 @@ describe('stopped runs keep everything the target answered', { concurrency: true
     await w.close();
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.equal(r.record?.outcome, 'aborted');
-    assert.match(r.record!.reason, /^Stopped early by the breaker: \d+ % of requests failed or were rate limited over the last 30 s/);
+    assert.match(r.record.reason, /^Stopped early by the breaker: \d+ % of requests failed or were rate limited over the last 30 s/);
     // The plugin said so as it stopped the load, in the words the record keeps.
-    assert.ok(r.stdout.includes(`Breaker: ${r.record!.reason.replace('Stopped early by the breaker: ', '')} Stopping the load.`), r.stdout);
-    const abortAt = Date.parse(r.record!.abort!.at);
-    const table = `server answered ${w.answeredBefore(abortAt)} before the abort (${w.answered.length} in all); record has ${r.record!.totals.requests}, in flight ${r.record!.ending.inFlight}`;
+    assert.ok(r.stdout.includes(`Breaker: ${r.record.reason.replace('Stopped early by the breaker: ', '')} Stopping the load.`), r.stdout);
+    const abortAt = Date.parse(r.record.abort!.at);
+    const table = `server answered ${w.answeredBefore(abortAt)} before the abort (${w.answered.length} in all); record has ${r.record.totals.requests}, in flight ${r.record.ending.inFlight}`;
     console.log(`  breaker: ${table}`);
-    assert.ok(r.record!.totals.requests >= w.answeredBefore(abortAt) && r.record!.totals.requests <= w.answered.length, table);
+    assert.ok(r.record.totals.requests >= w.answeredBefore(abortAt) && r.record.totals.requests <= w.answered.length, table);
   });
 
   test('Artillery killed (SIGKILL) mid-run: crashed, exit 5, at most the last 2 s unknown, and said so', async () => {

@@ -333,7 +333,7 @@ test('sign-in stand-in speaks GoTrue password and refresh grants', async () => {
         headers: { apikey, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-      return { status: res.status, body: (await res.json()) as any };
+      return { status: res.status, body: (await res.json()) };
     };
     const ok = await post('password', { email: 'load@voxanne.test', password: 's3cret' });
     assert.equal(ok.status, 200);
@@ -375,7 +375,7 @@ test('sign-in stand-in speaks GoTrue password and refresh grants', async () => {
 
 describe('cli', () => {
   const cli = (args: string[]) =>
-    spawn(process.execPath, ['bin/pack.js', 'target', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    spawn(process.execPath, ['bin/pack.js', 'standin', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const collect = (child: ReturnType<typeof cli>) => {
     let stdout = '';
     let stderr = '';
@@ -451,7 +451,7 @@ describe('known capacity', () => {
     await assert.rejects(startStandIn({ errorRate: 2 }), /errorRate must be a number between 0 and 1 \(got 2\)/);
     const cli = (args: string[]) =>
       new Promise<{ code: number | null; err: string }>((resolve) => {
-        const child = spawn(process.execPath, ['bin/pack.js', 'target', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(process.execPath, ['bin/pack.js', 'standin', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
         let err = '';
         child.stderr.on('data', (d) => (err += d));
         child.on('close', (code) => resolve({ code, err }));

@@ -15,11 +15,11 @@ import { BroadcastChannel } from 'node:worker_threads';
 import { afterHealth, afterPeriod, breakerStart } from '../../src/record/breaker';
 import { searchReport, searchStart, searchState, searchTick, type SearchAction } from '../../src/search/driver';
 import { channelDir, readRunConfig, writeEvent, writeTail, type PeriodEvent, type RunConfig } from '../../src/channel/channel';
-import { checkHealth } from '../../src/target/health';
+import { checkHealth } from '../../src/checks/health';
 import { logLine } from '../../src/shared/log';
 import { counter, userChange } from '../../src/shared/metrics';
 import { periodMs } from '../../src/catalog/contract';
-import { PLAIN_PHASES_ENV, plainPlan } from '../../processors/run-config';
+import { PLAIN_PHASES_ENV, plainPlan } from '../../processors/read-run-config';
 import { conditionsForPhases } from '../../src/record/gates';
 import { keepHistogram, RECORDER_CHANNEL, type RecorderRequest, type RedirectNote, type WorkerReport } from '../../processors/recorder';
 

@@ -8,8 +8,8 @@ import { readTail, RUN_DIR_ENV, writeEvent, type ArtilleryEnd } from '../channel
 import { platformCommand, secretValues } from './distributed';
 import { removeSecrets, writeBundle } from './bundle';
 import { preflightExitCode, preflightLines, runPreflight } from '../../processors/preflight';
-import { checkHealth } from '../target/health';
-import { runConfig } from './run-config';
+import { checkHealth } from '../checks/health';
+import { runConfigFromPlan } from './write-run-config';
 import { artilleryStartError } from '../record/artillery-start';
 import { ensureConfig, gatesForPlan } from '../record/gates';
 import type { RunPlan } from '../plan/resolve';
@@ -18,6 +18,7 @@ import { BUILD_DIR, contractFile, ROOT } from '../catalog/config';
 import { withContractExpectations, type Scenario } from '../catalog/scenario';
 import { USER_LINE_MARK } from '../shared/log';
 import { redactor } from '../shared/secrets';
+import { ARTILLERY_LOG } from '../shared/run-files';
 
 const ARTILLERY = join(ROOT, 'node_modules', 'artillery', 'bin', 'run');
 const PROCESSOR_SOURCE = join(ROOT, 'processors', 'journey.ts');
@@ -34,7 +35,7 @@ export function artilleryScript(plan: RunPlan, dir: string): Scenario {
     // (Artillery bundles the TypeScript itself then); the pack runs it with the compiled copy.
     processor: relative(dir, PROCESSOR_SOURCE),
     http: { ...(script.config.http ?? {}), timeout: opts.timeoutSeconds },
-    variables: { ...(script.config.variables ?? {}), voxanne: runConfig(plan) },
+    variables: { ...(script.config.variables ?? {}), voxanne: runConfigFromPlan(plan) },
     plugins: { ...script.config.plugins, ensure: ensureConfig(gatesForPlan(plan)) },
   };
   // A capacity search has no whole-run gates for ensure to check (each step is judged instead).
@@ -65,7 +66,7 @@ export async function runArtillery(plan: RunPlan, dir: string, args: string[], c
       NO_COLOR: '1',
     },
   });
-  const log = createWriteStream(join(dir, 'artillery.log'));
+  const log = createWriteStream(join(dir, ARTILLERY_LOG));
   const redact = redactor();
   const forward = (stream: NodeJS.ReadableStream) =>
     createInterface({ input: stream }).on('line', (raw) => {
@@ -117,7 +118,7 @@ export async function runDistributed(plan: RunPlan, dir: string, output: string)
     copyFileSync(plan.opts.fromOutput, output);
     return { code: 0, killedBy: null, stoppedBy: null, startedAt, endedAt: startedAt };
   }
-  const config = runConfig(plan);
+  const config = runConfigFromPlan(plan);
   const all = { ...config, rateLimit: { ...config.rateLimit, apiEstimate: config.rateLimit.apiEstimate * plan.opts.count } };
   const preflight = await runPreflight(plan.target, all);
   writeEvent(dir, preflight);

@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { parseDurationSeconds } from '../shared/duration';
 import { UsageError } from '../shared/errors';
 import { Contract } from './contract';
 import { checkPublishMetrics } from './publish-targets';
@@ -122,15 +123,6 @@ export type Stage = z.infer<typeof Stage>;
 export type Profile = z.infer<typeof Profile> & { name: string };
 export type Budgets = z.infer<typeof Budgets>;
 export type Environment = z.infer<typeof Environment> & { name: string };
-
-/** Seconds in "90", "1.5s", "2m", "4h", "250ms" (plain numbers are seconds). */
-export function parseDurationSeconds(value: number | string): number {
-  if (typeof value === 'number') return value;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (!match) throw new UsageError(`"${value}" is not a duration; use e.g. 30s, 2m or 1h`);
-  const scale = { ms: 0.001, s: 1, m: 60, h: 3600 }[match[2] ?? 's'] ?? 1;
-  return Number(match[1]) * scale;
-}
 
 /** A YAML file's data; unreadable or malformed files become one clear line. */
 export function readYaml(file: string): unknown {

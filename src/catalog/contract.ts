@@ -56,7 +56,6 @@ export const Contract = z
 
 export type Endpoint = z.infer<typeof Endpoint>;
 export type Contract = z.infer<typeof Contract>;
-export type ContractInput = z.input<typeof Contract>;
 
 /** Paths the backend's rate limiter counts (case-insensitive, as Express routes). */
 export function isRateLimitedPath(contract: Pick<Contract, 'rateLimit'>, path: string): boolean {

@@ -23,7 +23,7 @@ export function loadScenario(file = SCENARIO_FILE): Scenario {
 }
 
 /** The named requests of the scenario's flows, in order, once per name. */
-export function scenarioEndpoints(s: Scenario): Array<{ name: string; path: string }> {
+function scenarioEndpoints(s: Scenario): Array<{ name: string; path: string }> {
   const found = new Map<string, string>();
   const visit = (steps: unknown): void => {
     if (!Array.isArray(steps)) return;

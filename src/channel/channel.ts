@@ -13,8 +13,10 @@ import { Contract } from '../catalog/contract';
 import { CapacitySearch, Stage } from '../catalog/config';
 import { CapacityLimits } from '../plan/capacity';
 import { AuthMode } from '../plan/auth';
-import { ApiCheck, HealthResult } from '../target/health';
+import { ApiCheck, HealthResult } from '../checks/health';
 import { RecordedStep } from '../search/shapes';
+import { LatencySummary } from '../shared/sketches';
+import { EVENTS_FILE, TAIL_FILE } from '../shared/run-files';
 
 export const RunConfig = z.object({
   stages: z.array(Stage).min(1),
@@ -66,8 +68,6 @@ export function readRunConfig(vars: Record<string, unknown> | undefined): RunCon
   return parsed.data;
 }
 
-const Summary = z.object({ count: z.number(), min: z.number(), mean: z.number(), p50: z.number(), p95: z.number(), p99: z.number(), max: z.number() });
-
 export const PeriodEvent = z.object({
   type: z.literal('period'),
   /** Start of the period (config/contract.yml's periodSeconds), epoch ms. */
@@ -78,13 +78,13 @@ export const PeriodEvent = z.object({
   /** DDSketch protobuf, base64, per kept histogram name. */
   histograms: z.record(z.string(), z.string()),
   /** Artillery's own summaries, when no sketches were kept (a combined output from Fargate/Lambda). */
-  summaries: z.record(z.string(), Summary.passthrough()).optional(),
+  summaries: z.record(z.string(), LatencySummary.passthrough()).optional(),
   /** Measured by the workers but never reported by Artillery (the run ended first). */
   unreported: z.boolean().optional(),
 });
 export type PeriodEvent = z.infer<typeof PeriodEvent>;
 
-export const PreflightVerdict = z.enum(['go', 'unhealthy', 'api-failing', 'auth-rejected', 'headers-rejected', 'over-limit']);
+const PreflightVerdict = z.enum(['go', 'unhealthy', 'api-failing', 'auth-rejected', 'headers-rejected', 'over-limit']);
 
 export const RunEvent = z.discriminatedUnion('type', [
   z.object({
@@ -120,8 +120,6 @@ export type RunEvent = z.infer<typeof RunEvent>;
 export type EventOf<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
 export type PreflightEvent = EventOf<'preflight'>;
 
-export const EVENTS_FILE = 'events.ndjson';
-export const TAIL_FILE = 'tail.json';
 
 /**
  * The run folder the pack started Artillery for (VOXANNE_RUN_DIR), where the channel lives; none

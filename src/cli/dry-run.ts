@@ -7,7 +7,7 @@ import { bundleFiles, packedByArtillery, SECRETS_FILE, writeBundle } from '../ar
 import { artilleryScript } from '../artillery/artillery-run';
 import { gateLimitText } from '../outputs/report/format';
 import { gatesForPlan } from '../record/gates';
-import { API_SAMPLES } from '../target/health';
+import { API_SAMPLES } from '../checks/health';
 import { capacityLimits } from '../plan/capacity';
 import { periodMs } from '../catalog/contract';
 import { planVisits, plannedUsersAt } from '../plan/users';

@@ -7,6 +7,7 @@ import { EXIT, UsageError } from '../shared/errors';
 import { reportsFolder } from '../plan/run-folder';
 import { formatSummary } from '../outputs/summary';
 import { isDir, newestRunDir, readRecord, writeReports } from '../outputs/report/index';
+import { RUN_FILE, REPORT_FILE, JUNIT_FILE, INDEX_FILE } from '../shared/run-files';
 
 const USAGE = `usage: npm run report -- [run folder]
   Rebuilds report.html and junit.xml of the run folder and the index.html of the folder that holds it,
@@ -26,7 +27,7 @@ function pickRunDir(arg: string | undefined, env: NodeJS.ProcessEnv): string {
   const dir = resolve(arg);
   if (!existsSync(dir)) throw new UsageError(`${arg} does not exist; pass a run folder such as reports/20260101-120000-local-standard`);
   if (!isDir(dir)) throw new UsageError(`${arg} is not a folder; pass a run folder (the one holding run.json)`);
-  if (existsSync(join(dir, 'run.json'))) return dir;
+  if (existsSync(join(dir, RUN_FILE))) return dir;
   const newest = newestRunDir(dir);
   if (newest) return newest;
   throw new UsageError(`${arg} has no run.json (and no run folders); pass a run folder such as reports/20260101-120000-local-standard`);
@@ -45,16 +46,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const runDir = pickRunDir(argv[0], env);
     let record;
     try {
-      record = readRecord(join(runDir, 'run.json'));
+      record = readRecord(join(runDir, RUN_FILE));
     } catch (err) {
-      throw new UsageError(`${shown(join(runDir, 'run.json'))}: ${(err as Error).message}`);
+      throw new UsageError(`${shown(join(runDir, RUN_FILE))}: ${(err as Error).message}`);
     }
     const reportsDir = dirname(runDir);
     writeReports(record, runDir, reportsDir);
     console.log(formatSummary(record));
-    console.log(`\nreport: ${shown(join(runDir, 'report.html'))}`);
-    console.log(`junit:  ${shown(join(runDir, 'junit.xml'))}`);
-    console.log(`index:  ${shown(join(reportsDir, 'index.html'))}`);
+    console.log(`\nreport: ${shown(join(runDir, REPORT_FILE))}`);
+    console.log(`junit:  ${shown(join(runDir, JUNIT_FILE))}`);
+    console.log(`index:  ${shown(join(reportsDir, INDEX_FILE))}`);
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
@@ -66,4 +67,4 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
 }
 
-if (require.main === module) main(process.argv.slice(2)).then((code) => process.exit(code));
+if (require.main === module) void main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -20,6 +20,7 @@ import { BUILD_DIR } from '../catalog/config';
 import { EXIT, UsageError } from '../shared/errors';
 import { redactor } from '../shared/secrets';
 import { followChannel, LiveView, liveLine, startLive, type Compared } from '../live/live';
+import { RUN_FILE, REPORT_FILE, SCRIPT_FILE, OUTPUT_FILE } from '../shared/run-files';
 
 /** The run folder's name: start time, environment and profile (claimed atomically, see run-folder). */
 function runId(plan: RunPlan, now = new Date()): string {
@@ -41,7 +42,7 @@ export async function executeRun(plan: RunPlan): Promise<RunRecord> {
 }
 
 async function runAndReport(plan: RunPlan, id: string, dir: string, live: LiveView | undefined): Promise<RunRecord> {
-  const scriptFile = join(dir, 'script.yml');
+  const scriptFile = join(dir, SCRIPT_FILE);
   writeFileSync(scriptFile, stringify(withPublishMetrics(artilleryScript(plan, dir), plan, id)));
   writePlanFile(dir, plan);
   console.log(
@@ -51,7 +52,7 @@ async function runAndReport(plan: RunPlan, id: string, dir: string, live: LiveVi
   if (plan.auth.warning) console.log(`warning: ${plan.auth.warning}`);
   if (live) console.log(liveLine(live.server));
   const unfollow = live ? followChannel(dir, (events) => live.add(events)) : () => {};
-  const output = join(dir, 'artillery.json');
+  const output = join(dir, OUTPUT_FILE);
   let end: ArtilleryEnd;
   if (plan.opts.platform === 'local') {
     // The processor as bin/pack.js compiled it: Artillery's own TypeScript bundling costs 2-3 s a run.
@@ -64,13 +65,13 @@ async function runAndReport(plan: RunPlan, id: string, dir: string, live: LiveVi
   // How Artillery ended is kept with the plan, so the folder replays into this record (src/record/replay.ts).
   writeEndFile(dir, id, end);
   const record: RunRecord = recordFromFolder(plan, id, dir, end);
-  writeFileSync(join(dir, 'run.json'), JSON.stringify(record));
+  writeFileSync(join(dir, RUN_FILE), JSON.stringify(record));
   appendHistory(record, plan.opts.reportsDir);
   let report: string | undefined;
   let compared: Compared | undefined;
   try {
     compared = writeReports(record, dir, plan.opts.reportsDir);
-    report = join(dir, 'report.html');
+    report = join(dir, REPORT_FILE);
   } catch (err) {
     // A report that cannot be written never changes the run's verdict; run.json is already there.
     console.error(`warning: could not write the reports (${(err as Error).message}); rebuild them with npm run report`);

@@ -8,7 +8,8 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { EVENTS_FILE, RunEvent } from '../channel/channel';
+import { RunEvent } from '../channel/channel';
+import { EVENTS_FILE } from '../shared/run-files';
 import { assembleRecord } from '../record/assemble';
 import type { RunRecord } from '../record/record';
 import type { RunPlan } from '../plan/resolve';

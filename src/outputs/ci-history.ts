@@ -11,6 +11,7 @@ import { EXIT } from '../shared/errors';
 import { reportsFolder } from '../plan/run-folder';
 import { renderReport } from './report/html';
 import { readRecord, readRuns } from './report/index';
+import { RUN_FILE, REPORT_FILE } from '../shared/run-files';
 
 /** How much is carried: two days of hourly runs for the index, about seven months of history lines. */
 export const CARRY_LIMITS = { runs: 48, historyLines: 5000 };
@@ -32,7 +33,7 @@ const lineId = (line: string): string | undefined => {
   }
 };
 
-export function exportHistory(reportsDir: string, carryDir: string): { runs: number; lines: number } {
+function exportHistory(reportsDir: string, carryDir: string): { runs: number; lines: number } {
   rmSync(join(carryDir, RUNS), { recursive: true, force: true });
   mkdirSync(join(carryDir, RUNS), { recursive: true });
   const lines = historyLines(join(reportsDir, HISTORY)).slice(-CARRY_LIMITS.historyLines);
@@ -43,12 +44,12 @@ export function exportHistory(reportsDir: string, carryDir: string): { runs: num
     .slice(0, CARRY_LIMITS.runs);
   for (const { record } of runs) {
     mkdirSync(join(carryDir, RUNS, record.id));
-    writeFileSync(join(carryDir, RUNS, record.id, 'run.json'), JSON.stringify({ ...record, periods: [] }));
+    writeFileSync(join(carryDir, RUNS, record.id, RUN_FILE), JSON.stringify({ ...record, periods: [] }));
   }
   return { runs: runs.length, lines: lines.length };
 }
 
-export function importHistory(carryDir: string, reportsDir: string): { runs: number; lines: number } {
+function importHistory(carryDir: string, reportsDir: string): { runs: number; lines: number } {
   mkdirSync(reportsDir, { recursive: true });
   let runs = 0;
   const carriedRuns = existsSync(join(carryDir, RUNS)) ? readdirSync(join(carryDir, RUNS)).filter((n) => SAFE_NAME.test(n)) : [];
@@ -57,13 +58,13 @@ export function importHistory(carryDir: string, reportsDir: string): { runs: num
     if (existsSync(target)) continue; // this clone has the run already, in full
     let record;
     try {
-      record = { ...readRecord(join(carryDir, RUNS, name, 'run.json')), id: name };
+      record = { ...readRecord(join(carryDir, RUNS, name, RUN_FILE)), id: name };
     } catch {
       continue; // not a run record: leave it out
     }
     mkdirSync(target);
-    writeFileSync(join(target, 'run.json'), JSON.stringify(record));
-    writeFileSync(join(target, 'report.html'), renderReport(record, null));
+    writeFileSync(join(target, RUN_FILE), JSON.stringify(record));
+    writeFileSync(join(target, REPORT_FILE), renderReport(record, null));
     runs++;
   }
   // Carried lines first (they are older), then this folder's own lines that are not among them.

@@ -8,13 +8,14 @@
 // turn CI red, and `skipped` would claim it was never checked (CI shows skipped tests as "not run").
 // Every gate testcase carries its value, limit and ensure expression in system-out, so the figures
 // are readable from CI without opening the HTML report.
-import { sampleFailures, type ApiCheck, type HealthResult } from '../target/health';
+import { sampleFailures, type ApiCheck, type HealthResult } from '../checks/health';
 import type { Gate, RunRecord } from '../record/record';
 import { fmtNum, gateLimitText, gateValueText, redactTokens } from './report/format';
 
 /** XML text/attribute escaping; characters XML 1.0 forbids are dropped. */
-export function xmlEsc(value: unknown): string {
+function xmlEsc(value: unknown): string {
   return redactTokens(String(value ?? ''))
+    // eslint-disable-next-line no-control-regex -- dropping the control characters XML forbids
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')

@@ -9,15 +9,15 @@ import { ANY_REFERENCE, type PublishTarget } from '../catalog/publish-targets';
 const TAGGED_TYPES = ['prometheus', 'datadog', 'statsd', 'influxdb-statsd'];
 const PUSH_TIMEOUT_MS = 5000;
 /** The Pushgateway job of the pack's own results (Artillery pushes its figures under a job of its own). */
-export const RESULTS_JOB = 'voxanne_load_test';
+const RESULTS_JOB = 'voxanne_load_test';
 
 /** The labels of a run, as Artillery's tags and the pack's Prometheus labels. */
-export function runLabels(run: { environment: string; profile: string; id: string }): Record<string, string> {
+function runLabels(run: { environment: string; profile: string; id: string }): Record<string, string> {
   return { environment: run.environment, profile: run.profile, run_id: run.id };
 }
 
 /** The publish-metrics plugin's configuration: the environment's list with the run's labels added as tags. */
-export function publishMetricsPlugin(list: PublishTarget[] | undefined, labels: Record<string, string>): { 'publish-metrics'?: PublishTarget[] } {
+function publishMetricsPlugin(list: PublishTarget[] | undefined, labels: Record<string, string>): { 'publish-metrics'?: PublishTarget[] } {
   if (!list?.length) return {};
   const tags = Object.entries(labels).map(([k, v]) => `${k}:${v}`);
   return {

@@ -2,7 +2,7 @@
 import type { Environment } from '../catalog/config';
 import { UsageError } from '../shared/errors';
 import { decodeJwt } from '../shared/jwt';
-import { signIn, signInConfigured } from '../target/signin';
+import { signIn, signInConfigured } from '../checks/signin';
 import { z } from 'zod';
 
 /** How the authenticated endpoints are called: a token, a password sign-in, a development token, or 401 probes. */

@@ -33,10 +33,15 @@ export const RunOptions = z.object({
   /** Serve the report live on 127.0.0.1 while the run goes (src/live/); the port, when one was asked for. */
   live: z.boolean().optional(),
   livePort: z.number().int().optional(),
+  /** How long /health and the /api preflight may take (VOXANNE_HEALTH_TIMEOUT_MS); older plans: the default. */
+  healthTimeoutMs: z.number().positive().optional(),
 });
 export type RunOptions = z.infer<typeof RunOptions>;
 
-export const USAGE = `usage: npm run test:local|test:prod -- [options]
+/** /health and the preflight's /api requests must answer within this, unless VOXANNE_HEALTH_TIMEOUT_MS says otherwise. */
+export const DEFAULT_HEALTH_TIMEOUT_MS = 5000;
+
+const USAGE = `usage: npm run test:local|test:prod -- [options]
   --profile NAME      standard (default), conservative, aggressive, spike, smoke, soak, capacity (or PROFILE=NAME)
   --time-scale F      multiply every stage's duration by F, e.g. 0.1 for a 42 s rehearsal (or TIME_SCALE=F)
   --strict            per-endpoint p95 budgets fail the run instead of warning
@@ -168,6 +173,7 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = process
     fromOutput: v['from-output'],
     ...(live && { live }),
     ...(livePort !== undefined && { livePort }),
+    healthTimeoutMs: positiveNumber('VOXANNE_HEALTH_TIMEOUT_MS', env.VOXANNE_HEALTH_TIMEOUT_MS, DEFAULT_HEALTH_TIMEOUT_MS, 600_000),
   };
 }
 

@@ -2,6 +2,7 @@
 // a planned stay for every user, so the number of active users follows the stages. Pure functions:
 // the runner, the processor (in every worker) and the report all derive the same plan from the stages.
 import type { Stage } from '../catalog/config';
+import { parseDurationSeconds } from '../shared/duration';
 
 /** One user's planned visit, in seconds from the start of the load. */
 export interface Visit {
@@ -9,7 +10,7 @@ export interface Visit {
   leave: number;
 }
 
-export interface ArtilleryPhase {
+interface ArtilleryPhase {
   name: string;
   duration?: string;
   arrivalCount?: number;
@@ -66,25 +67,18 @@ export function toPhases(stages: Stage[]): ArtilleryPhase[] {
   });
 }
 
-/** Seconds of an Artillery duration: a number of seconds, or text such as "500ms", "4s", "2m", "1h". */
-function durationSeconds(value: unknown): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(String(value ?? 0));
-  if (!m) return 0;
-  return Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-}
-
 /** The users that Artillery phases bring: arrivalCount, or arrivalRate (ramping to rampTo) over the duration. */
 export function arrivalsOf(phases: Array<Record<string, unknown>>): number {
   return phases.reduce((sum, p) => {
     if (p.arrivalCount !== undefined) return sum + Number(p.arrivalCount);
     const rate = Number(p.arrivalRate ?? 0);
-    return sum + ((rate + Number(p.rampTo ?? rate)) / 2) * durationSeconds(p.duration);
+    return sum + ((rate + Number(p.rampTo ?? rate)) / 2) * parseDurationSeconds((p.duration ?? 0) as number | string);
   }, 0);
 }
 
 /** Seconds that Artillery phases last: every phase's duration or pause. */
 export function phasesSeconds(phases: Array<Record<string, unknown>>): number {
-  return phases.reduce((sum, p) => sum + durationSeconds(p.duration ?? p.pause), 0);
+  return phases.reduce((sum, p) => sum + parseDurationSeconds((p.duration ?? p.pause ?? 0) as number | string), 0);
 }
 
 /** Planned active users at time t (seconds from the start of the load). */

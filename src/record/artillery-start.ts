@@ -3,12 +3,13 @@
 // from artillery.log says what went wrong.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ARTILLERY_LOG } from '../shared/run-files';
 
 /** Artillery's last error line in the run folder's log (or its last line), shortened. */
 export function artilleryStartError(dir: string): string | undefined {
   let lines: string[];
   try {
-    lines = readFileSync(join(dir, 'artillery.log'), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+    lines = readFileSync(join(dir, ARTILLERY_LOG), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
   } catch {
     return undefined;
   }

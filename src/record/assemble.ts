@@ -18,9 +18,10 @@ import { buildPeriods, computeTotals, pickSummary, summarizeEndpoints, totalCoun
 import type { RunPlan } from '../plan/resolve';
 import type { ArtilleryEnd } from '../channel/channel';
 import { periodMs } from '../catalog/contract';
+import { round1 } from '../shared/round';
 
 /** Exit codes of a run stopped by a signal: 128 + its number, as shells and CI runners expect. */
-export const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
 const first = <T extends RunEvent['type']>(events: RunEvent[], type: T) => events.find((e): e is EventOf<T> => e.type === type);
 
@@ -230,7 +231,7 @@ export function assembleRecord(
     ending: {
       signal: end.stoppedBy ?? end.killedBy,
       inFlight: ended?.inFlight ?? end.tail?.inFlight ?? 0,
-      unknownSeconds: Math.round(unknownSeconds * 10) / 10,
+      unknownSeconds: round1(unknownSeconds),
       unreportedPeriods: periodEvents.filter((p) => p.unreported).length,
     },
     redirects: events.filter((e): e is EventOf<'redirect'> => e.type === 'redirect').map(({ endpoint, status, location }) => ({ endpoint, status, location })),

@@ -2,7 +2,7 @@
 // /health goes bad. The same functions decide in the pack's plugin (a local run) and on each
 // distributed worker (processors/worker-breaker.ts), which leaves its stop in the output as a counter.
 import type { RunConfig } from '../channel/channel';
-import type { HealthResult } from '../target/health';
+import type { HealthResult } from '../checks/health';
 import { counter } from '../shared/metrics';
 
 export type BreakerLimits = NonNullable<RunConfig['breaker']>;

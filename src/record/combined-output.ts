@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import type { EventOf, PeriodEvent } from '../channel/channel';
 import { UsageError } from '../shared/errors';
 import type { LatencySummary } from '../shared/sketches';
+import { ARTILLERY_LOG } from '../shared/run-files';
 
 /** One period of Artillery's -o JSON. */
 interface OutputPeriod {
@@ -45,7 +46,7 @@ export function readCombinedOutput(file: string): { periods: PeriodEvent[]; aggr
 export function verdictsFromLog(gates: Array<{ id: string; expression: string }>, dir: string): Array<EventOf<'verdicts'>> {
   let text: string;
   try {
-    text = readFileSync(join(dir, 'artillery.log'), 'utf8');
+    text = readFileSync(join(dir, ARTILLERY_LOG), 'utf8');
   } catch {
     return [];
   }

@@ -1,10 +1,10 @@
 // What went wrong, in the guide's words, with its "Common Issues" hints. Built from the record only.
-import { refusesUs, sampleFailures, type ApiCheck, type HealthResult } from '../target/health';
+import { refusesUs, sampleFailures, type ApiCheck, type HealthResult } from '../checks/health';
 import { isLoopback } from '../plan/options';
-import { describePolicy } from '../target/ratelimit';
+import { describePolicy } from '../checks/ratelimit';
 import type { RunRecord } from './record';
 
-export function healthHints(h: HealthResult, target: string): string[] {
+function healthHints(h: HealthResult, target: string): string[] {
   const curl = `curl ${target}/health`;
   switch (h.problem) {
     case 'refused':
@@ -55,7 +55,7 @@ export function healthHints(h: HealthResult, target: string): string[] {
 }
 
 /** "rate limited: N requests, policy 1000 per hour: the limiter, not overload; ..." */
-export function rateLimitLine(r: RunRecord): string | undefined {
+function rateLimitLine(r: RunRecord): string | undefined {
   const rl = r.rateLimit;
   if (!rl.limited) return undefined;
   const state = rl.atStart;
@@ -74,7 +74,7 @@ const REDIS_HINT = 'When Redis is down the backend answers every /api request 50
  * Redis hint needs its evidence: every answer a 500 while /health was ok, or a body saying the
  * connection is closed.
  */
-export function apiCheckHints(api: ApiCheck | null | undefined, healthOk: boolean): string[] {
+function apiCheckHints(api: ApiCheck | null | undefined, healthOk: boolean): string[] {
   if (!api || refusesUs(api)) return []; // a refused token or oversized headers are said by the verdict
   const failures = api.failures ?? (api.ok ? [] : [{ status: api.status, detail: api.detail }]);
   if (!failures.length) return [];

@@ -7,7 +7,7 @@ import type { Endpoint } from '../catalog/contract';
 import { errorRateOf, type EndpointSummary, type Gate, type RunRecord } from './record';
 import { artilleryMetric, counter } from '../shared/metrics';
 
-export interface GateOptions {
+interface GateOptions {
   /** Planned load duration, seconds: the request-rate gate divides by it. */
   loadSeconds: number;
   /** Per-endpoint p95 budgets fail the run instead of warning. */

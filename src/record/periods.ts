@@ -89,7 +89,7 @@ export function buildPeriods(
       active += userChange(c);
       const overall = Object.values(endpoints).reduce(
         (sum, e) => ({ requests: sum.requests + e.requests, codes: addCodes(sum.codes, e.codes), errors: addErrors(sum.errors, e.errors) }),
-        { requests: 0, codes: {} as Record<string, number>, errors: noErrors() },
+        { requests: 0, codes: {}, errors: noErrors() },
       );
       const periodEnd = Math.min(event.period + periodMs, event.last);
       return {

@@ -5,8 +5,8 @@ import { z } from 'zod';
 import { CapacityAnswer, RecordedStep } from '../search/shapes';
 import { CapacitySearch, Stage } from '../catalog/config';
 import { CapacityLimits } from '../plan/capacity';
-import { ApiCheck, HealthResult } from '../target/health';
-import { RateLimitState } from '../target/ratelimit';
+import { ApiCheck, HealthResult } from '../checks/health';
+import { RateLimitState } from '../checks/ratelimit';
 import { LatencySummary } from '../shared/sketches';
 
 export const RECORD_SCHEMA = 'voxanne-run/2';
@@ -120,7 +120,6 @@ const Capacity = CapacityAnswer.extend({
   search: CapacitySearch.optional(),
   limits: CapacityLimits,
 });
-export type CapacityRecord = z.infer<typeof Capacity>;
 
 export const RunRecordSchema = z.object({
   schema: z.literal(RECORD_SCHEMA),

@@ -17,11 +17,8 @@ import { RunOptions } from '../plan/options';
 import type { RunRecord } from './record';
 import type { RunPlan } from '../plan/resolve';
 import { redactor } from '../shared/secrets';
+import { END_FILE, OUTPUT_FILE, PLAN_FILE } from '../shared/run-files';
 
-export const PLAN_FILE = 'plan.json';
-export const END_FILE = 'end.json';
-/** Artillery's own output (-o JSON): a distributed run's record is built from it. */
-export const OUTPUT_FILE = 'artillery.json';
 
 
 /**
@@ -121,7 +118,7 @@ function readJson<T>(dir: string, file: string, schema: z.ZodType<T>): T {
   try {
     data = JSON.parse(readFileSync(join(dir, file), 'utf8'));
   } catch (err) {
-    throw new Error((err as NodeJS.ErrnoException).code === 'ENOENT' ? `no ${file} in ${dir}` : `unreadable ${file} (${(err as Error).message.split('\n')[0]})`);
+    throw new Error((err as NodeJS.ErrnoException).code === 'ENOENT' ? `no ${file} in ${dir}` : `unreadable ${file} (${(err as Error).message.split('\n')[0]})`, { cause: err });
   }
   const parsed = schema.safeParse(data);
   if (!parsed.success) {

@@ -10,6 +10,7 @@ import type { CapacityLimits } from '../plan/capacity';
 import { errorTotal, noErrors, addErrors, type ErrorKinds } from '../record/record';
 import { mergeSketches, summarize } from '../shared/sketches';
 import { buildPeriods } from '../record/periods';
+import { round1 } from '../shared/round';
 import type { CapacityAnswer, Decision, EndpointStep, Prediction, SearchPhase, StepGate, StepResult } from './shapes';
 
 
@@ -31,7 +32,6 @@ export const STEP_GATE_TITLE: Record<StepGate, string> = {
   'rate-limited': 'rate limited',
 };
 
-const round1 = (n: number) => Math.round(n * 10) / 10;
 
 /** Judges one step from the workers' seconds wholly inside its measured window [from, to). */
 export function judgeStep(

@@ -2,14 +2,13 @@
 // them: protobuf in base64, merged without loss, summarized into the percentiles the pack reports.
 import { DDSketch } from '@artilleryio/sketches-js';
 import { z } from 'zod';
+import { round1 as round } from './round';
 
 /** Percentiles of one window, as the record and Artillery's own summaries give them. */
 export const LatencySummary = z.object({ count: z.number(), min: z.number(), mean: z.number(), p50: z.number(), p95: z.number(), p99: z.number(), max: z.number() });
 export type LatencySummary = z.infer<typeof LatencySummary>;
 
-const round = (n: number) => Math.round(n * 10) / 10;
-
-export const decodeSketch = (b64: string): DDSketch => DDSketch.fromProto(Buffer.from(b64, 'base64'));
+const decodeSketch = (b64: string): DDSketch => DDSketch.fromProto(Buffer.from(b64, 'base64'));
 export const encodeSketch = (sketch: DDSketch): string => Buffer.from(sketch.toProto()).toString('base64');
 
 /** Merges base64 sketches into one (undefined when none). Exact: sketches merge without loss. */

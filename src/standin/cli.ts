@@ -1,4 +1,4 @@
-// `npm run target`: run the stand-in Voxanne backend in the foreground, with optional faults.
+// `npm run standin`: run the stand-in Voxanne backend in the foreground, with optional faults.
 // Bad input is one line on stderr and exit 2 (never a stack trace); SIGINT/SIGTERM stop it cleanly.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -8,7 +8,7 @@ import { resolveStandInOptions, type RuleName, type StandInOptions } from './opt
 import { startStandIn, type StandIn } from './server';
 
 /** The flags; the endpoint names and the limiter's defaults are the contract catalog's. */
-const usage = (contract = loadContract()): string => `usage: npm run target -- [flags]
+const usage = (contract = loadContract()): string => `usage: npm run standin -- [flags]
   --port N                   port to listen on (default 3001; 0 = any free port)
   --host H                   loopback address to bind (default 127.0.0.1)
   --latency-scale X          multiply the baseline latencies (0 = answer at once)
@@ -182,7 +182,7 @@ const alive = (pid: number) => {
 };
 
 /**
- * `npm run target` starts `sh -c "node bin/pack.js target"`. When npm is stopped, the shell may go
+ * `npm run standin` starts `sh -c "node bin/pack.js standin"`. When npm is stopped, the shell may go
  * (this process is handed to init) or stay, and either way the stand-in would keep its port. So
  * it stops when its parent changes or, started by npm, when npm (the shell's parent) is gone.
  */

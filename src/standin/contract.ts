@@ -14,7 +14,7 @@ export function endpointAt(contract: Contract, path: string): Endpoint | undefin
 }
 
 // Helmet's defaults (minus the long CSP), so header checks see what the real backend sends.
-export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': "default-src 'self'",
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
@@ -31,7 +31,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /** What a handler needs to know about one request. */
-export interface RequestFacts {
+interface RequestFacts {
   method: string;
   path: string;
   query: URLSearchParams;
@@ -41,7 +41,7 @@ export interface RequestFacts {
 }
 
 /** The server's state that the answer depends on. */
-export interface ContractState {
+interface ContractState {
   contract: Contract;
   calls: Call[];
   developmentMode: boolean;
@@ -61,7 +61,7 @@ export interface LimitVerdict {
   limited: boolean;
 }
 
-export interface Reply {
+interface Reply {
   status: number;
   headers: Record<string, string>;
   body: string;
@@ -79,7 +79,7 @@ function json(status: number, body: unknown, work: boolean, extra: Record<string
 }
 
 /** The backend's auth middleware: decode (no signature check), require email and a real org id. */
-export function authenticate(
+function authenticate(
   header: string | undefined,
   allowAnonymous: boolean,
   checkExpiry: boolean,
@@ -101,7 +101,7 @@ export function authenticate(
 
 type Body = { status: number; body: unknown; work: boolean };
 
-export function callsDashboard(query: URLSearchParams, calls: Call[]): Body {
+function callsDashboard(query: URLSearchParams, calls: Call[]): Body {
   const invalid = (error: string): Body => ({
     status: 400,
     body: { error, code: 'VALIDATION_ERROR', request_id: randomUUID() },

@@ -46,7 +46,7 @@ export function drawFault(rates: FaultRates, u: number): Fault {
   if (u < edge) return 'hang';
   if (u < (edge += rates.reset)) return 'reset';
   if (u < (edge += rates.error)) return 'error';
-  if (u < (edge += rates.garbage)) return 'garbage';
+  if (u < edge + rates.garbage) return 'garbage';
   return 'none';
 }
 

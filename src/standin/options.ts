@@ -1,5 +1,5 @@
 // The stand-in's settings and their checks, written once: startStandIn (option names such as
-// errorRate) and `npm run target` (flags such as --error-rate) both call resolveStandInOptions.
+// errorRate) and `npm run standin` (flags such as --error-rate) both call resolveStandInOptions.
 import { isIP } from 'node:net';
 import { UsageError } from '../shared/errors';
 import { contractFile, loadContract } from '../catalog/config';
@@ -51,7 +51,7 @@ export interface FaultRates {
 }
 
 /** The options with every default filled in and every value checked. */
-export interface ResolvedOptions {
+interface ResolvedOptions {
   contract: Contract;
   host: string;
   port: number;
@@ -77,9 +77,9 @@ export interface ResolvedOptions {
 
 /**
  * How a check names a setting: as an option of startStandIn ('option'), or as a flag of
- * `npm run target` with the text the user typed for each flag (so "got" quotes it as typed).
+ * `npm run standin` with the text the user typed for each flag (so "got" quotes it as typed).
  */
-export type Naming = 'option' | { flags: Partial<Record<RuleName, string>> };
+type Naming = 'option' | { flags: Partial<Record<RuleName, string>> };
 
 interface Rule {
   flag: string;
@@ -109,11 +109,11 @@ const RULES = {
 } satisfies Record<string, Rule>;
 export type RuleName = keyof typeof RULES;
 
-/** The flag of `npm run target` for a setting, e.g. --error-rate for errorRate. */
-export const flagOf = (rule: RuleName): string => `--${RULES[rule].flag}`;
+/** The flag of `npm run standin` for a setting, e.g. --error-rate for errorRate. */
+const flagOf = (rule: RuleName): string => `--${RULES[rule].flag}`;
 
 /** The line that says what is wrong with a setting and what it takes. */
-export function describeBadValue(rule: RuleName, naming: Naming, value: unknown): string {
+function describeBadValue(rule: RuleName, naming: Naming, value: unknown): string {
   if (naming === 'option') return `${rule} must be ${RULES[rule].what} (got ${String(value)})`;
   return `${flagOf(rule)} must be ${RULES[rule].what} (got "${naming.flags[rule] ?? String(value)}")`;
 }
@@ -127,7 +127,7 @@ function checked(rule: RuleName, value: number | undefined, naming: Naming, fall
 }
 
 /** The address to bind, or a UsageError: the stand-in must never be reachable from outside the machine. */
-export function loopbackHost(host: string): string {
+function loopbackHost(host: string): string {
   if (host === 'localhost') return '127.0.0.1'; // avoid resolving to ::1 on some machines
   const loopback = (isIP(host) === 4 && host.startsWith('127.')) || (isIP(host) === 6 && host === '::1');
   if (!loopback) throw new UsageError(`host "${host}" is not a loopback address; use 127.0.0.1, ::1 or localhost`);

@@ -17,7 +17,7 @@ import { resolveStandInOptions, type StandInOptions } from './options';
 export { latencyQuantileMs, mulberry32 } from './faults';
 export type { StandInOptions } from './options';
 
-export interface StandInLogEntry {
+interface StandInLogEntry {
   t: number;
   method: string;
   path: string;
@@ -95,7 +95,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
       load: /artillery/i.test(String(req.headers['user-agent'])),
     };
     // Log who called (claims only — never the token itself).
-    const claims = bearer ? decodeJwt((header as string).slice(7).trim()) : undefined;
+    const claims = bearer ? decodeJwt(header.slice(7).trim()) : undefined;
     if (typeof claims?.email === 'string') entry.email = claims.email;
     if (typeof claims?.app_metadata?.org_id === 'string') entry.orgId = claims.app_metadata.org_id;
     if (typeof claims?.sub === 'string') entry.sub = claims.sub;

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { UsageError } from '../shared/errors';
 import { signJwt } from '../shared/jwt';
 
-export interface SignInOptions {
+interface SignInOptions {
   email: string;
   password: string;
   anonKey: string;
@@ -15,7 +15,7 @@ export interface SignInOptions {
   port?: number;
 }
 
-export interface SignInStandIn {
+interface SignInStandIn {
   url: string;
   close(): Promise<void>;
   stats(): { passwordGrants: number; refreshGrants: number; failures: number };

@@ -6,12 +6,13 @@
 import type { RunRecord } from '../../record/record';
 import { H, W, legend, niceStep } from './charts';
 import { esc, fmtNum, fmtTime } from './format';
+import { round1 } from '../../shared/round';
 
 type Capacity = NonNullable<RunRecord['capacity']>;
 type Step = Capacity['steps'][number];
 
 const M = { left: 52, right: 14, top: 26, bottom: 34 };
-const c = (n: number) => (Math.round(n * 10) / 10).toString();
+const c = (n: number) => round1(n).toString();
 
 interface Curve {
   label: string;
@@ -109,7 +110,7 @@ export function capacitySection(r: RunRecord, previous: RunRecord | null): strin
     ...(cap.predicted ? [{ users: cap.predicted.users, label: `predicted ${cap.predicted.users}`, cls: 'predicted' }] : []),
     ...(stop?.verdict === 'broken' ? [{ users: stop.users, label: `broke ${stop.users}`, cls: 'broke' }] : []),
   ];
-  const prevNote = prev ? ` (dashed: ${esc(previous!.id)})` : '';
+  const prevNote = prev ? ` (dashed: ${esc(previous.id)})` : '';
   const rps = curveChart({
     id: 'capacity-rps',
     title: 'Throughput against users',
@@ -163,7 +164,7 @@ export function capacitySection(r: RunRecord, previous: RunRecord | null): strin
     })
     .join('');
   const prevLine = prev
-    ? `<p>Previous capacity run of the same environment, target and time scale: <a href="../${esc(encodeURIComponent(previous!.id))}/report.html">${esc(previous!.id)}</a> (started ${esc(fmtTime(previous!.startedAt))}): <span class="mono">${esc(prev.line)}</span></p>`
+    ? `<p>Previous capacity run of the same environment, target and time scale: <a href="../${esc(encodeURIComponent(previous.id))}/report.html">${esc(previous.id)}</a> (started ${esc(fmtTime(previous.startedAt))}): <span class="mono">${esc(prev.line)}</span></p>`
     : `<p class="muted" data-capacity-compare="none">No earlier capacity run of ${esc(r.environment)} against <span class="mono">${esc(r.target)}</span> at ×${esc(r.timeScale)} in this reports folder (see Since the last run).</p>`;
   return `<section id="capacity" aria-labelledby="h-cap"><h2 id="h-cap">Capacity <span class="sub">an adaptive search: users grow until throughput stops growing or a gate breaks, then the breaking point is predicted, checked and narrowed</span></h2>
 <p class="capacity-line"><strong>${esc(cap.line)}</strong></p>

@@ -6,13 +6,14 @@
 // JavaScript add a hover read-out (data in a JSON block). Colours come from CSS classes, so the
 // page's stylesheet (and its dark mode) styles them.
 import { esc, fmtElapsed, fmtNum } from './format';
+import { round1 } from '../../shared/round';
 
 export const W = 600;
 export const H = 220;
 const M = { left: 52, right: 14, top: 26, bottom: 30 };
 const PLOT_W = W - M.left - M.right;
 
-export interface LineDef {
+interface LineDef {
   label: string;
   cls: string;
   values: Array<number | null>;
@@ -21,13 +22,13 @@ export interface LineDef {
   area?: boolean;
 }
 
-export interface BarDef {
+interface BarDef {
   label: string;
   cls: string;
   values: number[];
 }
 
-export interface ChartSpec {
+interface ChartSpec {
   id: string;
   title: string;
   /** One sentence for screen readers: what the chart shows and its extremes. */
@@ -58,7 +59,7 @@ export interface ChartData {
   series: Array<{ label: string; cls: string; values: Array<number | null> }>;
 }
 
-const c = (n: number) => (Math.round(n * 10) / 10).toString();
+const c = (n: number) => round1(n).toString();
 
 export function niceStep(raw: number): number {
   if (!(raw > 0)) return 1;
@@ -69,7 +70,7 @@ export function niceStep(raw: number): number {
 
 const X_STEPS = [1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 14400, 21600, 43200, 86400];
 
-export function xTicks(span: number, max = 7): number[] {
+function xTicks(span: number, max = 7): number[] {
   const step = X_STEPS.find((s) => span / s <= max) ?? Math.ceil(span / max / 86400) * 86400;
   const ticks: number[] = [];
   for (let t = 0; t <= span + 1e-9; t += step) ticks.push(t);
@@ -210,9 +211,9 @@ export function renderChart(spec: ChartSpec): { svg: string; data: ChartData; re
 
   const series = [
     ...(spec.lines ?? []).map((l) => ({ label: l.label, cls: l.cls, values: l.values })),
-    ...(spec.bars ?? []).map((b) => ({ label: b.label, cls: b.cls, values: b.values as Array<number | null> })),
+    ...(spec.bars ?? []).map((b) => ({ label: b.label, cls: b.cls, values: b.values })),
   ];
-  return { svg: out.join(''), data: { x: xs.map((v) => Math.round(v * 10) / 10), from: spec.from, to: spec.to, unit: spec.unit, series }, refOnScale };
+  return { svg: out.join(''), data: { x: xs.map(round1), from: spec.from, to: spec.to, unit: spec.unit, series }, refOnScale };
 }
 
 /** A legend as HTML: a swatch and a label per series. */

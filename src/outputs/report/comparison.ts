@@ -6,13 +6,13 @@ import type { EndpointSummary, Gate, RunRecord } from '../../record/record';
 import type { LatencySummary } from '../../shared/sketches';
 import { change, gateDirection, measuredRequests, type Change, type Trend } from './format';
 
-export interface GateComparison {
+interface GateComparison {
   gate: Gate;
   before: Gate | undefined;
   change: Change | null;
 }
 
-export interface EndpointComparison {
+interface EndpointComparison {
   e: EndpointSummary;
   before: EndpointSummary | undefined;
   p95: Change | null;
@@ -99,8 +99,8 @@ export function compare(r: RunRecord, p: RunRecord): Comparison {
   return { gates, endpoints, counts };
 }
 
-export type Verdict = 'pass' | 'fail' | 'warning';
-export const verdictOf = (g: Gate): Verdict => (g.passed ? 'pass' : g.strict ? 'fail' : 'warning');
+type Verdict = 'pass' | 'fail' | 'warning';
+const verdictOf = (g: Gate): Verdict => (g.passed ? 'pass' : g.strict ? 'fail' : 'warning');
 
 /** Gates whose verdict changed since the previous run (a gate new in this run has none to change). */
 export function verdictFlips(cmp: Comparison): Array<{ gate: Gate; from: Verdict; to: Verdict }> {

@@ -11,6 +11,7 @@ export { redactTokens } from '../../shared/secrets';
 /** Escapes record text for HTML text and attribute values (also strips control characters). */
 export function esc(value: unknown): string {
   return redactTokens(String(value ?? ''))
+    // eslint-disable-next-line no-control-regex -- stripping control characters on purpose
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
     .replace(/[&<>"']/g, (c) => ENTITIES[c]);
 }
@@ -62,7 +63,7 @@ export function fmtTime(iso: string | number | undefined): string {
 }
 
 /** A gate's unit as a suffix: "412 ms", "3.2 %", "8 /s", "0" (counts have none). */
-export function gateUnit(unit: Gate['unit']): string {
+function gateUnit(unit: Gate['unit']): string {
   return unit === 'count' ? '' : unit === 'ms' ? ' ms' : unit === '%' ? ' %' : ' /s';
 }
 
@@ -102,7 +103,7 @@ export const ERROR_KINDS: Array<{ key: keyof ErrorKinds; label: string; cls: str
 
 export { measuredRequests } from '../../record/periods';
 
-export type Direction = 'lower' | 'higher';
+type Direction = 'lower' | 'higher';
 export type Trend = 'better' | 'worse' | 'same';
 
 export interface Change {
@@ -118,7 +119,7 @@ export interface Change {
  * of small samples jump from run to run (the p99 of 50 requests is their maximum), so the fewer
  * the requests behind it (the smaller of the two runs), the wider the band.
  */
-export function latencyTolerance(samples: number | undefined): number {
+function latencyTolerance(samples: number | undefined): number {
   if (samples === undefined) return 0.05;
   return samples < 100 ? 0.5 : samples < 1000 ? 0.15 : 0.05;
 }

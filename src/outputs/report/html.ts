@@ -3,14 +3,14 @@
 // person asks: did the backend hold, what went wrong, where (gates, endpoints, charts over time),
 // better or worse than last time, and how the run was set up. Charts are SVG drawn here (see
 // charts.ts for why); a little inline JavaScript adds the endpoint switch and hover read-outs.
-import { sampleFailures, type ApiCheck, type HealthResult } from '../../target/health';
+import { sampleFailures, type ApiCheck, type HealthResult } from '../../checks/health';
 import { errorRateOf, type EndpointSummary, type Gate, type RunRecord } from '../../record/record';
 import { legend, renderChart, type ChartData } from './charts';
 import {
   arrowFor, change, ERROR_KINDS, esc, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPct, fmtTime, gateLimitText, gateValueText,
   measuredRequests, OUTCOME_WORD, outcomeClass, scriptJson, TOLERANCE_NOTE, TREND_WORD, type Change,
 } from './format';
-import { describePolicy } from '../../target/ratelimit';
+import { describePolicy } from '../../checks/ratelimit';
 import { compare, count429, endpointErrorPct, rateLimitOf, samples, verdictFlips, type Comparison, type Unlike } from './comparison';
 import { buildSeries, type Series, type SeriesSet } from './series';
 import { clientScript } from './script';

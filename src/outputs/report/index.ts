@@ -8,8 +8,9 @@ import { kindKey, unlikeBy, type Unlike } from './comparison';
 import { renderReport } from './html';
 import { renderIndex } from './index-page';
 import { renderJUnit } from '../junit';
+import { RUN_FILE, REPORT_FILE, JUNIT_FILE, INDEX_FILE } from '../../shared/run-files';
 
-export interface StoredRun {
+interface StoredRun {
   dir: string;
   record: RunRecord;
 }
@@ -20,7 +21,7 @@ export function readRecord(file: string): RunRecord {
   try {
     data = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no run.json' : `unreadable run.json (${(err as Error).message.split('\n')[0]})`);
+    throw new Error((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no run.json' : `unreadable run.json (${(err as Error).message.split('\n')[0]})`, { cause: err });
   }
   return parseRecord(data);
 }
@@ -40,7 +41,7 @@ interface SummaryCache {
 }
 
 function readSlim(dir: string): RunRecord {
-  const file = join(dir, 'run.json');
+  const file = join(dir, RUN_FILE);
   const st = statSync(file);
   const cacheFile = join(dir, SUMMARY_CACHE);
   try {
@@ -73,7 +74,7 @@ export function readRuns(reportsDir: string): StoredRun[] {
   const runs: StoredRun[] = [];
   for (const name of names) {
     const dir = join(reportsDir, name);
-    if (!existsSync(join(dir, 'run.json'))) continue;
+    if (!existsSync(join(dir, RUN_FILE))) continue;
     try {
       // The folder name is what links point to, even if a folder was renamed.
       runs.push({ dir, record: { ...readSlim(dir), id: name } });
@@ -114,14 +115,14 @@ export function writeReports(record: RunRecord, runDir: string, reportsDir: stri
   const runs = readRuns(reportsDir);
   const previous = findPrevious(record, runDir, runs);
   const unlike = previous ? null : findUnlike(record, runDir, runs);
-  writeFileSync(join(runDir, 'report.html'), renderReport(record, previous, unlike));
-  writeFileSync(join(runDir, 'junit.xml'), renderJUnit(record));
+  writeFileSync(join(runDir, REPORT_FILE), renderReport(record, previous, unlike));
+  writeFileSync(join(runDir, JUNIT_FILE), renderJUnit(record));
 
   // The index: this run as it is now (its run.json may be older than the record in hand).
   const self = resolve(runDir);
   const inIndex = runs.filter((r) => resolve(r.dir) !== self).map((r) => r.record);
   if (resolve(dirname(runDir)) === resolve(reportsDir)) inIndex.push({ ...record, id: basename(runDir), periods: [] });
-  writeFileSync(join(reportsDir, 'index.html'), renderIndex(inIndex));
+  writeFileSync(join(reportsDir, INDEX_FILE), renderIndex(inIndex));
   return { previous, unlike };
 }
 

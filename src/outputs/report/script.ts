@@ -19,7 +19,6 @@ export function inlineScript(base: string): string {
   if (existsSync(`${base}.js`)) {
     text = readFileSync(`${base}.js`, 'utf8');
   } else {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const ts = require('typescript') as typeof import('typescript');
     text = ts.transpileModule(readFileSync(`${base}.ts`, 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },

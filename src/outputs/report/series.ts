@@ -5,6 +5,7 @@ import { SketchMerger } from './sketch-merge';
 import { noErrors, type EndpointPeriod, type ErrorKinds, type RunRecord } from '../../record/record';
 import { type LatencySummary } from '../../shared/sketches';
 import { planVisits, plannedUsersAt } from '../../plan/users';
+import { round1 } from '../../shared/round';
 
 export const MAX_POINTS = 500;
 
@@ -43,7 +44,6 @@ export interface Series {
   endpoints: SeriesSet[];
 }
 
-const round1 = (n: number) => Math.round(n * 10) / 10;
 
 function emptySet(key: string, label: string, n: number): SeriesSet {
   const zeros = () => new Array<number>(n).fill(0);
@@ -56,7 +56,7 @@ function emptySet(key: string, label: string, n: number): SeriesSet {
  * Sketches of one bucket, merged as they come (see sketch-merge.ts), so a bucket's quantiles are
  * exactly what merging the periods' sketches gives.
  */
-export class SketchAcc {
+class SketchAcc {
   private merger = new SketchMerger();
   /** Worst percentiles of the periods that came with a summary instead of a sketch. */
   private worst: { p50: number; p95: number; p99: number } | undefined;

@@ -7,11 +7,9 @@
 // its quantiles equal the public fromProto + merge, so a library update that moves them fails there.
 import { DDSketch } from '@artilleryio/sketches-js';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const Proto = require('@artilleryio/sketches-js/dist/ddsketch/proto/compiled').DDSketch as {
   decode(buf: Uint8Array): ProtoSketch;
 };
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const { KeyMapping } = require('@artilleryio/sketches-js/dist/ddsketch/mapping') as {
   KeyMapping: { fromProto(m: ProtoSketch['mapping']): DDSketch['mapping'] };
 };
@@ -72,7 +70,7 @@ export class SketchMerger {
     if (!this.mapping) return undefined;
     const sketch = new DDSketch();
     sketch.mapping = KeyMapping.fromProto(this.mapping);
-    for (const key of [...this.bins.keys()].sort((a, b) => a - b)) sketch.store.add(key, this.bins.get(key) as number);
+    for (const key of [...this.bins.keys()].sort((a, b) => a - b)) sketch.store.add(key, this.bins.get(key));
     sketch.zeroCount = this.zero;
     sketch.count = sketch.store.count + this.zero;
     sketch.min = this.min;

@@ -3,7 +3,7 @@
 // a symbol, never colour alone. Dark mode follows the reader's system setting.
 import { cspHash } from './script';
 
-export const CSS = `
+const CSS = `
 :root{
   --bg:#f4f5f7;--card:#fff;--ink:#1b2130;--muted:#5b6474;--line:#dde1e7;--soft:#eef0f4;
   --pass:#13795b;--pass-bg:#e5f4ee;--fail:#b42318;--fail-bg:#fdecea;--warn:#a15c00;--warn-bg:#fff4e0;

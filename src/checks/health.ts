@@ -36,12 +36,12 @@ export const ApiCheck = z.object({
   detail: z.string().optional(),
   rateLimit: RateLimitState.optional(),
   authenticated: z.boolean().optional(),
-  /** The preflight's /api requests: how many it sent, and the answers that failed (src/target/health.ts sampleApi). */
+  /** The preflight's /api requests: how many it sent, and the answers that failed (src/checks/health.ts sampleApi). */
   sent: z.number().optional(),
   failures: z.array(z.object({ status: z.number().optional(), detail: z.string().optional() })).optional(),
 });
 export type ApiCheck = z.infer<typeof ApiCheck>;
-export type HealthProblem = NonNullable<HealthResult['problem']>;
+type HealthProblem = NonNullable<HealthResult['problem']>;
 
 export async function checkHealth(baseUrl: string, timeoutMs = 5000): Promise<HealthResult> {
   const at = new Date().toISOString();
@@ -83,7 +83,7 @@ function snippet(text: string): string {
 
 
 /** The preflight's /api paths, from the contract catalog (preflightPaths): without a token, and with one. */
-export type ApiPaths = { open: string; authenticated: string };
+type ApiPaths = { open: string; authenticated: string };
 
 /** The target refuses the pack itself (its token, or its headers' size): asking again cannot help. */
 export const refusesUs = (a: Pick<ApiCheck, 'status' | 'authenticated'>): boolean =>
@@ -126,7 +126,7 @@ export function sampleFailures(a: ApiCheck): string | undefined {
  * One /api request: proves the API works, not just /health, and reads the rate-limit headers. With
  * an Authorization header it also proves the token is accepted (a 401 is then not ok).
  */
-export async function checkApi(baseUrl: string, paths: ApiPaths, timeoutMs = 5000, authorization?: string): Promise<ApiCheck> {
+async function checkApi(baseUrl: string, paths: ApiPaths, timeoutMs = 5000, authorization?: string): Promise<ApiCheck> {
   const path = authorization ? paths.authenticated : paths.open;
   const started = performance.now();
   let res: Response;

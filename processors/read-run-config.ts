@@ -1,7 +1,8 @@
-// The run's configuration on the Artillery side, once per thread. The pack writes it into the
-// script (`config.variables.voxanne`); a plain `npx artillery run scenarios/journey.yml` has none,
-// and then it is derived, with the pack's own checks, from the scenario's variables `profile` and
-// `timeScale` and the target, as `npm run test:local -- --profile P --time-scale F` would.
+// The run's configuration read on the Artillery side, once per thread. The pack writes it into the
+// script (`config.variables.voxanne`, src/artillery/write-run-config.ts); a plain
+// `npx artillery run scenarios/journey.yml` has none, and then it is derived, with the pack's own
+// checks, from the scenario's variables `profile` and `timeScale` and the target, as
+// `npm run test:local -- --profile P --time-scale F` would.
 import { isDeepStrictEqual } from 'node:util';
 import type { VUContext } from 'artillery';
 import { readRunConfig, type RunConfig } from '../src/channel/channel';
@@ -36,13 +37,14 @@ export async function plainPlan(vars: Record<string, unknown>) {
   // Loaded only here: the pack's own runs never need the planner inside Artillery.
   const [{ resolvePlan }, { isLoopback }] = await Promise.all([import('../src/plan/resolve'), import('../src/plan/options')]);
   const target = String(vars.target);
-  const argv = ['--env', isLoopback(target) ? 'local' : 'prod', '--base-url', target, '--profile', String(vars.profile ?? 'standard'), '--time-scale', String(vars.timeScale ?? 1)];
+  const argv = ['--env', isLoopback(target) ? 'local' : 'prod', '--base-url', target];
+  argv.push('--profile', String(vars.profile ?? 'standard'), '--time-scale', String(vars.timeScale ?? 1));
   return resolvePlan(argv, process.env);
 }
 
 async function derive(context: VUContext): Promise<RunConfig> {
-  const [plan, { runConfig: fromPlan }] = await Promise.all([plainPlan(context.vars), import('../src/artillery/run-config')]);
-  const config = fromPlan(plan);
+  const [plan, { runConfigFromPlan }] = await Promise.all([plainPlan(context.vars), import('../src/artillery/write-run-config')]);
+  const config = runConfigFromPlan(plan);
   const phases = JSON.parse(process.env[PLAIN_PHASES_ENV] ?? 'null') as Array<Record<string, unknown>> | null;
   if (phases && !isDeepStrictEqual(phases, toPhases(plan.stages))) {
     // The user's own phases: one journey per arriving user, and the rate-limit check counts those.

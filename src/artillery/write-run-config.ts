@@ -1,15 +1,15 @@
 // The run's configuration value for its Artillery side (src/channel/channel.ts), from a resolved plan: what
 // the pack writes into script.yml, and what a plain `npx artillery run` of the scenario derives
-// from the scenario's own variables (processors/run-config.ts).
+// from the scenario's own variables. The Artillery side reads it back in processors/read-run-config.ts.
 import { capacityLimits } from '../plan/capacity';
 import { RunConfig } from '../channel/channel';
 import { periodMs } from '../catalog/contract';
 import { gatesForPlan } from '../record/gates';
-import { isLoopback } from '../plan/options';
+import { DEFAULT_HEALTH_TIMEOUT_MS, isLoopback } from '../plan/options';
 import type { RunPlan } from '../plan/resolve';
 
 /** The one configuration value the Artillery side reads (checked by the same schema there). */
-export function runConfig(plan: RunPlan): RunConfig {
+export function runConfigFromPlan(plan: RunPlan): RunConfig {
   const { opts } = plan;
   return RunConfig.parse({
     stages: plan.stages,
@@ -28,7 +28,7 @@ export function runConfig(plan: RunPlan): RunConfig {
     gates: gatesForPlan(plan).map(({ id, expression, strict }) => ({ id, expression, strict })),
     breaker: plan.breaker ? plan.budgets.breaker : null,
     contract: plan.contract,
-    healthTimeoutMs: Number(process.env.VOXANNE_HEALTH_TIMEOUT_MS ?? 5000),
+    healthTimeoutMs: opts.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS,
     ...(plan.profile.capacity && {
       capacity: { search: plan.profile.capacity, limits: capacityLimits(plan.budgets, opts.count429, periodMs(plan.contract)) },
     }),

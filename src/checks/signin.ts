@@ -13,7 +13,7 @@ export interface Session {
   lifetimeMs: number;
 }
 
-export const SIGN_IN_ENV = ['SUPABASE_URL', 'SUPABASE_ANON_KEY', 'LOAD_TEST_EMAIL', 'LOAD_TEST_PASSWORD'] as const;
+const SIGN_IN_ENV = ['SUPABASE_URL', 'SUPABASE_ANON_KEY', 'LOAD_TEST_EMAIL', 'LOAD_TEST_PASSWORD'] as const;
 
 export function signInConfigured(env = process.env): boolean {
   return SIGN_IN_ENV.some((name) => env[name]);

@@ -1,0 +1,36 @@
+// Mutation testing of the decision code (npm run mutation; not part of CI: about 11 minutes).
+// StrykerJS changes one thing at a time in the files below (a `<` into `<=`, a condition into
+// `true`, ...) and runs the fast decision tests, which read recordings of real runs: a change that
+// every test still passes ("survived") is a decision nothing checks. Reports: reports/mutation/.
+
+// `npx --yes` leaves npm_config_yes set, which the pack rightly refuses as a swallowed --yes: the
+// tests run without it.
+delete process.env.npm_config_yes;
+
+/** The files whose decisions are mutated: add a file here when its decisions move into src/. */
+const DECISIONS = ['src/record/gates.ts', 'src/record/diagnosis.ts'];
+
+/** The fast tests that judge those decisions (no Artillery run of their own: seconds in all). */
+const FAST_TESTS = ['test/decisions.test.ts', 'test/capacity-search.test.ts', 'test/diagnosis.test.ts', 'test/record.test.ts', 'test/gates.test.ts'];
+
+export default {
+  mutate: DECISIONS,
+  testRunner: 'command',
+  commandRunner: {
+    // The test files in one process (node:test runs what they declare and exits 1 on a failure), each
+    // file compiled on first use by bin/register.js: about 1.5 s a mutant, half of `node --test`'s.
+    command: `node --require ./bin/register.js ${FAST_TESTS.map((file) => `--require ./${file}`).join(' ')} --eval ""`,
+  },
+  coverageAnalysis: 'off',
+  // tsconfig.json has no extends or references to rewrite for the sandbox; naming no file skips that
+  // step, which would load TypeScript from Stryker's own npx folder (where it is not installed).
+  tsconfigFile: 'stryker-none.json',
+  concurrency: 2,
+  timeoutMS: 30_000,
+  ignorePatterns: ['.build', 'reports', '.history-carry'],
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: true,
+};
