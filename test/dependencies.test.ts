@@ -7,12 +7,10 @@ import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { loadScenario } from '../src/catalog/scenario';
 import { ROOT } from './helpers';
+import { importEsm } from '../src/shared/import-esm';
 
 const ARTILLERY = join(ROOT, 'node_modules', 'artillery');
 const BUNDLE = join(ARTILLERY, 'dist', 'builtin-packages');
-// A real import(), which TypeScript's CommonJS output would otherwise turn into require().
-// eslint-disable-next-line @typescript-eslint/no-implied-eval -- the one way to keep import() in CommonJS output
-const importEsm = new Function('url', 'return import(url)') as (url: string) => Promise<any>;
 
 /** Artillery's plugins in the pack: the scenario's (but the pack's own) and publish-metrics (environments). */
 const usedPlugins = () => [

@@ -10,10 +10,8 @@ import { loadBudgets, type Budgets } from '../src/catalog/config';
 import { ensureConfig, evaluateGates, gatesForPlan, gateSpecs } from '../src/record/gates';
 import type { EndpointSummary, RunRecord } from '../src/record/record';
 import { artilleryMetric, counter } from '../src/shared/metrics';
+import { importEsm } from '../src/shared/import-esm';
 
-// A real import(), which TypeScript's CommonJS output would otherwise turn into require().
-// eslint-disable-next-line @typescript-eslint/no-implied-eval -- the one way to keep import() in CommonJS output
-const importEsm = new Function('url', 'return import(url)') as (url: string) => Promise<any>;
 const ENSURE = join(__dirname, '..', 'node_modules', 'artillery', 'dist', 'builtin-packages', 'artillery-plugin-ensure', 'dist', 'plugin.js');
 
 type Ensure = {

@@ -72,7 +72,7 @@ describe('the live server', () => {
       const rebound = await new Promise<string>((resolve) => {
         const s = connect(a.port, '127.0.0.1', () => s.write(`GET / HTTP/1.1\r\nHost: evil.example:${a.port}\r\nConnection: close\r\n\r\n`));
         let got = '';
-        s.on('data', (d) => (got += d)).on('end', () => resolve(got));
+        s.on('data', (d) => (got += d.toString())).on('end', () => resolve(got));
       });
       assert.match(rebound, /^HTTP\/1\.1 403/);
       // Not on this machine's other addresses.
@@ -194,7 +194,7 @@ describe('in a browser', () => {
           await sleep(200);
         }
         const periods = [...new Set(seen.map((s) => s.periods))];
-        assert.ok(periods.length >= 3 && periods.every((p, i) => i === 0 || p > periods[i - 1]), `the periods grew while it ran: ${periods}`);
+        assert.ok(periods.length >= 3 && periods.every((p, i) => i === 0 || p > periods[i - 1]), `the periods grew while it ran: ${periods.join(", ")}`);
         assert.ok(seen.some((s) => s.periods >= 2 && s.points >= 2), 'a point per period on the charts while it ran');
         assert.ok(seen.some((s) => /^Stage \d of 3, to \d users over/.test(s.doing)), 'what it is doing');
         assert.ok(checkedLayout);

@@ -35,7 +35,7 @@ const cmdline = (pid: number) => {
 export function sampleThreads(root: number, match: RegExp): ThreadSample {
   const cpuMs = new Map<string, number>();
   for (const pid of descendants(root).filter((p) => match.test(cmdline(p)))) {
-    let tids: string[] = [];
+    let tids: string[];
     try {
       tids = readdirSync(`/proc/${pid}/task`);
     } catch {

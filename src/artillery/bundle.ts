@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { ROOT } from '../catalog/config';
 import type { Scenario } from '../catalog/scenario';
+import { importEsm } from '../shared/import-esm';
 
 export const BUNDLE_SCRIPT = 'script.yml';
 export const BUNDLE_PROCESSOR = 'processor.js';
@@ -91,8 +92,6 @@ export interface Packed {
   modules: string[];
 }
 
-// A real import(), which TypeScript's CommonJS output would otherwise turn into require().
-const importEsm = new Function('url', 'return import(url)') as (url: string) => Promise<any>;
 
 /**
  * Artillery's own packer (createBOM, in its legacy ECS code) on the bundle, called as run-fargate
