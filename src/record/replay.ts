@@ -152,7 +152,15 @@ export function readEndFile(dir: string): { id: string; end: ArtilleryEnd } {
  * run.json, and what a replay gives. A distributed run adds ensure's verdicts from artillery.log and
  * the periods of Artillery's combined output.
  */
+/**
+ * The record a run folder makes, with every string through the redactor: a secret that reached an
+ * event (a redirect's address, a server's echo) never reaches run.json, the report, JUnit or the terminal.
+ */
 export function recordFromFolder(plan: RunPlan, id: string, dir: string, end: ArtilleryEnd): RunRecord {
+  return JSON.parse(redactedJson(assembleFromFolder(plan, id, dir, end))) as RunRecord;
+}
+
+function assembleFromFolder(plan: RunPlan, id: string, dir: string, end: ArtilleryEnd): RunRecord {
   const events = readEvents(dir);
   if (plan.opts.platform === 'local') return assembleRecord(plan, id, events, end);
   // The preflight (run once, from here) can stop a distributed run before any worker started.
