@@ -11,6 +11,7 @@ import { runConfigFromPlan } from '../src/artillery/write-run-config';
 import { resolvePlan } from '../src/plan/resolve';
 import { signIn } from '../src/checks/signin';
 import { mulberry32 } from '../src/standin/faults';
+import { startStandIn } from '../src/standin/server';
 import { cleanEnv, countingServer, QUICK, runPack } from './helpers';
 
 const HEALTH = JSON.stringify(loadContract().endpoints.find((e) => e.path === '/health')!.example);
@@ -72,6 +73,17 @@ describe('a preflight that samples', { concurrency: true }, () => {
       assert.equal(apiRequests(server.paths), API_SAMPLES);
     } finally {
       await server.close();
+    }
+  });
+
+  test('a degraded /health at start: unhealthy, and only /health is asked', async () => {
+    const standIn = await startStandIn({ healthDegraded: true });
+    try {
+      const event = await runPreflight(standIn.url, await configFor(standIn.url));
+      assert.equal(event.verdict, 'unhealthy');
+      assert.deepEqual(Object.keys(standIn.stats().byPath), ['/health']);
+    } finally {
+      await standIn.close();
     }
   });
 
