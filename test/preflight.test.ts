@@ -11,6 +11,7 @@ import { runConfigFromPlan } from '../src/artillery/write-run-config';
 import { resolvePlan } from '../src/plan/resolve';
 import { signIn } from '../src/checks/signin';
 import { mulberry32 } from '../src/standin/faults';
+import { signJwt } from '../src/shared/jwt';
 import { startStandIn } from '../src/standin/server';
 import { cleanEnv, countingServer, QUICK, runPack } from './helpers';
 
@@ -103,6 +104,21 @@ describe('a preflight that samples', { concurrency: true }, () => {
       }
     });
   }
+
+  test("a token with no org_id claim, refused (401): the preflight names the claim", async () => {
+    const token = signJwt({ sub: 'u', email: 'ops@example.com', exp: Math.floor(Date.now() / 1000) + 3600 }, 'k');
+    const server = await countingServer(backend(() => true, { status: 401, body: '{"error":"Invalid or expired token"}' }));
+    try {
+      const config = runConfigFromPlan(await resolvePlan([...QUICK, '--base-url', server.url, '--dry-run'], cleanEnv({ API_TOKEN: token })));
+      process.env.API_TOKEN = token; // token mode: the worker reads it from its environment, as a run's workers do
+      const event = await runPreflight(server.url, config).finally(() => delete process.env.API_TOKEN);
+      assert.equal(event.verdict, 'auth-rejected');
+      assert.match(event.message ?? '', /answered 401 to the run's token: the token has no app_metadata\.org_id claim/);
+      assert.equal(apiRequests(server.paths), 1);
+    } finally {
+      await server.close();
+    }
+  });
 
   test('a used-up rate limit (429) decides at once: one /api request, the run refused as over the limit', async () => {
     const limited = { status: 429, body: '{"error":"Too many requests","message":"Rate limit exceeded. Please try again later.","retryAfter":"3000"}' };

@@ -72,6 +72,7 @@ describe("the guide's test, end to end", { concurrency: true }, () => {
       const r = await against({}, [], { API_TOKEN: token });
       assert.equal(r.code, 2, r.stdout + r.stderr);
       assert.match(r.stdout, /answered 401 to the run's token: the token's org_id is "default", which the backend refuses/);
+      assert.equal(r.record?.outcome, 'refused');
       assert.deepEqual(loadRequests(r.standIn), []);
     });
 
