@@ -1,5 +1,6 @@
 // Counts the real Artillery runs a command makes (e.g. `npm test`): polls `ps -eo pid,ppid,args`
-// every 0.2 s while the command runs and counts the unique Artillery `run` processes that are
+// every 0.2 s while the command runs and counts the unique Artillery `run` processes (a run shorter
+// than 0.2 s could be missed; Artillery takes longer than that to start) that are
 // descendants of the command. Prints the command's wall time, its exit code and the count.
 //
 //   node --require ts-node/register bench/count-runs.ts [--list] -- npm test
@@ -14,6 +15,9 @@ if (!command.length) {
 }
 const LIST = process.argv.slice(2, sep).includes('--list');
 
+// Artillery's node process, started as the pack does (artillery/bin/run) or through npx and
+// node_modules/.bin (plain-Artillery and distributed tests); npm's own process is not counted.
+const ARTILLERY_RUN = /(?:artillery[/\\]bin[/\\]run|[/\\]\.bin[/\\]artillery)\s+run(?:\s|$)/;
 const seen = new Map<number, string>();
 const started = Date.now();
 const child = spawn(command[0], command.slice(1), { stdio: 'inherit' });
@@ -31,7 +35,7 @@ function poll(): void {
     return false;
   };
   for (const r of rows) {
-    if (/artillery[/\\]bin[/\\]run run\b/.test(r.args) && under(r.pid) && !seen.has(r.pid)) seen.set(r.pid, r.args);
+    if (ARTILLERY_RUN.test(r.args) && under(r.pid) && !seen.has(r.pid)) seen.set(r.pid, r.args);
   }
 }
 
