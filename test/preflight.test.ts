@@ -120,6 +120,18 @@ describe('a preflight that samples', { concurrency: true }, () => {
     }
   });
 
+  test('production: a run that would exceed what is left of the rate limit is refused unless confirmed', async () => {
+    const standIn = await startStandIn({ rateLimit: { limit: 30, windowSeconds: 3600 } });
+    try {
+      const config = runConfigFromPlan(await resolvePlan([...QUICK, '--env', 'prod', '--allow-http', '--base-url', standIn.url, '--dry-run'], cleanEnv()));
+      const event = await runPreflight(standIn.url, config);
+      assert.equal(event.verdict, 'over-limit');
+      assert.match(event.message ?? '', /^against production any overrun needs a confirmation: add --yes/);
+    } finally {
+      await standIn.close();
+    }
+  });
+
   test('a used-up rate limit (429) decides at once: one /api request, the run refused as over the limit', async () => {
     const limited = { status: 429, body: '{"error":"Too many requests","message":"Rate limit exceeded. Please try again later.","retryAfter":"3000"}' };
     const server = await countingServer((req, body, res) => {
