@@ -105,6 +105,7 @@ export async function overhead(server: Server, scale: number): Promise<string[]>
       ),
     );
   } else log("overhead: no script.yml in the pack's run folder; the pack-flat-out row is left out");
+  const equal = packScript ? await likeForLike(server, packScript, scale) : [];
 
   const ceilingS = Math.max(3, Math.round(10 * scale));
   log(`overhead: autocannon -c${USERS} for ${ceilingS} s`);
@@ -135,6 +136,75 @@ export async function overhead(server: Server, scale: number): Promise<string[]>
     "Target: 0 ms delay. CPU is user + sys of the command's whole process tree; \"during the load\" is from the load's first request to its last answer as the server saw them; requests/s over the same span.",
     '',
     ...overheadTable(rows),
+    '',
+    ...equal,
+  ];
+}
+
+/** `--only equal`: the like-for-like comparison alone; the pack's script comes from its shortest run (smoke at x0.25). */
+export async function likeForLikeOnly(server: Server, scale: number): Promise<string[]> {
+  const { dir } = await runPack(server, ['--profile', 'smoke', '--time-scale', '0.25'], 120);
+  if (!dir || !existsSync(join(dir, 'script.yml'))) throw new Error("no script.yml in the pack's run folder");
+  return ['## Overhead', '', ...(await likeForLike(server, parse(readFileSync(join(dir, 'script.yml'), 'utf8')), scale))];
+}
+
+/** The like-for-like load: USERS users arriving over 1 s, each looping over the five endpoints with a 1 s pause, for `holdS` s. */
+const EQUAL_THINK_S = 1;
+const equalHoldS = (scale: number) => Math.max(6, Math.round(20 * scale));
+
+/**
+ * The pack's Artillery script (its processor, plugins, expectations, gates; as the pack runs it) and
+ * plain Artillery (no processor) at the same users, arrivals, pause and duration, against the same
+ * target, alternately `reps` times: CPU of Artillery's process tree per 1000 requests during the load,
+ * and the median of each.
+ */
+export async function likeForLike(server: Server, packScript: any, scale: number, reps = 3): Promise<string[]> {
+  const { toPhases } = await import('../src/plan/users');
+  const holdS = equalHoldS(scale);
+  const stages = [
+    { duration: 1, target: USERS },
+    { duration: holdS, target: USERS },
+    { duration: 0.1, target: 0 },
+  ];
+  const phases = toPhases(stages);
+  const script = structuredClone(packScript);
+  script.config.phases = phases;
+  const voxanne = script.config.variables.voxanne;
+  script.config.variables = { ...script.config.variables, voxanne: { ...voxanne, stages, thinkMs: EQUAL_THINK_S * 1000 } };
+  script.config.processor = join(ROOT, '.build', 'processors', 'journey.js');
+  const bare = parse(bareScript(server.url, { users: USERS, loops: holdS, thinkS: EQUAL_THINK_S }));
+  bare.config.phases = phases;
+  const load = `${USERS} users arriving over 1 s, ${EQUAL_THINK_S} s pause between journeys of 5 requests, ${holdS} s`;
+  const perK = (m: Measured) => (m.ran.cpuBetween(m.server.firstLoadArrivalAt ?? NaN, m.server.lastLoadEndAt ?? NaN) * 1000) / Math.max(1, m.server.loadRequests);
+  const runs: Record<'pack' | 'bare', Array<{ perK: number; requests: number; seconds: number; background: number }>> = { pack: [], bare: [] };
+  for (let i = 0; i < reps; i++) {
+    for (const tool of ['pack', 'bare'] as const) {
+      log(`overhead, like for like (${i + 1}/${reps}): ${tool === 'pack' ? "the pack's script" : 'bare Artillery'}, ${load}`);
+      const m = await measure(server, async () => {
+        const { ran } =
+          tool === 'pack'
+            ? await runArtilleryScript('equal-pack', stringify(script), holdS + 90, { VOXANNE_RUN_DIR: mkdtempSync(join(tempDir(), 'equal-run-')) })
+            : await runArtilleryScript('equal-bare', stringify(bare), holdS + 90);
+        return { tool, load, ran };
+      });
+      runs[tool].push({ perK: perK(m), requests: m.server.loadRequests, seconds: loadSeconds(m.server), background: m.background });
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const [p, b] = [median(runs.pack.map((r) => r.perK)), median(runs.bare.map((r) => r.perK))];
+  const line = (name: string, rs: (typeof runs)['pack'], med: number) =>
+    `| ${name} | ${rs.map((r) => f(r.perK, 0)).join(', ')} | **${f(med, 0)}** | ${rs.map((r) => r.requests).join(', ')} | ${rs.map((r) => f(r.seconds)).join(', ')} | ${rs.map((r) => f(r.background, 2)).join(', ')} |`;
+  return [
+    '### Like for like',
+    '',
+    `${load}; the same phases for both. CPU (user + sys) of Artillery's process tree from the load's first request to its last answer, per 1000 requests.`,
+    '',
+    '| tool | CPU per 1000 requests, each run (ms) | median (ms) | requests | load time (s) | background load (cores) |',
+    '|---|---|---|---|---|---|',
+    line("the pack's Artillery script", runs.pack, p),
+    line('bare Artillery (no processor)', runs.bare, b),
+    '',
+    `The pack / bare: **${f(p / b, 2)}x**.`,
     '',
   ];
 }

@@ -16,7 +16,7 @@
 //     The pack runs the shortest load it accepts (smoke at x0.25: 10 s, one reporting period);
 //     the fixed costs do not depend on the load's length.
 //
-//   npm run bench [-- --quick] [-- --only overhead|fixed|live]
+//   npm run bench [-- --quick] [-- --only overhead|equal|fixed|live]
 // (bench/live.ts: the live view's own CPU, and runs with and without --live.)
 // --quick shortens every load 5x and runs the fixed-cost commands once (for trying the bench itself).
 // Every load is bounded in count and time, and every command is killed at its own deadline. The
@@ -31,17 +31,18 @@ import { fidelity } from './fidelity';
 import { fixedCost } from './fixed-cost';
 import { killEverything, log, removeTempDir, ROOT, startServer, tempDir } from './lib/measure';
 import { machine } from './lib/tools';
-import { overhead } from './overhead';
+import { likeForLikeOnly, overhead } from './overhead';
 import { liveSection } from './live';
 
 const QUICK = process.argv.includes('--quick');
 /**
  * `--only overhead`: just the overhead section (pack vs bare Artillery vs autocannon/wrk), e.g. before
- * and after a change; `--only fixed`: just the fixed cost (start to first load request, last request to exit).
+ * and after a change; `--only equal`: just its like-for-like comparison (the pack's Artillery script
+ * and bare Artillery at the same users, pauses, arrivals and duration, 3 times each); `--only fixed`: just the fixed cost (start to first load request, last request to exit).
  */
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
-if (ONLY !== undefined && ONLY !== 'overhead' && ONLY !== 'fixed' && ONLY !== 'live') {
-  console.error(`error: --only takes overhead, fixed or live (got "${ONLY}")`);
+if (ONLY !== undefined && ONLY !== 'overhead' && ONLY !== 'equal' && ONLY !== 'fixed' && ONLY !== 'live') {
+  console.error(`error: --only takes overhead, equal, fixed or live (got "${ONLY}")`);
   process.exit(2);
 }
 /** Load durations are multiplied by this; --quick makes everything 5x shorter. */
@@ -59,8 +60,8 @@ async function main(): Promise<void> {
     let over: string[];
     let fixed: string[];
     try {
-      over = ONLY === 'fixed' || ONLY === 'live' ? [] : await overhead(server, SCALE);
-      fixed = ONLY === 'overhead' || ONLY === 'live' ? [] : await fixedCost(server, REPS);
+      over = ONLY === 'equal' ? await likeForLikeOnly(server, SCALE) : ONLY === 'fixed' || ONLY === 'live' ? [] : await overhead(server, SCALE);
+      fixed = ONLY === 'overhead' || ONLY === 'equal' || ONLY === 'live' ? [] : await fixedCost(server, REPS);
     } finally {
       await server.stop();
     }

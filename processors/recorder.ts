@@ -50,6 +50,9 @@ export interface RecorderRequest {
 
 export const keepHistogram = (name: string): boolean =>
   name === artilleryMetric.responseTime || name.startsWith(artilleryMetric.endpointHistogramPrefix) || name.startsWith(generatorMetric.prefix);
+// The hot path asks once per name.
+const kept = new Map<string, boolean>();
+const keptHistogram = (name: string): boolean => kept.get(name) ?? kept.set(name, keepHistogram(name)).get(name)!;
 
 /**
  * This thread's CPU time in ms. On Linux from /proc/thread-self (the worker's own thread: in a
@@ -93,6 +96,8 @@ interface Bucket {
   last: number;
   counters: Record<string, number>;
   histograms: Record<string, DDSketch>;
+  /** The bucket as last posted, while nothing changed since (only the open period changes: the others are not encoded again). */
+  event?: PeriodEvent;
 }
 
 const buckets = new Map<number, Bucket>();
@@ -115,6 +120,10 @@ let stopping = false;
 /** True once the main thread said the run is ending: users leave instead of starting new journeys. */
 export const runIsStopping = (): boolean => stopping;
 
+// The bucket of the latest measurement and the end of its span: most measurements go into it.
+let current: Bucket | undefined;
+let currentEnd = 0;
+
 function bucketIn(map: Map<number, Bucket>, lengthMs: number, now: number): Bucket {
   const period = now - (now % lengthMs);
   let b = map.get(period);
@@ -130,16 +139,27 @@ function bucketIn(map: Map<number, Bucket>, lengthMs: number, now: number): Buck
 /**
  * The bucket a measurement goes into now: the period's; in a capacity search the second's only (its
  * seconds are folded into their periods once, when reported: one bucket per event on the hot path).
+ * A bucket leaves its map only once its span is over, so the cached one is still its map's.
  */
-function bucketsAt(now: number): Bucket[] {
+function bucketAt(now: number): Bucket {
   changed = true;
-  return [perSecond ? bucketIn(seconds, 1000, now) : bucketIn(buckets, periodLengthMs, now)];
+  if (current && now >= current.period && now < currentEnd) {
+    current.last = now;
+    current.event = undefined;
+    return current;
+  }
+  const lengthMs = perSecond ? 1000 : periodLengthMs;
+  current = bucketIn(perSecond ? seconds : buckets, lengthMs, now);
+  currentEnd = current.period + lengthMs;
+  current.event = undefined;
+  return current;
 }
 
 /** Adds one bucket's counters and sketches into another (sketches merge exactly). */
 function addInto(into: Bucket, from: Bucket): Bucket {
   into.first = Math.min(into.first, from.first);
   into.last = Math.max(into.last, from.last);
+  into.event = undefined;
   for (const [name, n] of Object.entries(from.counters)) into.counters[name] = (into.counters[name] ?? 0) + n;
   for (const [name, sketch] of Object.entries(from.histograms)) (into.histograms[name] ??= new DDSketch({ relativeAccuracy: 0.01 })).merge(sketch);
   return into;
@@ -153,7 +173,8 @@ function fold(second: Bucket): void {
 }
 
 function count(name: string, value: number): void {
-  for (const b of bucketsAt(Date.now())) b.counters[name] = (b.counters[name] ?? 0) + value;
+  const b = bucketAt(Date.now());
+  b.counters[name] = (b.counters[name] ?? 0) + value;
 }
 
 /** Counts something Artillery counts outside the users' events (users created, completed, failed). */
@@ -180,14 +201,15 @@ function allowUsers(users: number): void {
   for (const w of now) w.go();
 }
 
-const asEvent = (b: Bucket): PeriodEvent => ({
-  type: 'period',
-  period: b.period,
-  first: b.first,
-  last: b.last,
-  counters: { ...b.counters },
-  histograms: Object.fromEntries(Object.entries(b.histograms).map(([n, s]) => [n, encodeSketch(s)])),
-});
+const asEvent = (b: Bucket): PeriodEvent =>
+  (b.event ??= {
+    type: 'period',
+    period: b.period,
+    first: b.first,
+    last: b.last,
+    counters: { ...b.counters },
+    histograms: Object.fromEntries(Object.entries(b.histograms).map(([n, s]) => [n, encodeSketch(s)])),
+  });
 
 function report(): WorkerReport {
   const at = Date.now();
@@ -229,6 +251,7 @@ export function attachRecorder(events: NodeJS.EventEmitter, periodMs: number, ca
   periodLengthMs = periodMs;
   if (capacitySearch && !perSecond) {
     perSecond = true;
+    current = undefined;
     // Until the search says how many users may send, none does.
     if (allowedUsers === Infinity) allowedUsers = 0;
   }
@@ -241,8 +264,8 @@ export function attachRecorder(events: NodeJS.EventEmitter, periodMs: number, ca
     else if (name === counter.requests) settled += value;
   });
   events.on('histogram', (name: string, value: number) => {
-    if (!keepHistogram(name)) return;
-    for (const b of bucketsAt(Date.now())) (b.histograms[name] ??= new DDSketch({ relativeAccuracy: 0.01 })).accept(value);
+    if (!keptHistogram(name)) return;
+    (bucketAt(Date.now()).histograms[name] ??= new DDSketch({ relativeAccuracy: 0.01 })).accept(value);
   });
   if (!channel) {
     channel = new BroadcastChannel(RECORDER_CHANNEL);

@@ -20,6 +20,7 @@ import { readCombinedOutput } from '../src/record/combined-output';
 import { resultsExposition } from '../src/outputs/publish';
 import { readEndFile, readPlanFile, recordFromFolder, replayRunFolder } from '../src/record/replay';
 import { formatSummary } from '../src/outputs/summary';
+import { API_SAMPLES } from '../src/checks/health';
 import { FIXTURES, SITUATIONS_FILE } from './record-fixtures';
 
 const situations = (JSON.parse(readFileSync(SITUATIONS_FILE, 'utf8')) as { situations: Record<string, { exitCode: number }> }).situations;
@@ -407,6 +408,8 @@ describe('the backend around the load', () => {
     const preflight = rec.events.find((e) => e.type === 'preflight');
     assert.ok(preflight?.type === 'preflight' && preflight.api && preflight.api.authenticated);
     assert.ok(rec.summary.includes(`API failing while /health is OK: ${preflight.api.path} answered ${preflight.api.status}: ${preflight.api.detail}`), rec.summary);
+    // Every sample failed, and the summary says how many were sent.
+    assert.ok(rec.summary.includes(`; ${API_SAMPLES} of ${API_SAMPLES} /api requests failed (500 ×${API_SAMPLES}).`), rec.summary);
     assert.ok(!rec.events.some((e) => e.type === 'phase' || e.type === 'period'), 'no load');
     assert.match(rec.junit.find((c) => c.name === 'api check before the load')?.failure ?? '', /the API failed while \/health answered \(500\)/);
   });

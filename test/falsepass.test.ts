@@ -1,6 +1,7 @@
 // No false PASS: targets that redirect, answer the wrong body, answer too little, or refuse the
 // pack's headers must never pass. Real Artillery against a witness server on loopback. (A run far
-// shorter than planned, "too short to judge", is the too-short recording in decisions.test.ts.)
+// shorter than planned, "too short to judge", is the too-short recording in decisions.test.ts. A
+// token refused for its claims stops the run: run.test.ts; the claim named: preflight.test.ts.)
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { signJwt } from '../src/shared/jwt';
@@ -70,23 +71,5 @@ describe('no false PASS', { concurrency: 2 }, () => {
     assert.equal(r.witness.answered.length, 0, 'no load was sent');
     assert.doesNotMatch(r.stdout + r.stderr, /Callback was already called|worker.*(crash|error)/i);
     assert.ok(!(r.stdout + r.stderr).includes(token));
-  });
-
-  test('a token the backend rejects (no org_id claim) stops the run before the load, naming the claim', async () => {
-    const token = signJwt({ sub: 'u', email: 'ops@example.com', exp: Math.floor(Date.now() / 1000) + 3600 }, 'k');
-    const r = await against(
-      {
-        reply: (req) =>
-          String(req.url).startsWith('/api/calls-dashboard')
-            ? { status: 401, headers: { 'content-type': 'application/json' }, body: '{"error":"Invalid or expired token"}' }
-            : undefined,
-      },
-      QUICK,
-      { API_TOKEN: token },
-    );
-    assert.equal(r.code, 2, r.stdout + r.stderr);
-    assert.match(r.stdout, /answered 401 to the run's token: the token has no app_metadata\.org_id claim/);
-    assert.equal(r.record?.outcome, 'refused');
-    assert.equal(r.witness.answered.length, 0);
   });
 });

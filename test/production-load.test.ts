@@ -13,18 +13,10 @@ import { packInProcess } from './in-process';
 
 const against = (options: StandInOptions, args: string[], env: Record<string, string> = {}) => againstStandIn(options, args, env, 11);
 
-/** A production-like run against a loopback stand-in: the prod environment's rules, a local address. */
-const PROD_LIKE = ['--env', 'prod', '--allow-http'];
-
 describe('under production-like load', { concurrency: true }, () => {
   describe('rate limits', { concurrency: true }, () => {
-    test('production refuses a run that would exceed what is left, unless confirmed', async () => {
-      const r = await against({ rateLimit: { limit: 30, windowSeconds: 3600 } }, PROD_LIKE);
-      assert.equal(r.code, 2, r.stdout + r.stderr);
-      assert.match(r.stdout, /Not starting the load: against production any overrun needs a confirmation: add --yes/);
-      assert.equal(r.record?.outcome, 'refused');
-      assert.deepEqual(loadRequests(r.standIn), [], 'only the preflight reached the target');
-    });
+    // Production refuses a run that would exceed what is left unless confirmed: the verdict and its
+    // message in preflight.test.ts; refused, exit 2 and no load: the over-limit recording.
 
     test('--spread-ips measures past the limit on loopback, and the report says so', async () => {
       const r = await against({ rateLimit: { limit: 30, windowSeconds: 3600 } }, ['--spread-ips']);

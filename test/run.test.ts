@@ -38,14 +38,8 @@ describe("the guide's test, end to end", { concurrency: true }, () => {
     });
   });
 
-  describe('health before and after the load', { concurrency: true }, () => {
-    test('degraded /health at start: exit 3, only /health was requested, failing service named', async () => {
-      const r = await against({ healthDegraded: true }, []);
-      assert.equal(r.code, 3, r.stdout + r.stderr);
-      assert.match(r.stdout, /degraded: database down/);
-      assert.deepEqual(loadRequests(r.standIn), []);
-    });
-  });
+  // Degraded /health at start (exit 3, the failing service named, no load): the health-degraded
+  // recording in decisions.test.ts; that only /health is asked: preflight.test.ts, against the stand-in.
 
   describe('bad input', { concurrency: true }, () => {
     test('unknown profile: exit 2, one line naming the choices, nothing sent', async () => {
@@ -78,6 +72,7 @@ describe("the guide's test, end to end", { concurrency: true }, () => {
       const r = await against({}, [], { API_TOKEN: token });
       assert.equal(r.code, 2, r.stdout + r.stderr);
       assert.match(r.stdout, /answered 401 to the run's token: the token's org_id is "default", which the backend refuses/);
+      assert.equal(r.record?.outcome, 'refused');
       assert.deepEqual(loadRequests(r.standIn), []);
     });
 
