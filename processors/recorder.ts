@@ -8,9 +8,8 @@ import { encodeSketch } from '../src/shared/sketches';
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
-import { generatorMetric } from '../src/search/capacity';
 import type { PeriodEvent } from '../src/channel/channel';
-import { artilleryMetric, counter } from '../src/shared/metrics';
+import { artilleryMetric, counter, generatorMetric } from '../src/shared/metrics';
 
 export const RECORDER_CHANNEL = 'voxanne-recorder';
 // Artillery reports a period within about one period of its end: keep a generous margin.

@@ -1,12 +1,14 @@
-// The capacity search's choices (src/search/capacity.ts), without a load: each step's figures come from
+// The capacity search's choices (src/search/ and src/record/capacity-answer.ts), without a load: each step's figures come from
 // an ideal closed-loop backend (throughput = min(capacity, users / service time), latency by
 // Little's law), so the search's path can be checked over the whole range of capacities in
 // milliseconds. Where a search may run is the command line's refusal, in-process. The real search
 // against the stand-in is in test/solo/capacity.test.ts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { answerCapacity, bracket, nextStep, predictBreak, saturated, windowDone } from '../src/search/capacity';
-import type { StepResult } from '../src/search/shapes';
+import { answerCapacity, bracket } from '../src/record/capacity-answer';
+import { nextStep, predictBreak, saturated } from '../src/search/next-step';
+import { windowDone } from '../src/search/judge';
+import type { StepResult } from '../src/channel/capacity-step';
 import { capacityLimits } from '../src/plan/capacity';
 import { loadBudgets, loadProfile } from '../src/catalog/config';
 import { packInProcess } from './in-process';

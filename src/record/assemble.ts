@@ -1,8 +1,8 @@
 // Builds the run record from the plan and what came back on the event channel (src/channel/channel.ts):
 // a pure function, so every way a run can end (finished, interrupted, aborted, killed, never
 // started) is decided here, once, from data.
-import { answerCapacity, searchUsersAt, searchUsersWithin } from '../search/capacity';
-import type { CapacityAnswer, StepResult } from '../search/shapes';
+import { answerCapacity, searchUsersAt, searchUsersWithin } from './capacity-answer';
+import type { CapacityAnswer, StepResult } from '../channel/capacity-step';
 import { capacityLimits } from '../plan/capacity';
 import { notStartedReason } from './artillery-start';
 import { diagnose } from './diagnosis';

@@ -3,8 +3,9 @@
 // plugin (plugins/artillery-plugin-voxanne) only wires its timer and channels to it.
 import type { PeriodEvent, RunConfig } from '../channel/channel';
 import { counter } from '../shared/metrics';
-import { judgeStep, nextStep, SECOND_MS, windowDone } from './capacity';
-import type { Decision, StepResult } from './shapes';
+import { judgeStep, SECOND_MS, windowDone } from './judge';
+import { nextStep } from './next-step';
+import type { Decision, StepResult } from '../channel/capacity-step';
 
 /** Before the first step: the worker's first seconds run late (compiling, first connections). */
 export const WARM_UP_MS = 2000;
