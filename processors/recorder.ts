@@ -9,46 +9,13 @@ import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import type { PeriodEvent } from '../src/channel/channel';
-import { artilleryMetric, counter, generatorMetric } from '../src/shared/metrics';
+import { keepHistogram, RECORDER_CHANNEL, RecorderRequest, type RedirectNote, type WorkerReport } from '../src/channel/recorder';
+import { counter, generatorMetric } from '../src/shared/metrics';
 
-export const RECORDER_CHANNEL = 'voxanne-recorder';
 // Artillery reports a period within about one period of its end: keep a generous margin.
 const KEEP_PERIODS = 4;
 let periodLengthMs = 0; // set by attachRecorder from the run's contract catalog
 const POST_EVERY_MS = 1000;
-
-/**
- * A worker's report: its recent periods, and requests sent but not answered yet. In a capacity
- * search also the seconds that closed since its last report (each sent once: every second before
- * `at`'s is then complete) and how many users have arrived in this worker.
- */
-export interface WorkerReport {
-  worker: number;
-  at: number;
-  inFlight: number;
-  periods: PeriodEvent[];
-  seconds?: PeriodEvent[];
-  arrived?: number;
-}
-
-/** A request answered with a redirect (the first per endpoint and worker): where it pointed. */
-export interface RedirectNote {
-  redirect: { endpoint: string; status: number; location: string };
-}
-
-/**
- * The main thread asks for a report now, and tells the users to stop when the run is ending early;
- * or, in a capacity search, only sets how many users may send (no report then).
- */
-export interface RecorderRequest {
-  stop: boolean;
-  users?: number;
-  /** A distributed worker's breaker stopped the load: each thread counts it under this name, once. */
-  breakerCounter?: string;
-}
-
-export const keepHistogram = (name: string): boolean =>
-  name === artilleryMetric.responseTime || name.startsWith(artilleryMetric.endpointHistogramPrefix) || name.startsWith(generatorMetric.prefix);
 
 /**
  * This thread's CPU time in ms. On Linux from /proc/thread-self (the worker's own thread: in a
@@ -247,7 +214,7 @@ export function attachRecorder(events: NodeJS.EventEmitter, periodMs: number, ca
     channel = new BroadcastChannel(RECORDER_CHANNEL);
     channel.unref();
     channel.onmessage = (message) => {
-      const request = (message as { data: RecorderRequest }).data;
+      const request = RecorderRequest.parse((message as { data: unknown }).data);
       if (request.stop) stopping = true;
       if (request.breakerCounter && !breakerCounted) {
         // Artillery's metrics come from the users' events: the stop lands in this period of the output.

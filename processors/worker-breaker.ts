@@ -11,7 +11,7 @@ import { afterHealth, afterPeriod, breakerStart, workerName, workerStopCounter, 
 import { periodMs } from '../src/catalog/contract';
 import { logLine } from '../src/shared/log';
 import { checkHealth } from '../src/checks/health';
-import { RECORDER_CHANNEL, type RecorderRequest } from './recorder';
+import { RECORDER_CHANNEL, type RecorderRequest } from '../src/channel/recorder';
 import { loadRunConfig } from './read-run-config';
 
 type Done = (err?: Error | null) => void;
