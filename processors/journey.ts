@@ -2,13 +2,13 @@
 // thread (the before/after health checks). Keep per-request work small: it runs on the hot path.
 import type { AfterResponseHookFunction, BeforeRequestHookFunction, VUContext, VUEvents } from 'artillery';
 import { planVisits, type Visit } from '../src/plan/users';
-import { authorizationFor } from './auth';
+import { authorizationFor } from '../src/artillery/authorization';
 import { checkBodies, COUNTED, expectedStatuses, type Counted } from './expectations';
 import { classifyResponse, responseCounters, transportCounters } from '../src/record/responses';
 import { arrive, attachRecorder, noteRedirect, record, runIsStopping, whenAllowed } from './recorder';
 import { counter } from '../src/shared/metrics';
 import { loadRunConfig, runConfig } from './read-run-config';
-import { expectationsFor, fallbackText, periodMs } from '../src/catalog/contract';
+import { periodMs, requestsByName, type RequestContract } from '../src/catalog/contract';
 
 export { preflight, checkHealthAfterLoad } from './preflight';
 export { startWorkerBreaker } from './worker-breaker';
@@ -19,26 +19,10 @@ type Done = (err?: Error | null) => void;
 // arrivalCount phases on the first worker), so the recorder's counter numbers them.
 let visits: Visit[] | undefined;
 
-interface ContractEntry {
-  bearer: boolean;
-  expectWithToken: Array<Record<string, unknown>>;
-  expectWithoutToken: Array<Record<string, unknown>>;
-  /** The fallback's body as compact JSON, when the endpoint has one. */
-  fallback?: string;
-}
-let catalog: Map<string, ContractEntry> | undefined;
+let catalog: Map<string, RequestContract> | undefined;
 
 /** The contract catalog by request name, from the run's configuration (once per worker). */
-function contractFor(context: VUContext): Map<string, ContractEntry> {
-  if (catalog) return catalog;
-  catalog = new Map(
-    runConfig(context).contract.endpoints.map((e) => [
-      e.name,
-      { bearer: e.auth === 'bearer', expectWithToken: expectationsFor(e, true), expectWithoutToken: expectationsFor(e, false), fallback: fallbackText(e) },
-    ]),
-  );
-  return catalog;
-}
+const contractFor = (context: VUContext): Map<string, RequestContract> => (catalog ??= requestsByName(runConfig(context).contract));
 
 /** beforeScenario: look up this user's planned stay and auth mode. */
 export function startUser(context: VUContext, events: VUEvents, done: Done): void {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { loadContract } from '../src/catalog/config';
 import { startStandIn, type StandInOptions } from '../src/standin/server';
-import { authorizationFor } from '../processors/auth';
+import { authorizationFor } from '../src/artillery/authorization';
 import { ROOT } from './helpers';
 
 export const RESPONSES_FILE = join(ROOT, 'test', 'fixtures', 'responses.json');

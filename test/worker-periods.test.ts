@@ -23,7 +23,7 @@ const periodsOf = (name: string) =>
 
 const healthy = periodsOf('healthy');
 const report = (worker: number, periods: PeriodEvent[], inFlight = 0): WorkerReport => ({ worker, at: periods[periods.length - 1].last, inFlight, periods });
-const count = (p: PeriodEvent, name = artilleryMetric.responseTime) => mergeSketches([p.histograms[name]])!.count;
+const count = (p: PeriodEvent, name: string = artilleryMetric.responseTime) => mergeSketches([p.histograms[name]])!.count;
 
 test('two workers measured the same periods: merged, counters add up, sketches merge exactly, first and last span both', () => {
   assert.ok(healthy.length >= 2 && count(healthy[0]) > 0);

@@ -19,8 +19,7 @@ import { checkHealth } from '../../src/checks/health';
 import { logLine } from '../../src/shared/log';
 import { artilleryMetric, userChange } from '../../src/shared/metrics';
 import { periodMs } from '../../src/catalog/contract';
-import { PLAIN_PHASES_ENV, plainPlan } from '../../processors/read-run-config';
-import { conditionsForPhases } from '../../src/record/gates';
+import { judgeByPhasesThatRan, PLAIN_PHASES_ENV } from '../../src/artillery/plain-run';
 
 export const LEGACY_METRICS_FORMAT = false;
 
@@ -45,23 +44,6 @@ type ArtilleryGlobal = {
 };
 const artillery = () => (globalThis as { artillery?: ArtilleryGlobal }).artillery;
 
-/**
- * Plain Artillery: the load and rate gates of ensure's conditions become those of the phases that
- * run (the same ensure object, which ensure reads when the run ends). The planner resolves the
- * scenario's profile as the processor does; bad input is reported there, in the before hook.
- */
-function judgeByPhasesThatRan(script: Script): void {
-  const ensure = (script.config as { plugins?: { ensure?: { conditions?: Array<{ expression: string; strict?: boolean }> } } }).plugins?.ensure;
-  if (!ensure?.conditions) return;
-  const phases = (script.config.phases ?? []) as Array<Record<string, unknown>>;
-  plainPlan({ ...script.config.variables, target: script.config.target }).then(
-    (plan) => {
-      ensure.conditions = conditionsForPhases(ensure.conditions!, plan, phases);
-    },
-    () => undefined,
-  );
-}
-
 export class Plugin {
   constructor(script: Script, events: NodeJS.EventEmitter) {
     if (process.env.LOCAL_WORKER_ID !== undefined) return; // workers record through processors/recorder.ts
@@ -72,7 +54,7 @@ export class Plugin {
       // A script without the pack's configuration (plain Artillery): nothing to record. Its phases go
       // to the processor, which makes users follow the profile's stays only with the profile's phases.
       process.env[PLAIN_PHASES_ENV] = JSON.stringify(script.config.phases ?? []);
-      judgeByPhasesThatRan(script);
+      judgeByPhasesThatRan(script.config);
       return;
     }
     const dir = channelDir(); // none under plain `npx artillery run`: the checks still work, nothing is recorded
