@@ -26,6 +26,9 @@ const FAST_TESTS = [
   'test/record.test.ts',
   'test/gates.test.ts',
   'test/responses.test.ts',
+  'test/worker-periods.test.ts',
+  'test/search-driver.test.ts',
+  'test/breaker.test.ts',
 ];
 
 // A narrower run while working on some files: VOXANNE_MUTATE=src/record/breaker.ts,src/search/*.ts npm run mutation

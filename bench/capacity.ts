@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { answerCapacity, bracket } from '../src/record/capacity-answer';
 import { nextStep } from '../src/search/next-step';
 import { windowDone } from '../src/search/judge';
-import type { StepResult } from '../src/channel/capacity-step';
+import type { CapacityStep } from '../src/channel/capacity-step';
 import { capacityLimits } from '../src/plan/capacity';
 import { loadBudgets, loadProfile } from '../src/catalog/config';
 import { signJwt } from '../src/shared/jwt';
@@ -85,8 +85,8 @@ const search = loadProfile('capacity').capacity!;
 const limits = capacityLimits(loadBudgets(), false, 10_000);
 
 /** The same search, each step measured by autocannon with that many connections. */
-async function autocannonSearch(url: string): Promise<{ steps: StepResult[]; seconds: number }> {
-  const steps: StepResult[] = [];
+async function autocannonSearch(url: string): Promise<{ steps: CapacityStep[]; seconds: number }> {
+  const steps: CapacityStep[] = [];
   const t = performance.now();
   for (let d = nextStep(steps, search, limits); d && (performance.now() - t) / 1000 < search.maxSeconds; d = nextStep(steps, search, limits)) {
     const last = steps[steps.length - 1];

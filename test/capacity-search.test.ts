@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { answerCapacity, bracket } from '../src/record/capacity-answer';
 import { nextStep, predictBreak, saturated } from '../src/search/next-step';
 import { windowDone } from '../src/search/judge';
-import type { StepResult } from '../src/channel/capacity-step';
+import type { CapacityStep } from '../src/channel/capacity-step';
 import { capacityLimits } from '../src/plan/capacity';
 import { loadBudgets, loadProfile } from '../src/catalog/config';
 import { packInProcess } from './in-process';
@@ -19,7 +19,7 @@ const TAIL = 1.1; // p99 / mean latency of the model
 const GENERATOR_RPS = 1800; // where the model's load generator saturates
 
 /** What a step of `users` measures against a backend serving `rps` at most, each request `serviceMs`. */
-function measure(users: number, rps: number, serviceMs: number, d: { phase: StepResult['phase']; predicted: StepResult['predicted'] }): StepResult {
+function measure(users: number, rps: number, serviceMs: number, d: { phase: CapacityStep['phase']; predicted: CapacityStep['predicted'] }): CapacityStep {
   const throughput = Math.min(rps, (users * 1000) / serviceMs, GENERATOR_RPS);
   const mean = Math.max(serviceMs, (users / throughput) * 1000);
   const p99 = mean * TAIL;
@@ -49,7 +49,7 @@ function measure(users: number, rps: number, serviceMs: number, d: { phase: Step
 
 /** The whole search against the model; the seconds it would take (settle + measuring window per step). */
 function run(rps: number, serviceMs: number) {
-  const steps: StepResult[] = [];
+  const steps: CapacityStep[] = [];
   let seconds = 0;
   for (let d = nextStep(steps, search, limits); d; d = nextStep(steps, search, limits)) {
     const s = measure(d.users, rps, serviceMs, d);

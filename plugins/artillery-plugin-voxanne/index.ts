@@ -35,6 +35,9 @@ const DRAIN_LIMIT_MS = 15_000;
 const DRAIN_MARGIN_MS = 500;
 /** How often the workers are asked for their report while the requests in flight drain. */
 const DRAIN_POLL_MS = 200;
+const P95 = 0.95;
+/** What a process ended by SIGHUP exits with (128 + its number), as Artillery does for SIGINT and SIGTERM. */
+const SIGHUP_EXIT = 129;
 
 type Shutdown = (opts: { earlyStop: boolean; exitCode: number }) => Promise<void>;
 type ArtilleryGlobal = {
@@ -95,7 +98,7 @@ export class Plugin {
     };
 
     // Artillery handles SIGINT and SIGTERM itself; SIGHUP (a closed terminal) would end it unrecorded.
-    process.on('SIGHUP', () => void artillery()?.shutdown?.({ earlyStop: true, exitCode: 129 }));
+    process.on('SIGHUP', () => void artillery()?.shutdown?.({ earlyStop: true, exitCode: SIGHUP_EXIT }));
 
     // Every ending goes through here, before Artillery stops its workers.
     artillery()?.ext?.({
@@ -170,7 +173,7 @@ export class Plugin {
         if (next.trip) abort(next.trip.reason);
       }
       users += userChange(counters);
-      logLine(wp.periodLine(event.period, users, counters, stats.histograms?.[artilleryMetric.responseTime]?.getValueAtQuantile(0.95)));
+      logLine(wp.periodLine(event.period, users, counters, stats.histograms?.[artilleryMetric.responseTime]?.getValueAtQuantile(P95)));
     });
 
     artillery()?.globalEvents?.on('checks', (checks: Array<{ original: string; result: number }>) => {

@@ -3,7 +3,10 @@
 // the search's chooser (src/search/next-step.ts) reads the same bracket and knee.
 import type { CapacitySearch } from '../catalog/config';
 import { round1 } from '../shared/round';
-import type { CapacityAnswer, EndpointStep, StepGate, StepResult } from '../channel/capacity-step';
+import type { CapacityAnswer, EndpointStep, StepGate, CapacityStep } from '../channel/capacity-step';
+
+/** The knee's users: the fewest that reached this share of the highest throughput. */
+const KNEE_RPS_SHARE = 0.95;
 
 export const STEP_GATE_TITLE: Record<StepGate, string> = {
   p99: 'p99 response time',
@@ -12,21 +15,21 @@ export const STEP_GATE_TITLE: Record<StepGate, string> = {
   'rate-limited': 'rate limited',
 };
 
-export const backendSteps = (steps: StepResult[]) => steps.filter((s) => s.verdict !== 'generator-limit');
-export const byUsers = (steps: StepResult[]) => [...steps].sort((a, b) => a.users - b.users);
+export const backendSteps = (steps: CapacityStep[]) => steps.filter((s) => s.verdict !== 'generator-limit');
+export const byUsers = (steps: CapacityStep[]) => [...steps].sort((a, b) => a.users - b.users);
 
 /** The knee: the highest throughput, and the fewest users that reached it (within 5 %). */
-export function kneeOf(steps: StepResult[]): { users: number; requestsPerSecond: number } | null {
+export function kneeOf(steps: CapacityStep[]): { users: number; requestsPerSecond: number } | null {
   const judged = backendSteps(steps);
   if (!judged.length) return null;
   const top = Math.max(...judged.map((s) => s.requestsPerSecond));
-  const first = byUsers(judged).find((s) => s.requestsPerSecond >= top * 0.95)!;
+  const first = byUsers(judged).find((s) => s.requestsPerSecond >= top * KNEE_RPS_SHARE)!;
   return { users: first.users, requestsPerSecond: top };
 }
 
 
 /** The bracket so far: the most users held below the fewest that broke a gate. */
-export function bracket(steps: StepResult[]): { lo: number | null; hi: number | null } {
+export function bracket(steps: CapacityStep[]): { lo: number | null; hi: number | null } {
   const latest = latestPerUsers(steps);
   const broken = latest.filter((s) => s.verdict === 'broken').map((s) => s.users);
   const hi = broken.length ? Math.min(...broken) : null;
@@ -36,7 +39,7 @@ export function bracket(steps: StepResult[]): { lo: number | null; hi: number | 
 }
 
 /** A step measured again supersedes the earlier measurement of the same users. */
-export function latestPerUsers(steps: StepResult[]): StepResult[] {
+export function latestPerUsers(steps: CapacityStep[]): CapacityStep[] {
   return [...new Map(steps.map((s) => [s.users, s])).values()];
 }
 /** The users the search let send at `t` (epoch ms): the step set last before it. */
@@ -55,7 +58,7 @@ export function searchUsersWithin(steps: Array<{ users: number; since?: number }
  * The endpoint that degraded first: in order of users, the first step where one went over its p95
  * budget or had errors or timeouts; otherwise, at the broken step, the one furthest over its budget.
  */
-function degradedFirst(steps: StepResult[], broken: StepResult, budgets: Record<string, number>): string | null {
+function degradedFirst(steps: CapacityStep[], broken: CapacityStep, budgets: Record<string, number>): string | null {
   const ratio = (e: EndpointStep) => (e.p95 ?? 0) / (budgets[e.name] ?? Infinity);
   for (const step of byUsers(steps).filter((x) => x.users <= broken.users)) {
     const bad = step.endpoints.filter((e) => ratio(e) >= 1 || e.errors > 0 || e.timeouts > 0);
@@ -69,14 +72,14 @@ function degradedFirst(steps: StepResult[], broken: StepResult, budgets: Record<
  * same throughput and latency: by Little's law a journey of N back-to-back users lasts
  * N x requests / throughput, so each guide user adds its pause: N + throughput x pause / requests.
  */
-export function guideUsersFor(step: Pick<StepResult, 'users' | 'requestsPerSecond'>, thinkSeconds: number, requestsPerJourney: number): number {
+export function guideUsersFor(step: Pick<CapacityStep, 'users' | 'requestsPerSecond'>, thinkSeconds: number, requestsPerJourney: number): number {
   return Math.round(step.users + (step.requestsPerSecond * thinkSeconds) / Math.max(1, requestsPerJourney));
 }
 
 const fmt = (n: number) => (n >= 100 ? String(Math.round(n)) : String(round1(n)));
-const pcts = (s: StepResult) => (s.latency ? `p50/p95/p99 ${fmt(s.latency.p50)}/${fmt(s.latency.p95)}/${fmt(s.latency.p99)} ms` : 'no responses');
-const stepText = (s: StepResult) => `${s.users} users (${fmt(s.requestsPerSecond)} req/s, ${pcts(s)})`;
-const gateText = (b: StepResult['broken'][number]) =>
+const pcts = (s: CapacityStep) => (s.latency ? `p50/p95/p99 ${fmt(s.latency.p50)}/${fmt(s.latency.p95)}/${fmt(s.latency.p99)} ms` : 'no responses');
+const stepText = (s: CapacityStep) => `${s.users} users (${fmt(s.requestsPerSecond)} req/s, ${pcts(s)})`;
+const gateText = (b: CapacityStep['broken'][number]) =>
   b.gate === 'p99' ? `p99 ${fmt(b.value)} ms >= ${b.limit} ms` : b.gate === 'timeouts' ? `${b.value} timeouts > ${b.limit}` : `${STEP_GATE_TITLE[b.gate]} ${b.value} % >= ${b.limit} %`;
 
 export const GENERATOR_WAY_OUT =
@@ -84,12 +87,12 @@ export const GENERATOR_WAY_OUT =
 
 /** The answer from the judged steps, in the order run; `endpointPath` turns a request name into its path. */
 export function answerCapacity(
-  steps: StepResult[],
+  steps: CapacityStep[],
   o: { budgets: Record<string, number>; endpointPath: (name: string) => string; search: CapacitySearch; requestsPerJourney: number; timeUp: boolean },
 ): CapacityAnswer {
   const { lo, hi } = bracket(steps);
   // The latest measurement of those users (a step measured again supersedes the first).
-  const indexOf = (users: number | null, verdict: StepResult['verdict']) => {
+  const indexOf = (users: number | null, verdict: CapacityStep['verdict']) => {
     for (let i = steps.length - 1; users !== null && i >= 0; i--) if (steps[i].users === users) return steps[i].verdict === verdict ? i : -1;
     return -1;
   };

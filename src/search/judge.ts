@@ -8,7 +8,7 @@ import { round1 } from '../shared/round';
 import { mergeSketches, summarize } from '../shared/sketches';
 import { buildPeriods } from '../record/periods';
 import { generatorMetric } from '../shared/metrics';
-import type { EndpointStep, Prediction, SearchPhase, StepResult } from '../channel/capacity-step';
+import type { EndpointStep, Prediction, SearchPhase, CapacityStep } from '../channel/capacity-step';
 
 /** A step is judged on whole seconds of the workers' own data. */
 export const SECOND_MS = 1000;
@@ -18,7 +18,7 @@ export function judgeStep(
   step: { users: number; phase: SearchPhase; predicted: Prediction | null; since: number; from: number; to: number },
   seconds: PeriodEvent[],
   limits: CapacityLimits,
-): StepResult {
+): CapacityStep {
   const inside = seconds.filter((p) => p.period >= step.from && p.period + SECOND_MS <= step.to);
   const windowSeconds = Math.max(1, (step.to - step.from) / SECOND_MS);
   const periods = buildPeriods(inside, step.from, () => step.users, SECOND_MS);
@@ -36,7 +36,7 @@ export function judgeStep(
   const cpuPct = median(generatorMetric.cpuPct);
   const loopDelayMs = median(generatorMetric.loopDelayMs);
 
-  const broken: StepResult['broken'] = [];
+  const broken: CapacityStep['broken'] = [];
   if (!latency || latency.p99 >= limits.p99Ms) broken.push({ gate: 'p99', value: latency?.p99 ?? 0, limit: limits.p99Ms });
   if (errorRatePct >= limits.errorRatePct) broken.push({ gate: 'error-rate', value: round1(errorRatePct), limit: limits.errorRatePct });
   if (errors.timeout > limits.maxTimeouts) broken.push({ gate: 'timeouts', value: errors.timeout, limit: limits.maxTimeouts });

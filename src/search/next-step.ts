@@ -5,13 +5,22 @@
 import type { CapacitySearch } from '../catalog/config';
 import type { CapacityLimits } from '../plan/capacity';
 import { backendSteps, bracket, byUsers, kneeOf, latestPerUsers } from '../record/capacity-answer';
-import type { Decision, Prediction, StepResult } from '../channel/capacity-step';
+import type { Decision, Prediction, CapacityStep } from '../channel/capacity-step';
+
+/** Steps past the knee that a prediction reads: throughput at least this share of the knee's. */
+const PAST_KNEE_RPS_SHARE = 0.9;
+/** A step is near the p99 gate from this share of it (where a contradiction counts). */
+const NEAR_GATE_SHARE = 0.5;
+/** A p99 contradicts another step's when it is lower with more users (or higher with fewer) by this factor. */
+const CONTRADICTION_FACTOR = 1.1;
+/** A predicting step goes at most this many times the users that held (a flat curve predicts far). */
+const MAX_PREDICT_FACTOR = 4;
 
 /**
  * Throughput stopped growing: some step had at least `usersGrowth` times the users of a smaller one
  * and less than `rpsGrowthPct` % more requests/s. Past that point added users only add waiting.
  */
-export function saturated(steps: StepResult[], s: CapacitySearch): boolean {
+export function saturated(steps: CapacityStep[], s: CapacitySearch): boolean {
   const sorted = byUsers(backendSteps(steps));
   return sorted.some((b, j) =>
     sorted.slice(0, j).some((a) => b.users >= a.users * s.saturation.usersGrowth && b.requestsPerSecond < a.requestsPerSecond * (1 + s.saturation.rpsGrowthPct / 100)),
@@ -25,11 +34,11 @@ export function saturated(steps: StepResult[], s: CapacitySearch): boolean {
  * proportion to users. The error rate is extrapolated the same way when it rises. Timeouts are not
  * predicted: a request times out (10 s) long after p99 passes its gate, unless the backend hangs.
  */
-export function predictBreak(steps: StepResult[], limits: CapacityLimits): Prediction | null {
+export function predictBreak(steps: CapacityStep[], limits: CapacityLimits): Prediction | null {
   const knee = kneeOf(steps);
   if (!knee) return null;
-  const past = byUsers(backendSteps(steps)).filter((s) => s.users >= knee.users && s.requestsPerSecond >= knee.requestsPerSecond * 0.9);
-  const along = (value: (s: StepResult) => number | undefined, gate: number, proportional: boolean): number | null => {
+  const past = byUsers(backendSteps(steps)).filter((s) => s.users >= knee.users && s.requestsPerSecond >= knee.requestsPerSecond * PAST_KNEE_RPS_SHARE);
+  const along = (value: (s: CapacityStep) => number | undefined, gate: number, proportional: boolean): number | null => {
     const pts = past.flatMap((s) => (value(s) === undefined ? [] : [{ u: s.users, v: value(s)! }]));
     const below = pts.filter((p) => p.v < gate);
     const above = pts.filter((p) => p.v >= gate);
@@ -58,13 +67,13 @@ export function predictBreak(steps: StepResult[], limits: CapacityLimits): Predi
  * otherwise against an earlier step (more users and a p99 over 10 % lower, or fewer users and one
  * over 10 % higher) was disturbed, typically by other work on the machine: it is measured again.
  */
-function contradicts(last: StepResult, earlier: StepResult[], limits: CapacityLimits): boolean {
+function contradicts(last: CapacityStep, earlier: CapacityStep[], limits: CapacityLimits): boolean {
   const p = last.latency?.p99;
-  if (p === undefined || p < limits.p99Ms / 2) return false;
+  if (p === undefined || p < limits.p99Ms * NEAR_GATE_SHARE) return false;
   return backendSteps(latestPerUsers(earlier)).some((e) => {
     const q = e.latency?.p99;
     if (q === undefined || e.users === last.users) return false;
-    return (e.users > last.users && q * 1.1 < p) || (e.users < last.users && q > p * 1.1);
+    return (e.users > last.users && q * CONTRADICTION_FACTOR < p) || (e.users < last.users && q > p * CONTRADICTION_FACTOR);
   });
 }
 
@@ -75,12 +84,12 @@ function contradicts(last: StepResult, earlier: StepResult[], limits: CapacityLi
  * multiple; a step whose verdict on the p99 gate it contradicts, more than `offLinePct` % off it,
  * was disturbed.
  */
-function offTheLine(last: StepResult, earlier: StepResult[], s: CapacitySearch, limits: CapacityLimits): boolean {
+function offTheLine(last: CapacityStep, earlier: CapacityStep[], s: CapacitySearch, limits: CapacityLimits): boolean {
   const p = last.latency?.p99;
   const knee = kneeOf([...earlier, last]);
   if (p === undefined || !knee || !last.requestsPerSecond || last.verdict === 'generator-limit' || last.broken.some((b) => b.gate !== 'p99')) return false;
   const tails = backendSteps(latestPerUsers(earlier))
-    .filter((e) => e.users !== last.users && e.users >= knee.users && e.requestsPerSecond > 0 && e.latency && e.latency.p99 >= limits.p99Ms / 2)
+    .filter((e) => e.users !== last.users && e.users >= knee.users && e.requestsPerSecond > 0 && e.latency && e.latency.p99 >= limits.p99Ms * NEAR_GATE_SHARE)
     .map((e) => (e.latency!.p99 * e.requestsPerSecond) / e.users)
     .sort((a, b) => a - b);
   if (!tails.length) return false;
@@ -95,7 +104,7 @@ function offTheLine(last: StepResult, earlier: StepResult[], s: CapacitySearch, 
  * the knee with its throughput below the knee's; or an earlier step with fewer users, when the last one's throughput grew faster
  * than its users (in a closed loop it cannot: that step read too little).
  */
-function disturbed(steps: StepResult[], s: CapacitySearch, limits: CapacityLimits): StepResult | null {
+function disturbed(steps: CapacityStep[], s: CapacitySearch, limits: CapacityLimits): CapacityStep | null {
   const last = steps[steps.length - 1];
   const remeasured = (users: number) => steps.some((x) => x.users === users && x.phase === 'again');
   if (last.phase !== 'again' && contradicts(last, steps.slice(0, -1), limits)) return last;
@@ -120,7 +129,7 @@ function disturbed(steps: StepResult[], s: CapacitySearch, limits: CapacityLimit
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 
 /** The next step's users, from the steps judged so far (in order); null when the search has its answer. */
-export function nextStep(steps: StepResult[], s: CapacitySearch, limits: CapacityLimits): Decision | null {
+export function nextStep(steps: CapacityStep[], s: CapacitySearch, limits: CapacityLimits): Decision | null {
   const last = steps[steps.length - 1];
   if (!last) return { users: Math.min(s.startUsers, s.maxUsers), phase: 'grow', predicted: null };
   if (last.verdict === 'generator-limit') {
@@ -147,7 +156,7 @@ export function nextStep(steps: StepResult[], s: CapacitySearch, limits: Capacit
   const predicted = predictBreak(steps, limits);
   if (hi === null) {
     // Aim at the prediction, at least one narrowing step above what held, at most 4x (a flat curve).
-    const users = clamp(predicted?.users ?? lo * s.growth, up(lo), lo * 4);
+    const users = clamp(predicted?.users ?? lo * s.growth, up(lo), lo * MAX_PREDICT_FACTOR);
     return { users: Math.min(s.maxUsers, Math.round(users)), phase: 'predict', predicted };
   }
   // Inside the bracket: the prediction when the bracket is wide, else its geometric middle.
