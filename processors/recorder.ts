@@ -5,53 +5,16 @@
 // the main thread (plugins/artillery-plugin-voxanne) every second and whenever it is asked.
 import { DDSketch } from '@artilleryio/sketches-js';
 import { encodeSketch } from '../src/shared/sketches';
-import { readFileSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import type { PeriodEvent } from '../src/channel/channel';
 import { keepHistogram, RECORDER_CHANNEL, RecorderRequest, type RedirectNote, type WorkerReport } from '../src/channel/recorder';
-import { counter, generatorMetric } from '../src/shared/metrics';
+import { counter } from '../src/shared/metrics';
+import { watchGenerator } from '../src/artillery/generator-watch';
 
 // Artillery reports a period within about one period of its end: keep a generous margin.
 const KEEP_PERIODS = 4;
 let periodLengthMs = 0; // set by attachRecorder from the run's contract catalog
 const POST_EVERY_MS = 1000;
-
-/**
- * This thread's CPU time in ms. On Linux from /proc/thread-self (the worker's own thread: in a
- * worker, process.cpuUsage() counts every thread of the process); elsewhere the process's.
- */
-function threadCpuMs(): number {
-  try {
-    const fields = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in clock ticks of 10 ms
-  } catch {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  }
-}
-
-/**
- * The generator watches itself: every second, this worker's CPU (% of one core) and the worst
- * event-loop delay, as histograms in the period like any other metric. A capacity search reads
- * them to tell a saturated generator from a saturated backend.
- */
-function watchGenerator(events: NodeJS.EventEmitter): void {
-  const delay = monitorEventLoopDelay({ resolution: 10 });
-  delay.enable();
-  let cpu = threadCpuMs();
-  let at = performance.now();
-  setInterval(() => {
-    const nowCpu = threadCpuMs();
-    const now = performance.now();
-    events.emit('histogram', generatorMetric.cpuPct, Math.min(100, ((nowCpu - cpu) / Math.max(1, now - at)) * 100));
-    // The histogram's samples include its 10 ms resolution: what is above it is the delay.
-    events.emit('histogram', generatorMetric.loopDelayMs, Math.max(0, delay.max / 1e6 - 10));
-    delay.reset();
-    cpu = nowCpu;
-    at = now;
-  }, 1000).unref();
-}
 
 interface Bucket {
   period: number;

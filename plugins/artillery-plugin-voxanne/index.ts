@@ -10,12 +10,11 @@
 //  - a clean ending: once the users are told to stop, the requests in flight may finish (up to a
 //    limit) before the check after the load, so a slow but healthy backend reads as healthy.
 import { BroadcastChannel } from 'node:worker_threads';
-import { afterHealth, afterPeriod, breakerStart } from '../../src/record/breaker';
+import { watchBreaker } from '../../src/artillery/breaker-watch';
 import { searchReport, searchStart, searchState, searchTick, type SearchAction } from '../../src/search/driver';
 import { channelDir, readRunConfig, writeEvent, writeTail, type RunConfig } from '../../src/channel/channel';
 import { RECORDER_CHANNEL, WorkerMessage, type RecorderRequest } from '../../src/channel/recorder';
 import * as wp from '../../src/record/worker-periods';
-import { checkHealth } from '../../src/checks/health';
 import { logLine } from '../../src/shared/log';
 import { artilleryMetric, userChange } from '../../src/shared/metrics';
 import { periodMs } from '../../src/catalog/contract';
@@ -65,7 +64,6 @@ export class Plugin {
     let users = 0;
     let stopping = false;
     let loadStart: number | undefined;
-    let healthTimer: NodeJS.Timeout | undefined;
 
     const inFlight = () => wp.inFlight(periods);
     const saveTail = () => dir && writeTail(dir, { at: Date.now(), periods: wp.unreported(periods), inFlight: inFlight() });
@@ -91,7 +89,7 @@ export class Plugin {
     const abort = (reason: string) => {
       if (stopping) return;
       stopping = true;
-      clearInterval(healthTimer);
+      breaker?.stop();
       writeEvent(dir, { type: 'abort', at: Date.now(), reason });
       logLine(`Breaker: ${reason} Stopping the load.`);
       void artillery()?.shutdown?.({ earlyStop: true, exitCode: 1 });
@@ -105,7 +103,7 @@ export class Plugin {
       ext: 'beforeExit',
       method: async (data) => {
         stopping = true;
-        clearInterval(healthTimer);
+        breaker?.stop();
         clearInterval(searchTimer);
         let drainMs: number | undefined;
         if (data.earlyStop) {
@@ -140,22 +138,6 @@ export class Plugin {
     const searchTimer = search ? setInterval(() => !stopping && searchTick(search, Date.now()).forEach(act), SEARCH_TICK_MS) : undefined;
     searchTimer?.unref();
 
-    const breaker = config.breaker;
-    let breakerState = breakerStart();
-    if (breaker && script.config.target) {
-      const target = script.config.target;
-      // /health mid-run: cheap, not rate limited, and the first sign that the backend went down.
-      events.once('phaseStarted', () => {
-        healthTimer = setInterval(() => {
-          void checkHealth(target, config.healthTimeoutMs).then((h) => {
-            const trip = afterHealth(h);
-            if (trip && !stopping) abort(trip.reason);
-          });
-        }, breaker.healthEverySeconds * 1000);
-        healthTimer.unref();
-      });
-    }
-
     events.on('phaseStarted', (phase: { index?: number; name?: string; startTime?: number }) => {
       loadStart ??= phase.startTime ?? Date.now();
       if (search) searchStart(search, loadStart);
@@ -167,14 +149,14 @@ export class Plugin {
       const counters = event.counters;
       writeEvent(dir, event);
       saveTail();
-      if (breaker) {
-        const next = afterPeriod(breakerState, counters, breaker, periodMs(config.contract));
-        breakerState = next.state;
-        if (next.trip) abort(next.trip.reason);
-      }
       users += userChange(counters);
       logLine(wp.periodLine(event.period, users, counters, stats.histograms?.[artilleryMetric.responseTime]?.getValueAtQuantile(P95)));
     });
+
+    // After the period's own listener above: a trip's abort follows the period that tripped it on the channel.
+    const breaker =
+      config.breaker &&
+      watchBreaker({ events, limits: config.breaker, periodMs: periodMs(config.contract), target: script.config.target, healthTimeoutMs: config.healthTimeoutMs, onTrip: (t) => abort(t.reason) });
 
     artillery()?.globalEvents?.on('checks', (checks: Array<{ original: string; result: number }>) => {
       writeEvent(dir, { type: 'verdicts', gates: wp.verdictsByGate(config.gates, checks) });
