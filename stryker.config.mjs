@@ -29,6 +29,8 @@ const FAST_TESTS = [
   'test/worker-periods.test.ts',
   'test/search-driver.test.ts',
   'test/breaker.test.ts',
+  'test/capacity-answer.test.ts',
+  'test/generator-watch.test.ts',
 ];
 
 // A narrower run while working on some files, against the tests that judge them (faster, and a lower
