@@ -3,6 +3,23 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The folders of src/, top to bottom: each imports only from folders after it (docs/developing.md,
+ * "How the pack is built"). The processors and the plugin sit with artillery/.
+ */
+export const IMPORT_ORDER = ['cli', 'live', 'standin', 'outputs', 'artillery', 'search', 'record', 'channel', 'plan', 'checks', 'catalog', 'shared'];
+
+/** For each folder, an import of a folder above it is an error. */
+const importOrder = IMPORT_ORDER.slice(1).map((folder, k) => {
+  const above = IMPORT_ORDER.slice(0, k + 1);
+  const files = folder === 'artillery' ? ['src/artillery/**', 'processors/**', 'plugins/**'] : [`src/${folder}/**`];
+  const rule = {
+    regex: `^(\\.\\./)+(src/)?(${above.join('|')})/`,
+    message: `src/ is layered one way (${IMPORT_ORDER.join(' → ')}): ${folder}/ may import only the folders after it (docs/developing.md)`,
+  };
+  return { files, rules: { 'no-restricted-imports': ['error', { patterns: [rule] }] } };
+});
+
 const node = Object.fromEntries(
   ['process', 'console', 'Buffer', 'URL', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'AbortController', 'fetch'].map(
     (name) => [name, 'readonly'],
@@ -55,4 +72,5 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   { files: ['eslint.config.mjs'], languageOptions: { sourceType: 'module' } },
+  ...importOrder,
 );

@@ -3,7 +3,7 @@
 // `--profile capacity` (the whole command, timed), its load generator's CPU per step read from
 // /proc for each thread of the Artillery process (its worker: the busiest thread), a fixed-profile
 // run of the pack at the knee's users for the same rate (its CPU per request, the bar for the
-// search's steps), and autocannon stepping the same way (the same search, src/search/capacity.ts,
+// search's steps), and autocannon stepping the same way (the same search, src/search/,
 // choosing each step from what autocannon measured with that many connections), all against the
 // truth: the capacity, and by Little's law the users at which a request waits 1000 ms (the p99
 // gate). CPU is given in ms of CPU per request (robust to a busy machine) and % of a core.
@@ -13,8 +13,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { answerCapacity, bracket, nextStep, windowDone } from '../src/search/capacity';
-import type { StepResult } from '../src/search/shapes';
+import { answerCapacity, bracket } from '../src/record/capacity-answer';
+import { nextStep } from '../src/search/next-step';
+import { windowDone } from '../src/search/judge';
+import type { CapacityStep } from '../src/channel/capacity-step';
 import { capacityLimits } from '../src/plan/capacity';
 import { loadBudgets, loadProfile } from '../src/catalog/config';
 import { signJwt } from '../src/shared/jwt';
@@ -83,8 +85,8 @@ const search = loadProfile('capacity').capacity!;
 const limits = capacityLimits(loadBudgets(), false, 10_000);
 
 /** The same search, each step measured by autocannon with that many connections. */
-async function autocannonSearch(url: string): Promise<{ steps: StepResult[]; seconds: number }> {
-  const steps: StepResult[] = [];
+async function autocannonSearch(url: string): Promise<{ steps: CapacityStep[]; seconds: number }> {
+  const steps: CapacityStep[] = [];
   const t = performance.now();
   for (let d = nextStep(steps, search, limits); d && (performance.now() - t) / 1000 < search.maxSeconds; d = nextStep(steps, search, limits)) {
     const last = steps[steps.length - 1];

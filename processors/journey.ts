@@ -2,12 +2,13 @@
 // thread (the before/after health checks). Keep per-request work small: it runs on the hot path.
 import type { AfterResponseHookFunction, BeforeRequestHookFunction, VUContext, VUEvents } from 'artillery';
 import { planVisits, type Visit } from '../src/plan/users';
-import { authorizationFor } from './auth';
+import { authorizationFor } from '../src/artillery/authorization';
 import { checkBodies, COUNTED, expectedStatuses, type Counted } from './expectations';
+import { classifyResponse, responseCounters, transportCounters } from '../src/record/responses';
 import { arrive, attachRecorder, noteRedirect, record, runIsStopping, whenAllowed } from './recorder';
 import { counter } from '../src/shared/metrics';
 import { loadRunConfig, runConfig } from './read-run-config';
-import { expectationsFor, fallbackText, periodMs } from '../src/catalog/contract';
+import { periodMs, requestsByName, type RequestContract } from '../src/catalog/contract';
 
 export { preflight, checkHealthAfterLoad } from './preflight';
 export { startWorkerBreaker } from './worker-breaker';
@@ -18,26 +19,10 @@ type Done = (err?: Error | null) => void;
 // arrivalCount phases on the first worker), so the recorder's counter numbers them.
 let visits: Visit[] | undefined;
 
-interface ContractEntry {
-  bearer: boolean;
-  expectWithToken: Array<Record<string, unknown>>;
-  expectWithoutToken: Array<Record<string, unknown>>;
-  /** The fallback's body as compact JSON, when the endpoint has one. */
-  fallback?: string;
-}
-let catalog: Map<string, ContractEntry> | undefined;
+let catalog: Map<string, RequestContract> | undefined;
 
 /** The contract catalog by request name, from the run's configuration (once per worker). */
-function contractFor(context: VUContext): Map<string, ContractEntry> {
-  if (catalog) return catalog;
-  catalog = new Map(
-    runConfig(context).contract.endpoints.map((e) => [
-      e.name,
-      { bearer: e.auth === 'bearer', expectWithToken: expectationsFor(e, true), expectWithoutToken: expectationsFor(e, false), fallback: fallbackText(e) },
-    ]),
-  );
-  return catalog;
-}
+const contractFor = (context: VUContext): Map<string, RequestContract> => (catalog ??= requestsByName(runConfig(context).contract));
 
 /** beforeScenario: look up this user's planned stay and auth mode. */
 export function startUser(context: VUContext, events: VUEvents, done: Done): void {
@@ -118,39 +103,20 @@ const sendByContract: BeforeRequestHookFunction = (req, context, events, done) =
   return authorize(req, context, events, done);
 };
 
-/**
- * Counts every response for the error-rate gate. An error is a status outside the request's
- * expected set (a redirect too: redirects are not followed), or a body that is not JSON; a body
- * that fails its checks is counted next, by checkBodies. 429s are counted apart (the rate limiter,
- * not overload) and count as errors only with --count-429. This runs on every response: keep it small.
- */
+/** Counts every response for the gates, as src/record/responses.ts classifies it. This runs on every response: keep it small. */
 export const countResponse: AfterResponseHookFunction = (req, res, context, events, done) => {
   const name = String(req.name);
   const status = Number(res.statusCode);
-  const limited = status === 429 ? 1 : 0;
-  const unexpected = expectedStatuses(req, context).includes(status) ? 0 : 1;
-  const notJson = !unexpected && !/json/i.test(String(res.headers?.['content-type'] ?? '')) ? 1 : 0;
-  const isError = unexpected && (!limited || runConfig(context).count429) ? 1 : 0;
-  (res as unknown as { [COUNTED]: Counted })[COUNTED] = { unexpected: Boolean(unexpected), notJson: Boolean(notJson) };
-  events.emit('counter', counter.requests, 1);
-  if (isError || notJson) events.emit('counter', counter.errors, 1);
-  if (limited) events.emit('counter', counter.rateLimited, 1);
-  if (unexpected) events.emit('counter', counter.unexpected(name, status), 1);
-  if (notJson) events.emit('counter', counter.notJson(name), 1);
-  if (status >= 300 && status < 400) noteRedirect(name, status, String(res.headers?.location ?? ''));
-  const fallback = status === 200 ? contractFor(context).get(name)?.fallback : undefined;
-  if (fallback !== undefined && isFallback(res.body, fallback)) {
-    // A 200 that passes the checks but means something failed behind the endpoint (see the catalog).
-    events.emit('counter', counter.fallback(name), 1);
-  }
+  const c = runConfig(context);
+  const verdict = classifyResponse(
+    { status, contentType: String(res.headers?.['content-type'] ?? ''), body: res.body },
+    { expected: expectedStatuses(req, context), count429: c.count429, fallback: status === 200 ? contractFor(context).get(name)?.fallback : undefined },
+  );
+  (res as unknown as { [COUNTED]: Counted })[COUNTED] = verdict;
+  for (const counterName of responseCounters(name, status, verdict)) events.emit('counter', counterName, 1);
+  if (verdict.redirect) noteRedirect(name, status, String(res.headers?.location ?? ''));
   done();
 };
-
-/** The body is the fallback's JSON, whatever its whitespace (checked only on short bodies). */
-function isFallback(body: unknown, fallback: string): boolean {
-  const text = String(body ?? '');
-  return text.length <= fallback.length * 4 && text.replace(/\s+/g, '') === fallback;
-}
 
 /**
  * --spread-ips (loopback targets only): each request claims its own client address, so the
@@ -165,12 +131,7 @@ export const spreadClientIp: BeforeRequestHookFunction = (req, _context, _events
 
 /** Transport errors and timeouts: they count as errors too (the user stops, as in Artillery). */
 export function countError(err: Error & { code?: string }, req: Record<string, unknown>, _context: VUContext, events: VUEvents, done: Done): void {
-  const timeout = /TIMEDOUT|TIMEOUT/i.test(err.code ?? err.name);
-  events.emit('counter', counter.requests, 1);
-  events.emit('counter', counter.errors, 1);
-  if (timeout) events.emit('counter', counter.timeouts, 1);
-  const name = String(req.name);
-  events.emit('counter', timeout ? counter.timeoutOf(name) : counter.transportOf(name, err.code ?? err.name), 1);
+  for (const name of transportCounters(String(req.name), err.code ?? err.name)) events.emit('counter', name, 1);
   record('vusers.failed'); // the user stops here
   done();
 }

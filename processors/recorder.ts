@@ -5,90 +5,20 @@
 // the main thread (plugins/artillery-plugin-voxanne) every second and whenever it is asked.
 import { DDSketch } from '@artilleryio/sketches-js';
 import { encodeSketch } from '../src/shared/sketches';
-import { readFileSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
-import { generatorMetric } from '../src/search/capacity';
 import type { PeriodEvent } from '../src/channel/channel';
-import { artilleryMetric, counter } from '../src/shared/metrics';
+import { keepHistogram, RECORDER_CHANNEL, RecorderRequest, type RedirectNote, type WorkerReport } from '../src/channel/recorder';
+import { counter } from '../src/shared/metrics';
+import { watchGenerator } from '../src/artillery/generator-watch';
 
-export const RECORDER_CHANNEL = 'voxanne-recorder';
 // Artillery reports a period within about one period of its end: keep a generous margin.
 const KEEP_PERIODS = 4;
 let periodLengthMs = 0; // set by attachRecorder from the run's contract catalog
 const POST_EVERY_MS = 1000;
 
-/**
- * A worker's report: its recent periods, and requests sent but not answered yet. In a capacity
- * search also the seconds that closed since its last report (each sent once: every second before
- * `at`'s is then complete) and how many users have arrived in this worker.
- */
-export interface WorkerReport {
-  worker: number;
-  at: number;
-  inFlight: number;
-  periods: PeriodEvent[];
-  seconds?: PeriodEvent[];
-  arrived?: number;
-}
-
-/** A request answered with a redirect (the first per endpoint and worker): where it pointed. */
-export interface RedirectNote {
-  redirect: { endpoint: string; status: number; location: string };
-}
-
-/**
- * The main thread asks for a report now, and tells the users to stop when the run is ending early;
- * or, in a capacity search, only sets how many users may send (no report then).
- */
-export interface RecorderRequest {
-  stop: boolean;
-  users?: number;
-  /** A distributed worker's breaker stopped the load: each thread counts it under this name, once. */
-  breakerCounter?: string;
-}
-
-export const keepHistogram = (name: string): boolean =>
-  name === artilleryMetric.responseTime || name.startsWith(artilleryMetric.endpointHistogramPrefix) || name.startsWith(generatorMetric.prefix);
 // The hot path asks once per name.
 const kept = new Map<string, boolean>();
 const keptHistogram = (name: string): boolean => kept.get(name) ?? kept.set(name, keepHistogram(name)).get(name)!;
-
-/**
- * This thread's CPU time in ms. On Linux from /proc/thread-self (the worker's own thread: in a
- * worker, process.cpuUsage() counts every thread of the process); elsewhere the process's.
- */
-function threadCpuMs(): number {
-  try {
-    const fields = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in clock ticks of 10 ms
-  } catch {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  }
-}
-
-/**
- * The generator watches itself: every second, this worker's CPU (% of one core) and the worst
- * event-loop delay, as histograms in the period like any other metric. A capacity search reads
- * them to tell a saturated generator from a saturated backend.
- */
-function watchGenerator(events: NodeJS.EventEmitter): void {
-  const delay = monitorEventLoopDelay({ resolution: 10 });
-  delay.enable();
-  let cpu = threadCpuMs();
-  let at = performance.now();
-  setInterval(() => {
-    const nowCpu = threadCpuMs();
-    const now = performance.now();
-    events.emit('histogram', generatorMetric.cpuPct, Math.min(100, ((nowCpu - cpu) / Math.max(1, now - at)) * 100));
-    // The histogram's samples include its 10 ms resolution: what is above it is the delay.
-    events.emit('histogram', generatorMetric.loopDelayMs, Math.max(0, delay.max / 1e6 - 10));
-    delay.reset();
-    cpu = nowCpu;
-    at = now;
-  }, 1000).unref();
-}
 
 interface Bucket {
   period: number;
@@ -271,7 +201,7 @@ export function attachRecorder(events: NodeJS.EventEmitter, periodMs: number, ca
     channel = new BroadcastChannel(RECORDER_CHANNEL);
     channel.unref();
     channel.onmessage = (message) => {
-      const request = (message as { data: RecorderRequest }).data;
+      const request = RecorderRequest.parse((message as { data: unknown }).data);
       if (request.stop) stopping = true;
       if (request.breakerCounter && !breakerCounted) {
         // Artillery's metrics come from the users' events: the stop lands in this period of the output.

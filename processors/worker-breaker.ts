@@ -7,11 +7,11 @@
 import { hostname } from 'node:os';
 import { BroadcastChannel } from 'node:worker_threads';
 import type { VUContext, VUEvents } from 'artillery';
-import { afterHealth, afterPeriod, breakerStart, workerName, workerStopCounter, type BreakerTrip } from '../src/record/breaker';
+import { workerName, workerStopCounter, type BreakerTrip } from '../src/record/breaker';
+import { watchBreaker } from '../src/artillery/breaker-watch';
 import { periodMs } from '../src/catalog/contract';
 import { logLine } from '../src/shared/log';
-import { checkHealth } from '../src/checks/health';
-import { RECORDER_CHANNEL, type RecorderRequest } from './recorder';
+import { RECORDER_CHANNEL, type RecorderRequest } from '../src/channel/recorder';
 import { loadRunConfig } from './read-run-config';
 
 type Done = (err?: Error | null) => void;
@@ -26,36 +26,22 @@ export function startWorkerBreaker(context: VUContext, _events: VUEvents, done: 
     const events = (globalThis as { artillery?: GlobalEvents }).artillery?.globalEvents;
     if (!limits || !events) return done();
     const worker = workerId();
-    const target = String(context.vars.target);
     const channel = new BroadcastChannel(RECORDER_CHANNEL);
     channel.unref();
-    let state = breakerStart();
-    let tripped: BreakerTrip | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const trip = (t: BreakerTrip) => {
-      if (tripped) return;
-      tripped = t;
-      clearInterval(timer);
-      logLine(`Breaker on worker ${worker}: ${t.reason} Stopping this worker's load.`);
-      // Said again each second: a thread whose first user comes later still hears it.
-      const tell = () => channel.postMessage({ stop: true, breakerCounter: workerStopCounter(t.cause, worker) } satisfies RecorderRequest);
-      tell();
-      setInterval(tell, 1000).unref();
-    };
-    events.on('stats', (stats: { counters?: Record<string, number> }) => {
-      if (tripped) return;
-      const next = afterPeriod(state, stats.counters ?? {}, limits, periodMs(config.contract));
-      state = next.state;
-      if (next.trip) trip(next.trip);
-    });
-    events.once('phaseStarted', () => {
-      timer = setInterval(() => {
-        void checkHealth(target, config.healthTimeoutMs).then((h) => {
-          const t = afterHealth(h);
-          if (t) trip(t);
-        });
-      }, limits.healthEverySeconds * 1000);
-      timer.unref();
+    const watch = watchBreaker({
+      events,
+      limits,
+      periodMs: periodMs(config.contract),
+      target: String(context.vars.target),
+      healthTimeoutMs: config.healthTimeoutMs,
+      onTrip: (t: BreakerTrip) => {
+        watch.stop();
+        logLine(`Breaker on worker ${worker}: ${t.reason} Stopping this worker's load.`);
+        // Said again each second: a thread whose first user comes later still hears it.
+        const tell = () => channel.postMessage({ stop: true, breakerCounter: workerStopCounter(t.cause, worker) } satisfies RecorderRequest);
+        tell();
+        setInterval(tell, 1000).unref();
+      },
     });
     done();
   }, done);

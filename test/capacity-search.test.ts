@@ -1,12 +1,14 @@
-// The capacity search's choices (src/search/capacity.ts), without a load: each step's figures come from
+// The capacity search's choices (src/search/ and src/record/capacity-answer.ts), without a load: each step's figures come from
 // an ideal closed-loop backend (throughput = min(capacity, users / service time), latency by
 // Little's law), so the search's path can be checked over the whole range of capacities in
 // milliseconds. Where a search may run is the command line's refusal, in-process. The real search
 // against the stand-in is in test/solo/capacity.test.ts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { answerCapacity, bracket, nextStep, predictBreak, saturated, windowDone } from '../src/search/capacity';
-import type { StepResult } from '../src/search/shapes';
+import { answerCapacity, bracket } from '../src/record/capacity-answer';
+import { nextStep, predictBreak, saturated } from '../src/search/next-step';
+import { windowDone } from '../src/search/judge';
+import type { CapacityStep } from '../src/channel/capacity-step';
 import { capacityLimits } from '../src/plan/capacity';
 import { loadBudgets, loadProfile } from '../src/catalog/config';
 import { packInProcess } from './in-process';
@@ -17,7 +19,7 @@ const TAIL = 1.1; // p99 / mean latency of the model
 const GENERATOR_RPS = 1800; // where the model's load generator saturates
 
 /** What a step of `users` measures against a backend serving `rps` at most, each request `serviceMs`. */
-function measure(users: number, rps: number, serviceMs: number, d: { phase: StepResult['phase']; predicted: StepResult['predicted'] }): StepResult {
+function measure(users: number, rps: number, serviceMs: number, d: { phase: CapacityStep['phase']; predicted: CapacityStep['predicted'] }): CapacityStep {
   const throughput = Math.min(rps, (users * 1000) / serviceMs, GENERATOR_RPS);
   const mean = Math.max(serviceMs, (users / throughput) * 1000);
   const p99 = mean * TAIL;
@@ -47,7 +49,7 @@ function measure(users: number, rps: number, serviceMs: number, d: { phase: Step
 
 /** The whole search against the model; the seconds it would take (settle + measuring window per step). */
 function run(rps: number, serviceMs: number) {
-  const steps: StepResult[] = [];
+  const steps: CapacityStep[] = [];
   let seconds = 0;
   for (let d = nextStep(steps, search, limits); d; d = nextStep(steps, search, limits)) {
     const s = measure(d.users, rps, serviceMs, d);

@@ -16,7 +16,7 @@ import { readEvents, type RunEvent } from '../src/channel/channel';
 import { LiveView } from '../src/live/live';
 import { eventTime, feed } from '../src/live/replay';
 import { startLiveServer } from '../src/live/server';
-import { liveWanted } from '../src/live/wanted';
+import { liveWanted } from '../src/plan/live-wanted';
 import { parseRunOptions } from '../src/plan/options';
 import { readEndFile, readPlanFile, replayRunFolder } from '../src/record/replay';
 import { UsageError } from '../src/shared/errors';

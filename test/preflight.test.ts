@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, test } from 'node:test';
 import { loadContract } from '../src/catalog/config';
 import { API_SAMPLES } from '../src/checks/health';
-import { runPreflight } from '../processors/preflight';
+import { runPreflight } from '../src/artillery/preflight';
 import { runConfigFromPlan } from '../src/artillery/write-run-config';
 import { resolvePlan } from '../src/plan/resolve';
 import { signIn } from '../src/checks/signin';

@@ -9,29 +9,18 @@
 //  - the capacity search, which chooses each step's users from what the last steps measured;
 //  - a clean ending: once the users are told to stop, the requests in flight may finish (up to a
 //    limit) before the check after the load, so a slow but healthy backend reads as healthy.
-import type { DDSketch } from '@artilleryio/sketches-js';
-import { encodeSketch, mergeSketches } from '../../src/shared/sketches';
 import { BroadcastChannel } from 'node:worker_threads';
-import { afterHealth, afterPeriod, breakerStart } from '../../src/record/breaker';
+import { watchBreaker } from '../../src/artillery/breaker-watch';
 import { searchReport, searchStart, searchState, searchTick, type SearchAction } from '../../src/search/driver';
-import { channelDir, readRunConfig, writeEvent, writeTail, type PeriodEvent, type RunConfig } from '../../src/channel/channel';
-import { checkHealth } from '../../src/checks/health';
+import { channelDir, readRunConfig, writeEvent, writeTail, type RunConfig } from '../../src/channel/channel';
+import { RECORDER_CHANNEL, WorkerMessage, type RecorderRequest } from '../../src/channel/recorder';
+import * as wp from '../../src/record/worker-periods';
 import { logLine } from '../../src/shared/log';
-import { counter, userChange } from '../../src/shared/metrics';
+import { artilleryMetric, userChange } from '../../src/shared/metrics';
 import { periodMs } from '../../src/catalog/contract';
-import { PLAIN_PHASES_ENV, plainPlan } from '../../processors/read-run-config';
-import { conditionsForPhases } from '../../src/record/gates';
-import { keepHistogram, RECORDER_CHANNEL, type RecorderRequest, type RedirectNote, type WorkerReport } from '../../processors/recorder';
+import { judgeByPhasesThatRan, PLAIN_PHASES_ENV } from '../../src/artillery/plain-run';
 
 export const LEGACY_METRICS_FORMAT = false;
-
-interface PeriodStats {
-  period: number | string;
-  firstMetricAt: number;
-  lastMetricAt: number;
-  counters?: Record<string, number>;
-  histograms?: Record<string, DDSketch>;
-}
 
 interface Script {
   config: { target?: string; variables?: Record<string, unknown>; phases?: unknown[]; http?: { timeout?: number } };
@@ -40,8 +29,14 @@ interface Script {
 /** How often the capacity search looks at what the workers reported. */
 const SEARCH_TICK_MS = 250;
 
-/** The longest wait for the requests in flight at the end: the request timeout, at most this. */
+/** The longest wait for the requests in flight at the end: the request timeout and a margin, at most this. */
 const DRAIN_LIMIT_MS = 15_000;
+const DRAIN_MARGIN_MS = 500;
+/** How often the workers are asked for their report while the requests in flight drain. */
+const DRAIN_POLL_MS = 200;
+const P95 = 0.95;
+/** What a process ended by SIGHUP exits with (128 + its number), as Artillery does for SIGINT and SIGTERM. */
+const SIGHUP_EXIT = 129;
 
 type Shutdown = (opts: { earlyStop: boolean; exitCode: number }) => Promise<void>;
 type ArtilleryGlobal = {
@@ -50,40 +45,6 @@ type ArtilleryGlobal = {
   ext?: (e: { ext: string; method: (data: { earlyStop?: boolean; exitCode?: number }) => Promise<void> }) => void;
 };
 const artillery = () => (globalThis as { artillery?: ArtilleryGlobal }).artillery;
-
-/** One period from the same period of several workers: counters add up, sketches merge exactly. */
-function mergePeriods(parts: PeriodEvent[]): PeriodEvent {
-  const counters: Record<string, number> = {};
-  for (const p of parts) for (const [name, n] of Object.entries(p.counters)) counters[name] = (counters[name] ?? 0) + n;
-  const names = new Set(parts.flatMap((p) => Object.keys(p.histograms)));
-  const sketches = Object.fromEntries([...names].map((name) => [name, mergeSketches(parts.map((p) => p.histograms[name]))!]));
-  return {
-    type: 'period',
-    period: parts[0].period,
-    first: Math.min(...parts.map((p) => p.first)),
-    last: Math.max(...parts.map((p) => p.last)),
-    counters,
-    histograms: Object.fromEntries(Object.entries(sketches).map(([n, s]) => [n, encodeSketch(s)])),
-    unreported: true,
-  };
-}
-
-/**
- * Plain Artillery: the load and rate gates of ensure's conditions become those of the phases that
- * run (the same ensure object, which ensure reads when the run ends). The planner resolves the
- * scenario's profile as the processor does; bad input is reported there, in the before hook.
- */
-function judgeByPhasesThatRan(script: Script): void {
-  const ensure = (script.config as { plugins?: { ensure?: { conditions?: Array<{ expression: string; strict?: boolean }> } } }).plugins?.ensure;
-  if (!ensure?.conditions) return;
-  const phases = (script.config.phases ?? []) as Array<Record<string, unknown>>;
-  plainPlan({ ...script.config.variables, target: script.config.target }).then(
-    (plan) => {
-      ensure.conditions = conditionsForPhases(ensure.conditions!, plan, phases);
-    },
-    () => undefined,
-  );
-}
 
 export class Plugin {
   constructor(script: Script, events: NodeJS.EventEmitter) {
@@ -95,38 +56,27 @@ export class Plugin {
       // A script without the pack's configuration (plain Artillery): nothing to record. Its phases go
       // to the processor, which makes users follow the profile's stays only with the profile's phases.
       process.env[PLAIN_PHASES_ENV] = JSON.stringify(script.config.phases ?? []);
-      judgeByPhasesThatRan(script);
+      judgeByPhasesThatRan(script.config);
       return;
     }
     const dir = channelDir(); // none under plain `npx artillery run`: the checks still work, nothing is recorded
-    const delivered = new Set<number>();
-    const workers = new Map<number, WorkerReport>();
+    const periods = wp.workerPeriods();
     let users = 0;
     let stopping = false;
     let loadStart: number | undefined;
-    let healthTimer: NodeJS.Timeout | undefined;
 
-    const unreported = (): PeriodEvent[] => {
-      const byPeriod = new Map<number, PeriodEvent[]>();
-      for (const w of workers.values()) {
-        for (const p of w.periods) if (!delivered.has(p.period)) byPeriod.set(p.period, [...(byPeriod.get(p.period) ?? []), p]);
-      }
-      return [...byPeriod.values()].map(mergePeriods).sort((a, b) => a.period - b.period);
-    };
-    const inFlight = () => [...workers.values()].reduce((n, w) => n + w.inFlight, 0);
-    const saveTail = () => dir && writeTail(dir, { at: Date.now(), periods: unreported(), inFlight: inFlight() });
+    const inFlight = () => wp.inFlight(periods);
+    const saveTail = () => dir && writeTail(dir, { at: Date.now(), periods: wp.unreported(periods), inFlight: inFlight() });
 
     const recorder = new BroadcastChannel(RECORDER_CHANNEL);
     recorder.unref();
-    const redirects = new Set<string>();
     recorder.onmessage = (message) => {
-      const data = (message as { data: WorkerReport | RedirectNote }).data;
+      const data = WorkerMessage.parse((message as { data: unknown }).data);
       if ('redirect' in data) {
-        if (!redirects.has(data.redirect.endpoint)) writeEvent(dir, { type: 'redirect', ...data.redirect });
-        redirects.add(data.redirect.endpoint);
+        if (wp.firstRedirect(periods, data)) writeEvent(dir, { type: 'redirect', ...data.redirect });
         return;
       }
-      workers.set(data.worker, data);
+      wp.noteReport(periods, data);
       if (search) searchReport(search, data);
       saveTail();
     };
@@ -139,34 +89,34 @@ export class Plugin {
     const abort = (reason: string) => {
       if (stopping) return;
       stopping = true;
-      clearInterval(healthTimer);
+      breaker?.stop();
       writeEvent(dir, { type: 'abort', at: Date.now(), reason });
       logLine(`Breaker: ${reason} Stopping the load.`);
       void artillery()?.shutdown?.({ earlyStop: true, exitCode: 1 });
     };
 
     // Artillery handles SIGINT and SIGTERM itself; SIGHUP (a closed terminal) would end it unrecorded.
-    process.on('SIGHUP', () => void artillery()?.shutdown?.({ earlyStop: true, exitCode: 129 }));
+    process.on('SIGHUP', () => void artillery()?.shutdown?.({ earlyStop: true, exitCode: SIGHUP_EXIT }));
 
     // Every ending goes through here, before Artillery stops its workers.
     artillery()?.ext?.({
       ext: 'beforeExit',
       method: async (data) => {
         stopping = true;
-        clearInterval(healthTimer);
+        breaker?.stop();
         clearInterval(searchTimer);
         let drainMs: number | undefined;
         if (data.earlyStop) {
           // The users send nothing more; those in flight may finish (up to the request timeout, at
           // most DRAIN_LIMIT_MS), so the check after the load does not queue behind them.
           const began = Date.now();
-          const limit = Math.min(DRAIN_LIMIT_MS, (script.config.http?.timeout ?? 10) * 1000 + 500);
-          await collect(true, 200);
+          const limit = wp.drainLimitMs(script.config.http?.timeout, DRAIN_LIMIT_MS, DRAIN_MARGIN_MS);
+          await collect(true, DRAIN_POLL_MS);
           if (inFlight() > 0) logLine(`Waiting for ${inFlight()} requests in flight to finish (at most ${Math.round(limit / 1000)} s).`);
-          while (inFlight() > 0 && Date.now() - began < limit) await collect(false, 200);
+          while (inFlight() > 0 && Date.now() - began < limit) await collect(false, DRAIN_POLL_MS);
           drainMs = Date.now() - began;
         }
-        for (const period of unreported()) writeEvent(dir, period);
+        for (const period of wp.unreported(periods)) writeEvent(dir, period);
         writeEvent(dir, { type: 'end', at: Date.now(), exitCode: data.exitCode ?? 0, earlyStop: Boolean(data.earlyStop), inFlight: inFlight(), ...(drainMs !== undefined && { drainMs }) });
         saveTail();
       },
@@ -188,59 +138,28 @@ export class Plugin {
     const searchTimer = search ? setInterval(() => !stopping && searchTick(search, Date.now()).forEach(act), SEARCH_TICK_MS) : undefined;
     searchTimer?.unref();
 
-    const breaker = config.breaker;
-    let breakerState = breakerStart();
-    if (breaker && script.config.target) {
-      const target = script.config.target;
-      // /health mid-run: cheap, not rate limited, and the first sign that the backend went down.
-      events.once('phaseStarted', () => {
-        healthTimer = setInterval(() => {
-          void checkHealth(target, config.healthTimeoutMs).then((h) => {
-            const trip = afterHealth(h);
-            if (trip && !stopping) abort(trip.reason);
-          });
-        }, breaker.healthEverySeconds * 1000);
-        healthTimer.unref();
-      });
-    }
-
     events.on('phaseStarted', (phase: { index?: number; name?: string; startTime?: number }) => {
       loadStart ??= phase.startTime ?? Date.now();
       if (search) searchStart(search, loadStart);
       writeEvent(dir, { type: 'phase', index: phase.index ?? 0, name: phase.name ?? '', at: phase.startTime ?? Date.now() });
     });
 
-    events.on('stats', (stats: PeriodStats) => {
-      const period = Number(stats.period);
-      const counters = stats.counters ?? {};
-      const histograms: Record<string, string> = {};
-      for (const [name, sketch] of Object.entries(stats.histograms ?? {})) if (keepHistogram(name)) histograms[name] = encodeSketch(sketch);
-      delivered.add(period);
-      const event: PeriodEvent = { type: 'period', period, first: stats.firstMetricAt, last: stats.lastMetricAt, counters, histograms };
+    events.on('stats', (stats: wp.PeriodStats) => {
+      const event = wp.delivered(periods, stats);
+      const counters = event.counters;
       writeEvent(dir, event);
       saveTail();
-      if (breaker) {
-        const next = afterPeriod(breakerState, counters, breaker, periodMs(config.contract));
-        breakerState = next.state;
-        if (next.trip) abort(next.trip.reason);
-      }
       users += userChange(counters);
-      const p95 = stats.histograms?.['http.response_time']?.getValueAtQuantile(0.95);
-      logLine(
-        `${new Date(period).toISOString().slice(11, 19)}  users ${users}  requests ${counters[counter.requests] ?? 0}  errors ${counters[counter.errors] ?? 0}` +
-          (p95 === undefined ? '' : `  p95 ${Math.round(p95)} ms`),
-      );
+      logLine(wp.periodLine(event.period, users, counters, stats.histograms?.[artilleryMetric.responseTime]?.getValueAtQuantile(P95)));
     });
 
-    // ensure's verdicts come back by expression: the configuration says which gate each one is.
-    const gateOf = new Map(config.gates.map((g) => [g.expression, g.id]));
+    // After the period's own listener above: a trip's abort follows the period that tripped it on the channel.
+    const breaker =
+      config.breaker &&
+      watchBreaker({ events, limits: config.breaker, periodMs: periodMs(config.contract), target: script.config.target, healthTimeoutMs: config.healthTimeoutMs, onTrip: (t) => abort(t.reason) });
+
     artillery()?.globalEvents?.on('checks', (checks: Array<{ original: string; result: number }>) => {
-      const gates: Record<string, boolean> = {};
-      for (const c of checks) {
-        const id = gateOf.get(c.original);
-        if (id) gates[id] = c.result === 1;
-      }
-      writeEvent(dir, { type: 'verdicts', gates });
+      writeEvent(dir, { type: 'verdicts', gates: wp.verdictsByGate(config.gates, checks) });
     });
   }
 }

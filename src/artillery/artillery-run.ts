@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { readTail, RUN_DIR_ENV, writeEvent, type ArtilleryEnd } from '../channel/channel';
 import { platformCommand, secretValues } from './distributed';
 import { removeSecrets, writeBundle } from './bundle';
-import { preflightExitCode, preflightLines, runPreflight } from '../../processors/preflight';
+import { preflightExitCode, preflightLines, runPreflight } from './preflight';
 import { checkHealth } from '../checks/health';
 import { runConfigFromPlan } from './write-run-config';
 import { artilleryStartError } from '../record/artillery-start';

@@ -26,7 +26,7 @@ const StageInput = z.object({ duration: durationText, target: z.number().int().m
 /** A stage as the plan, the channel and the record hold it: seconds, and the users to reach. */
 export const Stage = z.object({ duration: z.number().nonnegative(), target: z.number().int().min(0) });
 
-/** The capacity search's own settings (config/profiles.yml, `search:`); see src/search/capacity.ts. */
+/** The capacity search's own settings (config/profiles.yml, `search:`); see src/search/next-step.ts. */
 export const CapacitySearch = z.object({
   /** Users of the first step, and the factor they grow by until throughput stops growing. */
   startUsers: z.number().int().min(1),

@@ -86,3 +86,21 @@ export function expectationsFor(endpoint: Endpoint, withToken: boolean): Array<R
 /** The fallback body as JSON without any whitespace, for comparing with a response's text stripped the same way. */
 export const fallbackText = (endpoint: Endpoint): string | undefined =>
   endpoint.fallback ? JSON.stringify(endpoint.fallback.body).replace(/\s+/g, '') : undefined;
+
+/** What a request of the scenario needs of its endpoint's catalog entry, worked out once per worker. */
+export interface RequestContract {
+  bearer: boolean;
+  expectWithToken: Array<Record<string, unknown>>;
+  expectWithoutToken: Array<Record<string, unknown>>;
+  /** The fallback's body as compact JSON, when the endpoint has one. */
+  fallback?: string;
+}
+
+/** The catalog by request name (the scenario names each request after its endpoint). */
+export const requestsByName = (contract: Contract): Map<string, RequestContract> =>
+  new Map(
+    contract.endpoints.map((e) => [
+      e.name,
+      { bearer: e.auth === 'bearer', expectWithToken: expectationsFor(e, true), expectWithoutToken: expectationsFor(e, false), fallback: fallbackText(e) },
+    ]),
+  );

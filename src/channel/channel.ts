@@ -14,7 +14,7 @@ import { CapacitySearch, Stage } from '../catalog/config';
 import { CapacityLimits } from '../plan/capacity';
 import { AuthMode } from '../plan/auth';
 import { ApiCheck, HealthResult } from '../checks/health';
-import { RecordedStep } from '../search/shapes';
+import { RecordedStep } from './capacity-step';
 import { LatencySummary } from '../shared/sketches';
 import { EVENTS_FILE, TAIL_FILE } from '../shared/run-files';
 

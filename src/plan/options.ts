@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { UsageError } from '../shared/errors';
 import { refuseNpmSwallowedFlags } from './npm-flags';
 import { reportsFolder } from './run-folder';
-import { liveWanted } from '../live/wanted';
+import { liveWanted } from './live-wanted';
 
 /** A run's options, resolved: the shape the plan and plan.json hold. */
 export const RunOptions = z.object({

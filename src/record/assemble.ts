@@ -1,8 +1,8 @@
 // Builds the run record from the plan and what came back on the event channel (src/channel/channel.ts):
 // a pure function, so every way a run can end (finished, interrupted, aborted, killed, never
 // started) is decided here, once, from data.
-import { answerCapacity, searchUsersAt, searchUsersWithin } from '../search/capacity';
-import type { CapacityAnswer, StepResult } from '../search/shapes';
+import { answerCapacity, searchUsersAt, searchUsersWithin } from './capacity-answer';
+import type { CapacityAnswer, CapacityStep } from '../channel/capacity-step';
 import { capacityLimits } from '../plan/capacity';
 import { notStartedReason } from './artillery-start';
 import { diagnose } from './diagnosis';
@@ -146,7 +146,8 @@ export function assembleRecord(
   const loadStart = phase?.at ?? periodEvents[0]?.period ?? end.startedAt.getTime();
   const visits = planVisits(plan.stages);
   // A capacity search plans its users as it goes: those it let send, not the waiting pool.
-  const searchSteps = events.flatMap((e) => (e.type === 'capacity-step' ? [e.step as StepResult] : []));
+  // The channel's steps may come from an older search, which recorded fewer of its reasons (RecordedStep): judged as they are.
+  const searchSteps = events.flatMap((e) => (e.type === 'capacity-step' ? [e.step as CapacityStep] : []));
   const planned = plan.profile.capacity ? (s: number) => searchUsersAt(searchSteps, loadStart + s * 1000) : (s: number) => plannedUsersAt(visits, s);
   const sending = plan.profile.capacity ? (from: number, to: number) => searchUsersWithin(searchSteps, from, to) : undefined;
   const periods = buildPeriods(periodEvents, loadStart, planned, periodMs(plan.contract), sending);

@@ -124,7 +124,7 @@ export function gateSpecs(budgets: Budgets, endpoints: Array<Pick<Endpoint, 'nam
 /**
  * The gates of a resolved run plan: the budgets, with the run's options and the profile's own floor.
  * A capacity search has none over the whole run: it breaks them on purpose, and judges each step
- * (src/search/capacity.ts).
+ * (src/search/judge.ts).
  */
 export function gatesForPlan(plan: {
   budgets: Budgets;

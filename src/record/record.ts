@@ -2,7 +2,7 @@
 // JUnit and the history are all built from. Its format is this file's schema ("voxanne-run/2"), and
 // records are read back through it (older versions migrated).
 import { z } from 'zod';
-import { CapacityAnswer, RecordedStep } from '../search/shapes';
+import { CapacityAnswer, RecordedStep } from '../channel/capacity-step';
 import { CapacitySearch, Stage } from '../catalog/config';
 import { CapacityLimits } from '../plan/capacity';
 import { ApiCheck, HealthResult } from '../checks/health';

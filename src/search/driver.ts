@@ -3,8 +3,9 @@
 // plugin (plugins/artillery-plugin-voxanne) only wires its timer and channels to it.
 import type { PeriodEvent, RunConfig } from '../channel/channel';
 import { counter } from '../shared/metrics';
-import { judgeStep, nextStep, SECOND_MS, windowDone } from './capacity';
-import type { Decision, StepResult } from './shapes';
+import { judgeStep, SECOND_MS, windowDone } from './judge';
+import { nextStep } from './next-step';
+import type { Decision, CapacityStep } from '../channel/capacity-step';
 
 /** Before the first step: the worker's first seconds run late (compiling, first connections). */
 export const WARM_UP_MS = 2000;
@@ -23,7 +24,7 @@ export interface SearchReport {
 
 export type SearchAction =
   | { type: 'allow'; users: number }
-  | { type: 'step'; step: StepResult }
+  | { type: 'step'; step: CapacityStep }
   | { type: 'log'; line: string }
   | { type: 'done'; reason: string; timeUp: boolean };
 
@@ -35,7 +36,7 @@ export interface SearchState {
   seconds: Map<number, PeriodEvent[]>;
   arrived: Map<number, number>;
   reportedTo: Map<number, number>;
-  steps: StepResult[];
+  steps: CapacityStep[];
   current?: Decision & { changedAt: number; from: number | null };
   lastAllowAt: number;
   finished: boolean;

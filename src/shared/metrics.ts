@@ -29,3 +29,10 @@ export const artilleryMetric = {
 /** Change in active users over one period, from Artillery's user counters. */
 export const userChange = (c: Record<string, number>): number =>
   (c['vusers.created'] ?? 0) - (c['vusers.completed'] ?? 0) - (c['vusers.failed'] ?? 0);
+
+/** The load generator's own measurements, per worker and per second (processors/recorder.ts). */
+export const generatorMetric = {
+  prefix: 'voxanne.generator.',
+  cpuPct: 'voxanne.generator.cpu_pct',
+  loopDelayMs: 'voxanne.generator.loop_delay_ms',
+} as const;

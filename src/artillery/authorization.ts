@@ -1,9 +1,9 @@
 // Bearer tokens for the authenticated endpoints. The runner chooses the mode (the run's
 // configuration, src/channel/channel.ts); secrets come from the environment (on Fargate/Lambda workers: from the runner's secret
-// store) and live only in this module's memory, never in VU variables.
-import type { RunConfig } from '../src/channel/channel';
-import { decodeJwt, signJwt } from '../src/shared/jwt';
-import { signIn, refresh, type Session } from '../src/checks/signin';
+// store) and live only in this module's memory (one per Artillery thread), never in VU variables.
+import type { RunConfig } from '../channel/channel';
+import { decodeJwt, signJwt } from '../shared/jwt';
+import { signIn, refresh, type Session } from '../checks/signin';
 
 // Renew this long before `exp` (a quarter of a short token's life), so no request carries an expired token.
 const renewMarginMs = (s: Session) => Math.min(120_000, s.lifetimeMs / 4);

@@ -46,7 +46,7 @@ export const CapacityStep = z.object({
   verdict: z.enum(['held', 'broken', 'generator-limit']),
   endpoints: z.array(EndpointStep),
 });
-export type StepResult = z.infer<typeof CapacityStep>;
+export type CapacityStep = z.infer<typeof CapacityStep>;
 
 /** What the search does next: a step of `users`, why, and what it predicted. */
 export const Decision = z.object({ users: z.number(), phase: SearchPhase, predicted: Prediction.nullable() });
