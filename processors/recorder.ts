@@ -201,7 +201,10 @@ export function attachRecorder(events: NodeJS.EventEmitter, periodMs: number, ca
     channel = new BroadcastChannel(RECORDER_CHANNEL);
     channel.unref();
     channel.onmessage = (message) => {
-      const request = RecorderRequest.parse((message as { data: unknown }).data);
+      // The other workers' reports travel on the same channel: only the main thread's requests are for this one.
+      const parsed = RecorderRequest.safeParse((message as { data: unknown }).data);
+      if (!parsed.success) return;
+      const request = parsed.data;
       if (request.stop) stopping = true;
       if (request.breakerCounter && !breakerCounted) {
         // Artillery's metrics come from the users' events: the stop lands in this period of the output.

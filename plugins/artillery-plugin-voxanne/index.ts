@@ -71,7 +71,9 @@ export class Plugin {
     const recorder = new BroadcastChannel(RECORDER_CHANNEL);
     recorder.unref();
     recorder.onmessage = (message) => {
-      const data = WorkerMessage.parse((message as { data: unknown }).data);
+      const parsed = WorkerMessage.safeParse((message as { data: unknown }).data);
+      if (!parsed.success) return; // not a worker's: a request another thread sent on the same channel
+      const data = parsed.data;
       if ('redirect' in data) {
         if (wp.firstRedirect(periods, data)) writeEvent(dir, { type: 'redirect', ...data.redirect });
         return;

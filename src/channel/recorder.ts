@@ -1,6 +1,7 @@
 // The workers' flight recorder and Artillery's main thread talk over one BroadcastChannel
 // (processors/recorder.ts in every worker, the plugin in the main thread). Like the rest of the
-// channel, each side checks what it receives with the schemas below.
+// channel, each side checks what it receives with the schemas below. Every thread on the channel
+// hears every other (the workers each other's reports too): a message that is not for it is ignored.
 import { z } from 'zod';
 import { PeriodEvent } from './channel';
 import { artilleryMetric, generatorMetric } from '../shared/metrics';
