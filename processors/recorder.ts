@@ -3,11 +3,9 @@
 // would lose the open period. Every worker therefore keeps its own copy of the counters and
 // latency histograms of its recent periods, exactly as Artillery buckets them, and posts them to
 // the main thread (plugins/artillery-plugin-voxanne) every second and whenever it is asked.
-import { DDSketch } from '@artilleryio/sketches-js';
-import { encodeSketch } from '../src/shared/sketches';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
-import type { PeriodEvent } from '../src/channel/channel';
-import { keepHistogram, RECORDER_CHANNEL, RecorderRequest, type RedirectNote, type WorkerReport } from '../src/channel/recorder';
+import { RECORDER_CHANNEL, RecorderRequest, type RedirectNote, type WorkerReport } from '../src/channel/recorder';
+import { addInto, asEvent, keptHistogram, newSketch, type Bucket } from '../src/record/buckets';
 import { counter } from '../src/shared/metrics';
 import { watchGenerator } from '../src/artillery/generator-watch';
 
@@ -15,20 +13,6 @@ import { watchGenerator } from '../src/artillery/generator-watch';
 const KEEP_PERIODS = 4;
 let periodLengthMs = 0; // set by attachRecorder from the run's contract catalog
 const POST_EVERY_MS = 1000;
-
-// The hot path asks once per name.
-const kept = new Map<string, boolean>();
-const keptHistogram = (name: string): boolean => kept.get(name) ?? kept.set(name, keepHistogram(name)).get(name)!;
-
-interface Bucket {
-  period: number;
-  first: number;
-  last: number;
-  counters: Record<string, number>;
-  histograms: Record<string, DDSketch>;
-  /** The bucket as last posted, while nothing changed since (only the open period changes: the others are not encoded again). */
-  event?: PeriodEvent;
-}
 
 const buckets = new Map<number, Bucket>();
 // A capacity search judges steps on whole seconds: the same data, bucketed by second (only then).
@@ -85,16 +69,6 @@ function bucketAt(now: number): Bucket {
   return current;
 }
 
-/** Adds one bucket's counters and sketches into another (sketches merge exactly). */
-function addInto(into: Bucket, from: Bucket): Bucket {
-  into.first = Math.min(into.first, from.first);
-  into.last = Math.max(into.last, from.last);
-  into.event = undefined;
-  for (const [name, n] of Object.entries(from.counters)) into.counters[name] = (into.counters[name] ?? 0) + n;
-  for (const [name, sketch] of Object.entries(from.histograms)) (into.histograms[name] ??= new DDSketch({ relativeAccuracy: 0.01 })).merge(sketch);
-  return into;
-}
-
 /** A second that closed goes into its period, once. */
 function fold(second: Bucket): void {
   const period = second.period - (second.period % periodLengthMs);
@@ -130,16 +104,6 @@ function allowUsers(users: number): void {
   waiting = waiting.filter((w) => w.index >= users);
   for (const w of now) w.go();
 }
-
-const asEvent = (b: Bucket): PeriodEvent =>
-  (b.event ??= {
-    type: 'period',
-    period: b.period,
-    first: b.first,
-    last: b.last,
-    counters: { ...b.counters },
-    histograms: Object.fromEntries(Object.entries(b.histograms).map(([n, s]) => [n, encodeSketch(s)])),
-  });
 
 function report(): WorkerReport {
   const at = Date.now();
@@ -195,7 +159,7 @@ export function attachRecorder(events: NodeJS.EventEmitter, periodMs: number, ca
   });
   events.on('histogram', (name: string, value: number) => {
     if (!keptHistogram(name)) return;
-    (bucketAt(Date.now()).histograms[name] ??= new DDSketch({ relativeAccuracy: 0.01 })).accept(value);
+    (bucketAt(Date.now()).histograms[name] ??= newSketch()).accept(value);
   });
   if (!channel) {
     channel = new BroadcastChannel(RECORDER_CHANNEL);
