@@ -44,7 +44,9 @@ const FIXED = !process.argv.includes('--no-fixed');
 const FIXED_SECONDS = 30;
 
 function startStandIn(c: { concurrency: number; serviceMs: number }): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, ['bin/pack.js', 'standin', '--port', '0', '--capacity', String(c.concurrency), '--service-ms', String(c.serviceMs)], { cwd: ROOT });
+  const child = spawn(process.execPath, ['bin/pack.js', 'standin', '--port', '0', '--capacity', String(c.concurrency), '--service-ms', String(c.serviceMs)], {
+    cwd: ROOT,
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {
@@ -76,8 +78,9 @@ const spread = (req: { headers?: Record<string, string> }) => {
 };
 const load = (url: string, connections: number, seconds: number) =>
   new Promise<AutocannonResult>((resolve, reject) =>
-    autocannon({ url, connections, duration: seconds, timeout: 10, requests: JOURNEY_PATHS.map((path) => ({ method: 'GET', path, setupRequest: spread })) }, (err, r) =>
-      err ? reject(err) : resolve(r),
+    autocannon(
+      { url, connections, duration: seconds, timeout: 10, requests: JOURNEY_PATHS.map((path) => ({ method: 'GET', path, setupRequest: spread })) },
+      (err, r) => (err ? reject(err) : resolve(r)),
     ),
   );
 
@@ -133,7 +136,11 @@ const f2 = (v: number | null | undefined) => (v === null || v === undefined || !
 async function runPack(args: string[], env: NodeJS.ProcessEnv = {}) {
   const reports = mkdtempSync(join(tmpdir(), 'voxanne-bench-capacity-'));
   const t = performance.now();
-  const child = spawn(process.execPath, ['bin/pack.js', 'run', ...args, '--reports', reports], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/pack.js', 'run', ...args, '--reports', reports], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stdout += d));
@@ -172,7 +179,11 @@ async function fixedRun(url: string, users: number) {
 }
 
 async function main(): Promise<void> {
-  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the start`);
+  console.log(
+    `machine: ${cpus().length} cores, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} at the start`,
+  );
   const rows: string[] = [];
   const cpuRows: string[] = [];
   for (const capacity of CAPACITIES) {
@@ -192,9 +203,15 @@ async function main(): Promise<void> {
     console.log(`  steps: ${c.steps.map((s) => `${s.users} ${s.verdict}${s.phase === 'again' ? ' (again)' : ''}`).join(', ')}; run folder ${pack.folder}`);
     const held = c.held === null ? undefined : c.steps[c.held];
     const broke = c.stoppedAt === null ? undefined : c.steps[c.stoppedAt];
-    const brokeText = broke ? (broke.verdict === 'generator-limit' ? `generator limit at ${broke.users}` : `${broke.users} (${broke.broken.map((b) => b.gate).join(', ')})`) : '-';
-    const limitNote = c.result === 'generator-limit' ? ' (the generator\'s limit: at least)' : '';
-    rows.push(`| | pack \`--profile capacity\` | ${f(c.knee?.requestsPerSecond ?? c.atLeastRps)} req/s at ${c.knee?.users ?? '-'} users${limitNote} | ${held?.users ?? '-'} users (p99 ${f(held?.latency?.p99)} ms) | ${brokeText} | ${c.steps.length} | ${c.result} | ${f(pack.seconds)} s |`);
+    const brokeText = broke
+      ? broke.verdict === 'generator-limit'
+        ? `generator limit at ${broke.users}`
+        : `${broke.users} (${broke.broken.map((b) => b.gate).join(', ')})`
+      : '-';
+    const limitNote = c.result === 'generator-limit' ? " (the generator's limit: at least)" : '';
+    rows.push(
+      `| | pack \`--profile capacity\` | ${f(c.knee?.requestsPerSecond ?? c.atLeastRps)} req/s at ${c.knee?.users ?? '-'} users${limitNote} | ${held?.users ?? '-'} users (p99 ${f(held?.latency?.p99)} ms) | ${brokeText} | ${c.steps.length} | ${c.result} | ${f(pack.seconds)} s |`,
+    );
 
     // The generator, step by step (its worker thread, from /proc), against a fixed profile at the knee's users.
     const steps = c.steps.map((s) => ({ s, cpu: s.from !== undefined && s.to !== undefined ? pack.cpu(s.from, s.to, s.requests) : null }));
@@ -229,13 +246,21 @@ async function main(): Promise<void> {
     const { lo, hi } = bracket(ac.steps);
     const acHeld = ac.steps.find((s) => s.users === lo && s.verdict === 'held');
     console.log(`${label}, autocannon: ${ac.steps.map((s) => `${s.users} ${f(s.requestsPerSecond)} req/s p99 ${s.latency?.p99} ${s.verdict}`).join('; ')}`);
-    rows.push(`| | autocannon, same search | ${f(a.knee?.requestsPerSecond)} req/s at ${a.knee?.users ?? '-'} connections | ${lo ?? '-'} connections (p99 ${f(acHeld?.latency?.p99)} ms) | ${hi ?? '-'} | ${ac.steps.length} | ${a.result} | ${f((performance.now() - t) / 1000)} s |`);
+    rows.push(
+      `| | autocannon, same search | ${f(a.knee?.requestsPerSecond)} req/s at ${a.knee?.users ?? '-'} connections | ${lo ?? '-'} connections (p99 ${f(acHeld?.latency?.p99)} ms) | ${hi ?? '-'} | ${ac.steps.length} | ${a.result} | ${f((performance.now() - t) / 1000)} s |`,
+    );
   }
-  console.log(`\nload average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end\n`);
+  console.log(
+    `\nload average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} at the end\n`,
+  );
   console.log('| backend | search | highest throughput (the knee) | held | broke at | steps | result | time to the answer |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
-  console.log('\n| backend | generator per search step (users: CPU ms per request, % of a core) | fixed profiles at the first step\'s and the held users | worst step vs the nearest fixed run |');
+  console.log(
+    "\n| backend | generator per search step (users: CPU ms per request, % of a core) | fixed profiles at the first step's and the held users | worst step vs the nearest fixed run |",
+  );
   console.log('|---|---|---|---|');
   for (const r of cpuRows) console.log(r);
 }

@@ -44,6 +44,10 @@ child.on('exit', (code) => {
   clearInterval(timer);
   const s = ((Date.now() - started) / 1000).toFixed(1);
   if (LIST) for (const args of seen.values()) console.error(`  ${args}`);
-  console.error(`count-runs: ${command.join(' ')}: exit ${code}, ${s} s, ${seen.size} Artillery runs, load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.error(
+    `count-runs: ${command.join(' ')}: exit ${code}, ${s} s, ${seen.size} Artillery runs, load average now ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   process.exit(code ?? 1);
 });

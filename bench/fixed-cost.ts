@@ -65,7 +65,11 @@ export async function fixedCost(server: Server, reps: number): Promise<string[]>
       [2, 'noop.ts'],
     ] as const) {
       const m = await measure(server, async () => {
-        const { ran } = await runArtilleryScript(`fixed-${processor}`, bareScript(server.url, { users: 1, loops: 1, processor: join(dir, processor), arrivalSpan: '10ms' }), 120);
+        const { ran } = await runArtilleryScript(
+          `fixed-${processor}`,
+          bareScript(server.url, { users: 1, loops: 1, processor: join(dir, processor), arrivalSpan: '10ms' }),
+          120,
+        );
         return { tool: rows[i].tool, load: '1 user x 5 GETs', ran };
       });
       add(rows[i], m);
@@ -86,7 +90,10 @@ function fixedTable(rows: FixedRow[]): string[] {
   const lines = [
     `| command | start -> first request (s) | start -> first load request (s) | last load request -> exit (s) | last request -> exit (s) | wall (s) | CPU (s) | background load (cores) |`,
     '|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.tool} | ${m(r.toFirst)} | ${m(r.toFirstLoad)} | ${m(r.afterLastLoad)} | ${m(r.afterLast)} | ${m(r.wall)} | ${m(r.cpu)} | ${m(r.background)} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.tool} | ${m(r.toFirst)} | ${m(r.toFirstLoad)} | ${m(r.afterLastLoad)} | ${m(r.afterLast)} | ${m(r.wall)} | ${m(r.cpu)} | ${m(r.background)} |`,
+    ),
   ];
   const p = rows[0];
   if (p.spawned?.length) {

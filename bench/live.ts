@@ -118,13 +118,13 @@ async function packRun(server: Server, what: string, args: string[], live: boole
 }
 
 export async function liveSection(scale: number): Promise<string[]> {
-  log('live: its own CPU at the guide\'s load (42 periods) and a day-long soak\'s last render');
+  log("live: its own CPU at the guide's load (42 periods) and a day-long soak's last render");
   const guide = await ownCost(42);
   const soak = await ownCost(8640, true);
   const out = [
     '## Live view (--live)',
     '',
-    'Its own CPU: the recorded healthy run\'s periods repeated, fed to a live view with one reader connected (an SSE client over loopback). Every render assembles the record so far, renders the report\'s parts and writes them to the reader.',
+    "Its own CPU: the recorded healthy run's periods repeated, fed to a live view with one reader connected (an SSE client over loopback). Every render assembles the record so far, renders the report's parts and writes them to the reader.",
     '',
     '| run | periods | renders | CPU of the renders | per second of the run | last render | sent to the reader |',
     '|---|---:|---:|---:|---:|---:|---:|',
@@ -154,7 +154,7 @@ export async function liveSection(scale: number): Promise<string[]> {
     await fast.stop();
   }
   out.push(
-    'Real runs, with and without it (with a reader connected through the whole run). Fidelity: the latency the pack reports minus the server\'s own timing of the same requests. Flat out: a capacity search against the 0 ms target, whose knee is the most this machine\'s load generator sends.',
+    "Real runs, with and without it (with a reader connected through the whole run). Fidelity: the latency the pack reports minus the server's own timing of the same requests. Flat out: a capacity search against the 0 ms target, whose knee is the most this machine's load generator sends.",
     '',
     '| run | --live | requests (pack / server) | pack p50 / p95 / p99 (ms) | excess p50 / p95 / p99 (ms) | flat out: knee | CPU of the whole command | sent to the reader | background load (cores) |',
     '|---|---|---|---|---|---|---|---|---|',

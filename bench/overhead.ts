@@ -112,9 +112,13 @@ export async function overhead(server: Server, scale: number): Promise<string[]>
   rows.push(
     row(
       await measure(server, async () => {
-        const ran = await runCommand(process.execPath, ['--require', 'ts-node/register', join(__dirname, 'pack-autocannon.ts'), server.url, String(USERS), String(ceilingS)], {
-          timeoutS: ceilingS + 30,
-        });
+        const ran = await runCommand(
+          process.execPath,
+          ['--require', 'ts-node/register', join(__dirname, 'pack-autocannon.ts'), server.url, String(USERS), String(ceilingS)],
+          {
+            timeoutS: ceilingS + 30,
+          },
+        );
         return { tool: 'autocannon', load: `${USERS} connections, ${ceilingS} s`, ran };
       }),
     ),
@@ -133,7 +137,7 @@ export async function overhead(server: Server, scale: number): Promise<string[]>
   return [
     '## Overhead',
     '',
-    "Target: 0 ms delay. CPU is user + sys of the command's whole process tree; \"during the load\" is from the load's first request to its last answer as the server saw them; requests/s over the same span.",
+    'Target: 0 ms delay. CPU is user + sys of the command\'s whole process tree; "during the load" is from the load\'s first request to its last answer as the server saw them; requests/s over the same span.',
     '',
     ...overheadTable(rows),
     '',
@@ -175,7 +179,8 @@ export async function likeForLike(server: Server, packScript: any, scale: number
   const bare = parse(bareScript(server.url, { users: USERS, loops: holdS, thinkS: EQUAL_THINK_S }));
   bare.config.phases = phases;
   const load = `${USERS} users arriving over 1 s, ${EQUAL_THINK_S} s pause between journeys of 5 requests, ${holdS} s`;
-  const perK = (m: Measured) => (m.ran.cpuBetween(m.server.firstLoadArrivalAt ?? NaN, m.server.lastLoadEndAt ?? NaN) * 1000) / Math.max(1, m.server.loadRequests);
+  const perK = (m: Measured) =>
+    (m.ran.cpuBetween(m.server.firstLoadArrivalAt ?? NaN, m.server.lastLoadEndAt ?? NaN) * 1000) / Math.max(1, m.server.loadRequests);
   const runs: Record<'pack' | 'bare', Array<{ perK: number; requests: number; seconds: number; background: number }>> = { pack: [], bare: [] };
   for (let i = 0; i < reps; i++) {
     for (const tool of ['pack', 'bare'] as const) {

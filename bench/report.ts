@@ -29,7 +29,7 @@ function time(c: Case, rounds: number): { ms: number; bytes: number; points: num
     renderJUnit(c.record);
     times.push(performance.now() - t);
   }
-  const points = (/"x":\[([^\]]*)\]/.exec(html)?.[1].split(',').length) ?? 0;
+  const points = /"x":\[([^\]]*)\]/.exec(html)?.[1].split(',').length ?? 0;
   return { ms: median(times), bytes: Buffer.byteLength(html), points };
 }
 
@@ -83,11 +83,7 @@ function main(): void {
     }
     console.log('\nwriteReports end to end, in a reports folder holding those 4 runs (2 of them day-long soaks):\n');
     console.log(
-      [
-        '| run | no summary caches yet: reads every run.json (two of 63 MB) | caches valid (every later run) |',
-        '|---|---:|---:|',
-        ...e2e,
-      ].join('\n'),
+      ['| run | no summary caches yet: reads every run.json (two of 63 MB) | caches valid (every later run) |', '|---|---:|---:|', ...e2e].join('\n'),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -36,7 +36,6 @@ export interface SyntheticOptions {
   thinkSeconds?: number;
 }
 
-
 export function syntheticRecord(opts: SyntheticOptions): RunRecord {
   const budgets = loadBudgets();
   const contract = loadContract();
@@ -61,8 +60,16 @@ export function syntheticRecord(opts: SyntheticOptions): RunRecord {
     for (const { name, path, baseline: base } of contract.endpoints) {
       const active = (opts.incidents ?? []).filter((x) => t < x.to && t + periodSeconds > x.from && (!x.endpoint || x.endpoint === name));
       const slow = active.reduce((f, x) => f * (x.slowFactor ?? 1), 1);
-      const errorRate = Math.min(1, active.reduce((f, x) => f + (x.errorRate ?? 0), 0.0005));
-      const limitedRate = !isRateLimitedPath(contract, path) ? 0 : Math.min(1, active.reduce((f, x) => f + (x.rateLimitedRate ?? 0), 0));
+      const errorRate = Math.min(
+        1,
+        active.reduce((f, x) => f + (x.errorRate ?? 0), 0.0005),
+      );
+      const limitedRate = !isRateLimitedPath(contract, path)
+        ? 0
+        : Math.min(
+            1,
+            active.reduce((f, x) => f + (x.rateLimitedRate ?? 0), 0),
+          );
       const n = poisson(mid * opts.journeysPerUserSecond * periodSeconds);
       const sigma = Math.log(base.p95 / base.p50) / 1.645;
       const sketch = new DDSketch();
@@ -100,7 +107,12 @@ export function syntheticRecord(opts: SyntheticOptions): RunRecord {
 
   const endpointSummaries = summarizeEndpoints(periods, contract.endpoints, {}, false);
   const totals = computeTotals(periods, { count429: false, loadSeconds, durationSeconds: loadSeconds, crashedUsers: 0 });
-  const gates = evaluateGates(gateSpecs(budgets, contract.endpoints, { loadSeconds, strictBudgets: false, count429: false, plannedRequests: totals.requests }), totals, endpointSummaries, undefined);
+  const gates = evaluateGates(
+    gateSpecs(budgets, contract.endpoints, { loadSeconds, strictBudgets: false, count429: false, plannedRequests: totals.requests }),
+    totals,
+    endpointSummaries,
+    undefined,
+  );
   const failed = gates.filter((g) => g.strict && !g.passed);
   const limit = contract.rateLimit;
   const limited = contract.endpoints.filter((e) => isRateLimitedPath(contract, e.path)).map((e) => e.name);
@@ -129,7 +141,13 @@ export function syntheticRecord(opts: SyntheticOptions): RunRecord {
     health: { start: health(startedAt), end: health(endedAt) },
     apiCheck: { ok: true, path: '/api/vapi/webhook/health', status: 200, latencyMs: 9 },
     rateLimit: {
-      atStart: { policy: `${limit.requests};w=${limit.windowSeconds}`, limit: limit.requests, windowSeconds: limit.windowSeconds, remaining: limit.requests, resetSeconds: limit.windowSeconds },
+      atStart: {
+        policy: `${limit.requests};w=${limit.windowSeconds}`,
+        limit: limit.requests,
+        windowSeconds: limit.windowSeconds,
+        remaining: limit.requests,
+        resetSeconds: limit.windowSeconds,
+      },
       predictedApiRequests: periods.reduce((s, p) => s + limited.reduce((a, n) => a + (p.endpoints[n]?.requests ?? 0), 0), 0),
       limited: totals.errors.rateLimited,
       countedAsErrors: false,

@@ -34,7 +34,12 @@ function compileFile(source) {
   const ts = require('typescript');
   const { outputText } = ts.transpileModule(readFileSync(source, 'utf8'), {
     // The tests' own files carry a source map, so a failing test names its line in the .ts file.
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, inlineSourceMap: relative(ROOT, source).startsWith('test') },
+    compilerOptions: {
+      module: ts.ModuleKind.CommonJS,
+      target: ts.ScriptTarget.ES2022,
+      esModuleInterop: true,
+      inlineSourceMap: relative(ROOT, source).startsWith('test'),
+    },
     fileName: source,
   });
   mkdirSync(dirname(target), { recursive: true });

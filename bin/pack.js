@@ -27,7 +27,7 @@ function startProblem() {
   try {
     engines = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'artillery', 'package.json'), 'utf8')).engines.node;
   } catch {
-    return { message: 'the pack\'s dependencies are not installed; run npm ci' };
+    return { message: "the pack's dependencies are not installed; run npm ci" };
   }
   const need = /(\d+)\.(\d+)\.(\d+)/.exec(engines).slice(1).map(Number);
   const have = process.versions.node.split('.').map(Number);

@@ -119,9 +119,24 @@ function report(): WorkerReport {
   for (const b of open) {
     const period = b.period - (b.period % periodLengthMs);
     const base = periods.get(period);
-    periods.set(period, addInto(base && base === buckets.get(period) ? addInto({ ...base, counters: {}, histograms: {} }, base) : base ?? { period, first: b.first, last: b.last, counters: {}, histograms: {} }, b));
+    periods.set(
+      period,
+      addInto(
+        base && base === buckets.get(period)
+          ? addInto({ ...base, counters: {}, histograms: {} }, base)
+          : (base ?? { period, first: b.first, last: b.last, counters: {}, histograms: {} }),
+        b,
+      ),
+    );
   }
-  return { worker: threadId, at, inFlight: Math.max(0, sent - settled), periods: [...periods.values()].sort((a, b) => a.period - b.period).map(asEvent), seconds: closed.map(asEvent), arrived };
+  return {
+    worker: threadId,
+    at,
+    inFlight: Math.max(0, sent - settled),
+    periods: [...periods.values()].sort((a, b) => a.period - b.period).map(asEvent),
+    seconds: closed.map(asEvent),
+    arrived,
+  };
 }
 
 const redirected = new Set<string>();

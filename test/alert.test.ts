@@ -7,7 +7,10 @@ import { describe, test } from 'node:test';
 import { healthyThenFailing, unreachableSinks, WEBHOOK_PATH } from './shared-runs';
 
 /** Everything the run wrote to its folder, as text. */
-const runFolderText = (dir: string) => readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+const runFolderText = (dir: string) =>
+  readdirSync(dir)
+    .map((f) => readFileSync(join(dir, f), 'utf8'))
+    .join('\n');
 
 describe('alerts', { concurrency: true }, () => {
   test('a failing run sends one message with the verdict, the failed gate, key figures and the report', async () => {
@@ -36,7 +39,7 @@ describe('alerts', { concurrency: true }, () => {
     assert.doesNotMatch(r.stdout + r.stderr, /alert/);
   });
 
-  test('a webhook that cannot be reached is one warning without its URL; the exit code is the run\'s', async () => {
+  test("a webhook that cannot be reached is one warning without its URL; the exit code is the run's", async () => {
     const r = await unreachableSinks();
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /^warning: could not send the alert to ALERT_WEBHOOK_URL \(ECONNREFUSED\); the run's verdict is unchanged$/m);

@@ -3,7 +3,16 @@
 // carried in Artillery's own output, read back from a combined output's periods.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { afterHealth, afterPeriod, breakerStart, workerName, workerStopCounter, workerStops, workerStopsReason, type BreakerState } from '../src/record/breaker';
+import {
+  afterHealth,
+  afterPeriod,
+  breakerStart,
+  workerName,
+  workerStopCounter,
+  workerStops,
+  workerStopsReason,
+  type BreakerState,
+} from '../src/record/breaker';
 import { counter } from '../src/shared/metrics';
 
 const limits = { errorRatePct: 50, windowSeconds: 20, healthEverySeconds: 5 };

@@ -49,18 +49,29 @@ const opts = (o: Partial<Parameters<typeof answerCapacity>[1]> = {}) => ({
 const think = search.guideThinkSeconds;
 
 test('the knee: held and broke, with the knee, the endpoint that degraded first and the guide users at one throughput', () => {
-  const steps = [step(4, 40, 100), step(8, 80, 110), step(16, 100, 400), step(32, 101, 1200, { endpoints: [ep('root', { p95: 900 }), ep('health')] }), step(20, 100, 700)];
+  const steps = [
+    step(4, 40, 100),
+    step(8, 80, 110),
+    step(16, 100, 400),
+    step(32, 101, 1200, { endpoints: [ep('root', { p95: 900 }), ep('health')] }),
+    step(20, 100, 700),
+  ];
   const a = answerCapacity(steps, opts());
   assert.equal(a.result, 'knee');
   assert.deepEqual([a.held, a.stoppedAt, a.largestStep, a.atLeastRps], [4, 3, 32, null]);
   assert.deepEqual(a.knee, { users: 16, requestsPerSecond: 101 });
   assert.equal(a.degradedFirst, 'root');
-  assert.deepEqual(a.guideUsers, { held: guideUsersFor({ users: 20, requestsPerSecond: 100 }, think, 5), broke: guideUsersFor({ users: 32, requestsPerSecond: 100 }, think, 5), thinkSeconds: think, atRps: 100 });
+  assert.deepEqual(a.guideUsers, {
+    held: guideUsersFor({ users: 20, requestsPerSecond: 100 }, think, 5),
+    broke: guideUsersFor({ users: 32, requestsPerSecond: 100 }, think, 5),
+    thinkSeconds: think,
+    atRps: 100,
+  });
   assert.ok(a.guideUsers.held < a.guideUsers.broke);
   assert.equal(
     a.line,
     'capacity: highest throughput 101 req/s, reached at 16 users (the knee); held 20 users (100 req/s, p50/p95/p99 350/630/700 ms); ' +
-      'broke at 32 users (101 req/s): p99 1200 ms >= 1000 ms; GET /root degraded first (not narrowed to 10 %: the search\'s time bound came first)' +
+      "broke at 32 users (101 req/s): p99 1200 ms >= 1000 ms; GET /root degraded first (not narrowed to 10 %: the search's time bound came first)" +
       `; as the guide's users (${think} s pause between journeys), about ${a.guideUsers.held} held, ${a.guideUsers.broke} broke (an estimate, by Little's law at 100 req/s)`,
   );
   const narrowed = answerCapacity([...steps.slice(0, 3), step(17, 100, 1100), step(16, 100, 600)], opts());
@@ -81,16 +92,28 @@ test('gates in their own words: error rate, timeouts and the rate limiter', () =
   const a = answerCapacity([broke], opts());
   assert.equal(a.result, 'below-first-step');
   assert.equal(a.degradedFirst, 'health', 'the most errors and timeouts first');
-  assert.equal(a.line, 'capacity: below 8 users: it broke at 8 users (50 req/s): HTTP error rate 7.5 % >= 5 %, 3 timeouts > 0, rate limited 12 % >= 5 %; GET /health degraded first; highest throughput 50 req/s, reached at 8 users (the knee)');
+  assert.equal(
+    a.line,
+    'capacity: below 8 users: it broke at 8 users (50 req/s): HTTP error rate 7.5 % >= 5 %, 3 timeouts > 0, rate limited 12 % >= 5 %; GET /health degraded first; highest throughput 50 req/s, reached at 8 users (the knee)',
+  );
   const one = answerCapacity([step(1, 5, 1500, { endpoints: [] })], opts());
-  assert.equal(one.line, 'capacity: below 1 user: it broke at 1 users (5 req/s): p99 1500 ms >= 1000 ms; highest throughput 5 req/s, reached at 1 users (the knee)');
+  assert.equal(
+    one.line,
+    'capacity: below 1 user: it broke at 1 users (5 req/s): p99 1500 ms >= 1000 ms; highest throughput 5 req/s, reached at 1 users (the knee)',
+  );
   assert.equal(one.degradedFirst, null);
 });
 
 test('the endpoint that degraded first: the first step, in users, where one went over its budget or failed; else the furthest over at the break', () => {
-  const steps = [step(4, 40, 100, { endpoints: [ep('root', { p95: 150 }), ep('health', { p95: 100 })] }), step(8, 60, 1200, { endpoints: [ep('root', { p95: 190 }), ep('health', { p95: 90 })] })];
+  const steps = [
+    step(4, 40, 100, { endpoints: [ep('root', { p95: 150 }), ep('health', { p95: 100 })] }),
+    step(8, 60, 1200, { endpoints: [ep('root', { p95: 190 }), ep('health', { p95: 90 })] }),
+  ];
   assert.equal(answerCapacity(steps, opts()).degradedFirst, 'health', 'at its budget at 4 users');
-  const under = [step(4, 40, 100, { endpoints: [ep('root', { p95: 150 }), ep('health', { p95: 50 })] }), step(8, 60, 1200, { endpoints: [ep('root', { p95: 190 }), ep('health', { p95: 90 })] })];
+  const under = [
+    step(4, 40, 100, { endpoints: [ep('root', { p95: 150 }), ep('health', { p95: 50 })] }),
+    step(8, 60, 1200, { endpoints: [ep('root', { p95: 190 }), ep('health', { p95: 90 })] }),
+  ];
   assert.equal(answerCapacity(under, opts()).degradedFirst, 'root', 'none over: the furthest over its budget at the break (190/200 against 90/100)');
   const noBudget = [step(8, 60, 1200, { endpoints: [ep('other', { p95: 5000 }), ep('root', { p95: 20 })] })];
   assert.equal(answerCapacity(noBudget, opts()).degradedFirst, 'root', 'an endpoint without a budget is never over it');
@@ -110,7 +133,12 @@ test('the top held: the bound of users held, with the knee and the guide users',
 test('incomplete: the time bound or the run ended before a step broke; nothing judged at all', () => {
   const a = answerCapacity([step(4, 40.04, 100)], opts({ timeUp: true }));
   assert.equal(a.result, 'incomplete');
-  assert.match(a.line, new RegExp(`^capacity: not found: the search's time bound \\(${search.maxSeconds} s\\) came before a step broke; at least 4 users \\(40 req/s, p50/p95/p99 50/90/100 ms\\) held; highest throughput 40 req/s`));
+  assert.match(
+    a.line,
+    new RegExp(
+      `^capacity: not found: the search's time bound \\(${search.maxSeconds} s\\) came before a step broke; at least 4 users \\(40 req/s, p50/p95/p99 50/90/100 ms\\) held; highest throughput 40 req/s`,
+    ),
+  );
   assert.match(answerCapacity([step(4, 40, 100)], opts()).line, /^capacity: not found: the run ended before a step broke; at least 4 users/);
   const none = answerCapacity([], opts());
   assert.equal(none.line, 'capacity: not found: the run ended before a step broke and no step was judged');
@@ -131,8 +159,14 @@ test("the generator's limit: at least the throughput the backend held, why, and 
   const b = answerCapacity([brokeToo], opts());
   assert.equal(b.atLeastRps, 0, 'a step that broke its gates proves nothing held');
   assert.match(b.line, /\(at 64 users: event-loop delay 80 ms; the gates it broke then may be the generator's own queueing\); the backend is faster/);
-  assert.match(answerCapacity([step(64, 900, 300, { verdict: 'generator-limit', generatorLimited: true, cpuPct: 90, loopDelayMs: null })], opts()).line, /\(at 64 users: CPU 90 % of a core; p50/);
-  assert.ok(answerCapacity([step(8, 50, 100), step(8, 90, 100, { verdict: 'generator-limit', generatorLimited: true })], opts()).result === 'generator-limit', 'only the last step ends it');
+  assert.match(
+    answerCapacity([step(64, 900, 300, { verdict: 'generator-limit', generatorLimited: true, cpuPct: 90, loopDelayMs: null })], opts()).line,
+    /\(at 64 users: CPU 90 % of a core; p50/,
+  );
+  assert.ok(
+    answerCapacity([step(8, 50, 100), step(8, 90, 100, { verdict: 'generator-limit', generatorLimited: true })], opts()).result === 'generator-limit',
+    'only the last step ends it',
+  );
   assert.equal(answerCapacity([step(8, 90, 100, { verdict: 'generator-limit', generatorLimited: true }), step(4, 50, 100)], opts()).result, 'incomplete');
 });
 

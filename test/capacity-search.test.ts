@@ -80,11 +80,19 @@ describe('the capacity search against an ideal backend', () => {
       assert.ok(r.seconds <= search.maxSeconds, `${r.seconds.toFixed(0)} s of load: ${path}`);
       assert.ok(r.steps.length <= 12, path);
       // Once throughput stopped growing, the search predicted the break instead of walking to it.
-      assert.ok(r.steps.some((s) => s.phase === 'predict' && s.predicted), path);
+      assert.ok(
+        r.steps.some((s) => s.phase === 'predict' && s.predicted),
+        path,
+      );
       const a = answerCapacity(r.steps, { budgets: { health: 100 }, endpointPath: () => '/health', search, requestsPerJourney: 5, timeUp: false });
       assert.equal(a.result, 'knee');
       assert.ok(Math.abs(a.knee!.requestsPerSecond - rps) < rps * 0.01);
-      assert.match(a.line, new RegExp(`^capacity: highest throughput [\\d.]+ req/s, reached at \\d+ users \\(the knee\\); held ${r.lo} users .*; broke at ${r.hi} users .*p99 \\d+ ms >= 1000 ms; GET /health degraded first; as the guide's users \\(1 s pause between journeys\\), about \\d+ held, \\d+ broke \\(an estimate, by Little's law at [\\d.]+ req/s\\)$`));
+      assert.match(
+        a.line,
+        new RegExp(
+          `^capacity: highest throughput [\\d.]+ req/s, reached at \\d+ users \\(the knee\\); held ${r.lo} users .*; broke at ${r.hi} users .*p99 \\d+ ms >= 1000 ms; GET /health degraded first; as the guide's users \\(1 s pause between journeys\\), about \\d+ held, \\d+ broke \\(an estimate, by Little's law at [\\d.]+ req/s\\)$`,
+        ),
+      );
     });
   }
 
@@ -142,13 +150,17 @@ describe('the capacity search against an ideal backend', () => {
     assert.notEqual(nextStep([...steps, at(19, 950)], search, limits)?.phase, 'again');
   });
 
-  test('past the knee, a step that broke with its throughput below the knee\'s is measured again', () => {
+  test("past the knee, a step that broke with its throughput below the knee's is measured again", () => {
     const d = { phase: 'predict' as const, predicted: null };
     const steps = [measure(16, 500, 20, d), measure(256, 500, 20, d)];
     const dipped = { ...measure(449, 500, 20, d), requestsPerSecond: 470, verdict: 'broken' as const };
     dipped.broken = [{ gate: 'p99', value: 1050, limit: 1000 }];
     assert.deepEqual(nextStep([...steps, dipped], search, limits), { users: 449, phase: 'again', predicted: null });
-    assert.notEqual(nextStep([...steps, { ...measure(400, 500, 20, d), requestsPerSecond: 470 }], search, limits)?.phase, 'again', 'a held step is held either way');
+    assert.notEqual(
+      nextStep([...steps, { ...measure(400, 500, 20, d), requestsPerSecond: 470 }], search, limits)?.phase,
+      'again',
+      'a held step is held either way',
+    );
     assert.notEqual(nextStep([...steps, measure(449, 500, 20, d)], search, limits)?.phase, 'again', 'a step on the curve is not');
   });
 
@@ -166,7 +178,10 @@ describe('the capacity search against an ideal backend', () => {
 
   test('a backend that breaks with the first users: the search goes down to 1 user', () => {
     const r = run(0.5, 2000);
-    assert.deepEqual(r.steps.map((s) => s.users), [4, 2, 1]);
+    assert.deepEqual(
+      r.steps.map((s) => s.users),
+      [4, 2, 1],
+    );
     const a = answerCapacity(r.steps, { budgets: {}, endpointPath: (n) => n, search, requestsPerJourney: 5, timeUp: false });
     assert.equal(a.result, 'below-first-step');
     assert.match(a.line, /^capacity: below 1 user: it broke at 1 users/);
@@ -207,14 +222,20 @@ describe('where a capacity search may run', () => {
     assert.doesNotMatch(allowed.stdout, /client address/, 'spread IPs only on loopback');
     const scaled = await packInProcess('run', ['--profile', 'capacity', '--time-scale', '0.5', '--dry-run']);
     assert.equal(scaled.code, 2);
-    assert.match(scaled.stderr, /^error: profile capacity sets its own step lengths .*--time-scale does not apply to it; change search: in config\/profiles\.yml instead\n$/);
+    assert.match(
+      scaled.stderr,
+      /^error: profile capacity sets its own step lengths .*--time-scale does not apply to it; change search: in config\/profiles\.yml instead\n$/,
+    );
   });
 
   test('on Fargate or Lambda it is refused up front, with the reason: their workers cannot run the live search', async () => {
     for (const platform of ['fargate', 'lambda']) {
       const r = await packInProcess('run', ['--profile', 'capacity', '--platform', platform, '--dry-run']);
       assert.equal(r.code, 2, r.stdout);
-      assert.match(r.stderr, new RegExp(`^error: profile capacity runs on this machine only: .*Artillery's ${platform} workers do not run the pack's plugin that does it; .*\\n$`));
+      assert.match(
+        r.stderr,
+        new RegExp(`^error: profile capacity runs on this machine only: .*Artillery's ${platform} workers do not run the pack's plugin that does it; .*\\n$`),
+      );
       assert.equal(r.stdout, '');
     }
     // The same for a combined output of distributed workers: there is no search to judge in it.

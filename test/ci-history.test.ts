@@ -19,7 +19,10 @@ async function history(action: 'import' | 'export', carry: string, reports: stri
   return { code: r.code, out: r.stdout + r.stderr };
 }
 
-const runFolders = (dir: string) => readdirSync(dir).filter((f) => /^\d{8}-/.test(f)).sort();
+const runFolders = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => /^\d{8}-/.test(f))
+    .sort();
 
 describe('history carried between scheduled runs', { concurrency: true }, () => {
   test('the workflow runs the same commands this test does', () => {
@@ -60,7 +63,10 @@ describe('history carried between scheduled runs', { concurrency: true }, () => 
     for (const id of ids) assert.ok(index.includes(`data-run="${id}"`), `index.html lists ${id}`);
     // The carried runs' links in the index work: they have a report (without charts).
     for (const id of ids.slice(0, 2)) assert.match(readFileSync(join(b, id, 'report.html'), 'utf8'), new RegExp(id));
-    const lines = readFileSync(join(b, 'history.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).id);
+    const lines = readFileSync(join(b, 'history.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).id);
     assert.deepEqual(lines, ids);
     // What goes on to run 4: all three, without their per-period data.
     assert.deepEqual(readdirSync(join(carry, 'runs')).sort(), [...ids].sort());

@@ -66,13 +66,18 @@ describe('a sixth endpoint', () => {
 
       assert.match(r.stdout, /GET \/api\/phone-numbers\s+\d+ req\s+0 err.*\(p95 < 321 ms\)/);
       const gate = r.record!.gates.find((g) => g.endpoint === SIXTH.name);
-      assert.deepEqual([gate?.id, gate?.limit, gate?.expression], ['p95-phone_numbers', 321, 'plugins.metrics-by-endpoint.response_time.phone_numbers.p95 < 321']);
+      assert.deepEqual(
+        [gate?.id, gate?.limit, gate?.expression],
+        ['p95-phone_numbers', 321, 'plugins.metrics-by-endpoint.response_time.phone_numbers.p95 < 321'],
+      );
       const endpoint = r.record!.endpoints.find((e) => e.name === SIXTH.name);
       assert.deepEqual([endpoint?.path, endpoint?.budgetP95Ms, endpoint?.baseline, endpoint?.expectationFailures], [SIXTH.path, 321, SIXTH.baseline, 0]);
       assert.ok(endpoint!.requests > 0);
 
       const script = parse(readFileSync(join(r.dir!, 'script.yml'), 'utf8'));
-      const request = script.scenarios[0].flow[0].loop.map((step: { get?: { name: string } }) => step.get).find((g?: { name: string }) => g?.name === SIXTH.name);
+      const request = script.scenarios[0].flow[0].loop
+        .map((step: { get?: { name: string } }) => step.get)
+        .find((g?: { name: string }) => g?.name === SIXTH.name);
       assert.deepEqual(request.expect, [{ statusCode: 200 }, { hasProperty: 'numbers' }]);
       assert.equal(request.followRedirect, false);
 

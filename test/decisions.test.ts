@@ -43,7 +43,13 @@ interface JUnitCase {
   out?: string;
 }
 
-const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+const unescape = (s: string) =>
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 
 /** The testcases of junit.xml: name, failure message, skip reason, system-out. */
 function junitCases(xml: string): JUnitCase[] {
@@ -73,7 +79,14 @@ function textOf(html: string, attr: string): string {
     depth += m[1] ? -1 : 1;
     if (depth === 0) break;
   }
-  return unescape(html.slice(start, re.lastIndex).replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'")).replace(/\s+/g, ' ').trim();
+  return unescape(
+    html
+      .slice(start, re.lastIndex)
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/&#39;/g, "'"),
+  )
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 const cache = new Map<string, Recording>();
@@ -83,13 +96,27 @@ function recording(name: string, previous: RunRecord | null = null): Recording {
   const dir = join(FIXTURES, name);
   const record = replayRunFolder(dir);
   const channel = join(dir, 'events.ndjson');
-  const events = existsSync(channel) ? readFileSync(channel, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as RunEvent) : [];
-  const reported = record.platform.name === 'local' ? events.filter((e): e is PeriodEvent => e.type === 'period') : readCombinedOutput(join(dir, 'artillery.json')).periods;
+  const events = existsSync(channel)
+    ? readFileSync(channel, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as RunEvent)
+    : [];
+  const reported =
+    record.platform.name === 'local' ? events.filter((e): e is PeriodEvent => e.type === 'period') : readCombinedOutput(join(dir, 'artillery.json')).periods;
   const seen = new Set(reported.filter((p) => !p.unreported).map((p) => p.period));
   const ended = events.some((e) => e.type === 'end');
-  const extra = [...reported.filter((p) => p.unreported), ...(ended ? [] : readTail(dir)?.periods ?? [])].filter((p) => !seen.has(p.period));
+  const extra = [...reported.filter((p) => p.unreported), ...(ended ? [] : (readTail(dir)?.periods ?? []))].filter((p) => !seen.has(p.period));
   const periods = [...reported.filter((p) => !p.unreported), ...extra.filter((p, i) => extra.findIndex((q) => q.period === p.period) === i)];
-  const r: Recording = { name, record, events, periods, html: renderReport(record, previous), junit: junitCases(renderJUnit(record)), summary: formatSummary(record) };
+  const r: Recording = {
+    name,
+    record,
+    events,
+    periods,
+    html: renderReport(record, previous),
+    junit: junitCases(renderJUnit(record)),
+    summary: formatSummary(record),
+  };
   if (!previous) cache.set(name, r);
   return r;
 }
@@ -102,7 +129,11 @@ const gate = (r: RunRecord, id: string): Gate => {
   return g;
 };
 const round2 = (n: number) => Math.round(n * 100) / 100;
-const failedCases = (rec: Recording) => rec.junit.filter((c) => c.failure !== undefined).map((c) => c.name).sort();
+const failedCases = (rec: Recording) =>
+  rec.junit
+    .filter((c) => c.failure !== undefined)
+    .map((c) => c.name)
+    .sort();
 const verdictText = (rec: Recording) => textOf(rec.html, 'class="verdict');
 
 /** What every recording shows, whatever happened: consistent verdicts everywhere a user looks. */
@@ -121,11 +152,25 @@ describe('every recording: one verdict, told the same everywhere', () => {
       // Every strict gate that failed is a JUnit failure; a passing run has none.
       for (const g of r.gates.filter((x) => !x.endpoint)) assert.equal(rec.junit.find((c) => c.name === g.title)?.failure !== undefined, !g.passed, g.id);
       // The report: its title and sections, in order, and its key figures from the record.
-      assert.ok(rec.html.includes(`<title>${{ passed: 'Passed', failed: 'Failed', aborted: 'Aborted', interrupted: 'Interrupted', unhealthy: 'Unhealthy', refused: 'Refused', crashed: 'Crashed' }[r.outcome]}: ${r.environment} ${r.profile.name}, `));
+      assert.ok(
+        rec.html.includes(
+          `<title>${{ passed: 'Passed', failed: 'Failed', aborted: 'Aborted', interrupted: 'Interrupted', unhealthy: 'Unhealthy', refused: 'Refused', crashed: 'Crashed' }[r.outcome]}: ${r.environment} ${r.profile.name}, `,
+        ),
+      );
       const sections = [...rec.html.matchAll(/<section id="([^"]+)"/g)].map((m) => m[1]);
-      assert.deepEqual(sections, [...(r.capacity ? ['capacity'] : []), 'diagnosis', 'health', ...(r.capacity ? [] : ['gates']), 'endpoints', 'charts', 'compare', 'settings']);
+      assert.deepEqual(sections, [
+        ...(r.capacity ? ['capacity'] : []),
+        'diagnosis',
+        'health',
+        ...(r.capacity ? [] : ['gates']),
+        'endpoints',
+        'charts',
+        'compare',
+        'settings',
+      ]);
       assert.equal(textOf(rec.html, 'data-kpi="Requests"'), fmtInt(r.totals.requests));
-      for (const e of r.endpoints) assert.ok(textOf(rec.html, `data-endpoint="${e.name}"`).startsWith(`GET ${e.path} ${e.name} ${fmtInt(e.requests)} `), e.name);
+      for (const e of r.endpoints)
+        assert.ok(textOf(rec.html, `data-endpoint="${e.name}"`).startsWith(`GET ${e.path} ${e.name} ${fmtInt(e.requests)} `), e.name);
       // The record's request count is what the workers counted on the channel (reported periods, then the tail).
       assert.equal(r.totals.requests, sum(rec, 'voxanne.requests'));
       assert.doesNotMatch([r.reason, ...r.diagnosis, rec.summary].join('\n'), /NaN|undefined|Infinity|null ms/);
@@ -190,11 +235,14 @@ describe('failing gates', () => {
     const p99 = gate(r, 'p99');
     assert.equal(p99.passed, false);
     assert.equal(p99.value, r.totals.latency?.p99);
-    assert.ok((p99.value) >= 1000);
+    assert.ok(p99.value >= 1000);
     const assistants = r.endpoints.find((e) => e.name === 'assistants');
     assert.ok(assistants?.latency && assistants.latency.p50 >= 1300, 'the stand-in held assistants 1.3 s');
     assert.equal(r.reason, 'Gate failed: p99 response time.');
-    assert.ok(r.diagnosis.some((d) => d.startsWith(`High response times (p99 ${r.totals.latency?.p99} ms), slowest: /api/assistants`)), r.diagnosis.join('\n'));
+    assert.ok(
+      r.diagnosis.some((d) => d.startsWith(`High response times (p99 ${r.totals.latency?.p99} ms), slowest: /api/assistants`)),
+      r.diagnosis.join('\n'),
+    );
     const budget = r.gates.find((g) => g.endpoint === 'assistants');
     assert.equal(budget?.passed, false);
     assert.equal(budget?.strict, false);
@@ -218,7 +266,10 @@ describe('failing gates', () => {
     assert.ok(over.some((g) => g.endpoint === 'assistants'));
     assert.ok(over.every((g) => g.strict));
     assert.equal(r.reason, `Gate failed: ${['p99 response time', ...over.map((g) => g.title)].join(', ')}.`);
-    assert.ok(r.diagnosis.some((d) => /^assistants p95 [\d.]+ ms is over its 500 ms budget\.$/.test(d)), 'no longer a warning');
+    assert.ok(
+      r.diagnosis.some((d) => /^assistants p95 [\d.]+ ms is over its 500 ms budget\.$/.test(d)),
+      'no longer a warning',
+    );
     const junit = junitCases(renderJUnit(r));
     assert.match(junit.find((c) => c.name === 'assistants p95 within 500 ms budget')?.failure ?? '', /^assistants p95 [\d.]+ ms, limit < 500 ms$/);
     assert.match(formatSummary(r), /^ {2}FAIL {2}GET \/api\/assistants /m);
@@ -228,13 +279,19 @@ describe('failing gates', () => {
     const rec = recording('over-budget');
     const r = rec.record;
     assert.equal(readPlanFile(join(FIXTURES, 'over-budget')).opts.strict, true);
-    assert.ok(r.gates.filter((g) => !g.endpoint).every((g) => g.passed), 'every whole-run gate passed');
+    assert.ok(
+      r.gates.filter((g) => !g.endpoint).every((g) => g.passed),
+      'every whole-run gate passed',
+    );
     const over = r.gates.filter((g) => g.endpoint && !g.passed);
-    assert.deepEqual(over.map((g) => g.endpoint), ['webhook_health']);
+    assert.deepEqual(
+      over.map((g) => g.endpoint),
+      ['webhook_health'],
+    );
     const [g] = over;
     assert.equal(g.strict, true);
     assert.equal(g.value, r.endpoints.find((e) => e.name === 'webhook_health')?.latency?.p95);
-    assert.ok((g.value) >= g.limit);
+    assert.ok(g.value >= g.limit);
     assert.equal(r.outcome, 'failed');
     assert.equal(r.exitCode, 1);
     assert.equal(r.reason, `Gate failed: ${g.title}.`);
@@ -268,19 +325,29 @@ describe('failing gates', () => {
     const r = rec.record;
     const g = gate(r, 'enough-load');
     assert.equal(g.value, sum(rec, 'voxanne.requests'));
-    assert.ok((g.value) < g.limit);
+    assert.ok(g.value < g.limit);
     assert.equal(g.passed, false);
     assert.equal(r.outcome, 'failed');
     assert.equal(r.exitCode, 1);
     const plan = readPlanFile(join(FIXTURES, 'too-short'));
-    assert.match(r.reason, new RegExp(`^Too short to judge: ${g.value} requests in \\d+ s of load, against ~${plan.estimate.total} planned over ${plan.loadSeconds} s \\(at least ${g.limit} needed\\)\\.$`));
+    assert.match(
+      r.reason,
+      new RegExp(
+        `^Too short to judge: ${g.value} requests in \\d+ s of load, against ~${plan.estimate.total} planned over ${plan.loadSeconds} s \\(at least ${g.limit} needed\\)\\.$`,
+      ),
+    );
     assert.match(rec.summary, /^ {2}FAIL {2}Enough load to judge /m);
   });
 
   test('resets and bodies that are not JSON (broken-bodies): each counted by its kind, as the events say', () => {
     const rec = recording('broken-bodies');
     const r = rec.record;
-    const notJson = Object.entries(rec.periods.reduce<Record<string, number>>((t, p) => ({ ...t, ...Object.fromEntries(Object.entries(p.counters).map(([k, v]) => [k, (t[k] ?? 0) + v])) }), {}))
+    const notJson = Object.entries(
+      rec.periods.reduce<Record<string, number>>(
+        (t, p) => ({ ...t, ...Object.fromEntries(Object.entries(p.counters).map(([k, v]) => [k, (t[k] ?? 0) + v])) }),
+        {},
+      ),
+    )
       .filter(([k]) => k.startsWith('voxanne.not_json.'))
       .reduce((n, [, v]) => n + v, 0);
     assert.ok(notJson > 0);
@@ -311,7 +378,14 @@ describe('failing gates', () => {
     assert.match(preflight.rateLimitWarning, /Would fit: .*--time-scale/);
     const policy = r.rateLimit.atStart?.limit;
     assert.ok(policy && preflight.rateLimitWarning.includes(`of ${policy} per hour are left`));
-    assert.ok(r.diagnosis.some((d) => d.startsWith(`rate limited: ${limited} requests, policy ${policy} per hour. This is the backend's rate limiter, not overload (left out of the error rate). Its window resets at `)), r.diagnosis.join('\n'));
+    assert.ok(
+      r.diagnosis.some((d) =>
+        d.startsWith(
+          `rate limited: ${limited} requests, policy ${policy} per hour. This is the backend's rate limiter, not overload (left out of the error rate). Its window resets at `,
+        ),
+      ),
+      r.diagnosis.join('\n'),
+    );
     assert.ok(r.endpoints.find((e) => e.name === 'assistants')!.errors.rateLimited > 0);
     assert.deepEqual(failedCases(rec), ['Rate limited', 'run verdict']);
     assert.match(rec.summary, /^ {2}FAIL {2}Rate limited /m);
@@ -407,7 +481,10 @@ describe('the backend around the load', () => {
     // The preflight's /api request (authenticated: the development token) and the body it got, printed as they came.
     const preflight = rec.events.find((e) => e.type === 'preflight');
     assert.ok(preflight?.type === 'preflight' && preflight.api && preflight.api.authenticated);
-    assert.ok(rec.summary.includes(`API failing while /health is OK: ${preflight.api.path} answered ${preflight.api.status}: ${preflight.api.detail}`), rec.summary);
+    assert.ok(
+      rec.summary.includes(`API failing while /health is OK: ${preflight.api.path} answered ${preflight.api.status}: ${preflight.api.detail}`),
+      rec.summary,
+    );
     // Every sample failed, and the summary says how many were sent.
     assert.ok(rec.summary.includes(`; ${API_SAMPLES} of ${API_SAMPLES} /api requests failed (500 ×${API_SAMPLES}).`), rec.summary);
     assert.ok(!rec.events.some((e) => e.type === 'phase' || e.type === 'period'), 'no load');
@@ -451,7 +528,8 @@ describe('how a run ends', () => {
     assert.ok(unreported > 0);
     assert.equal(r.ending.unreportedPeriods, unreported);
     assert.ok(r.diagnosis.includes(`${unreported} period(s) at the end come from the workers' own record: Artillery stopped before reporting them.`));
-    if (end.inFlight > 0) assert.ok(r.diagnosis.includes(`${end.inFlight} requests were still in flight when the users were stopped: sent, never answered, not counted.`));
+    if (end.inFlight > 0)
+      assert.ok(r.diagnosis.includes(`${end.inFlight} requests were still in flight when the users were stopped: sent, never answered, not counted.`));
     // ensure judged an incomplete run: its verdicts are not the record's.
     assert.match(verdictText(rec), /Interrupted/);
     assert.match(rec.junit.find((c) => c.name === 'run verdict')?.failure ?? '', /^Stopped by SIGINT/);
@@ -490,7 +568,11 @@ describe('how a run ends', () => {
     const verdicts = rec.events.find((e) => e.type === 'verdicts');
     for (const g of r.gates.filter((x) => !x.endpoint && x.value !== null)) {
       const holds = g.comparator === '<' ? g.value! < g.limit : g.comparator === '<=' ? g.value! <= g.limit : g.value! >= g.limit;
-      assert.equal(g.passed, holds, `${g.id}: ${g.value} ${g.comparator} ${g.limit}${verdicts?.type === 'verdicts' ? ` (ensure said ${verdicts.gates[g.id]})` : ''}`);
+      assert.equal(
+        g.passed,
+        holds,
+        `${g.id}: ${g.value} ${g.comparator} ${g.limit}${verdicts?.type === 'verdicts' ? ` (ensure said ${verdicts.gates[g.id]})` : ''}`,
+      );
     }
     assert.match(r.reason, /^Stopped early by the breaker: \/health went bad mid-run \(degraded: database down\)/);
     assert.match(verdictText(rec), /Aborted/);
@@ -522,7 +604,11 @@ describe('how a run ends', () => {
     assert.equal(r.ending.unreportedPeriods, fromTail.length);
     assert.ok(r.totals.requests > 0 && r.totals.requests === sum(rec, 'voxanne.requests'));
     assert.ok(r.ending.unknownSeconds > 0);
-    assert.ok(r.diagnosis.includes(`Artillery was killed: the last ${r.ending.unknownSeconds} s of load are unknown (the record keeps what the workers had measured until then).`));
+    assert.ok(
+      r.diagnosis.includes(
+        `Artillery was killed: the last ${r.ending.unknownSeconds} s of load are unknown (the record keeps what the workers had measured until then).`,
+      ),
+    );
     assert.match(r.reason, /^Artillery was killed \(SIGKILL\) after \d+ s of load/);
   });
 });
@@ -537,13 +623,19 @@ describe('a capacity search', () => {
     // The record's steps are the ones the plugin judged and sent on the channel, in the same order.
     const judged = rec.events.flatMap((e) => (e.type === 'capacity-step' ? [e.step] : []));
     assert.ok(judged.length > 0 && rec.events.some((e) => e.type === 'capacity-stop'));
-    assert.deepEqual(c.steps.map((x) => [x.users, x.verdict]), judged.map((x) => [x.users, x.verdict]));
+    assert.deepEqual(
+      c.steps.map((x) => [x.users, x.verdict]),
+      judged.map((x) => [x.users, x.verdict]),
+    );
     assert.ok(c.stoppedAt !== null && c.held !== null);
     // One request at a time for 60 ms: a knee, then a bracket narrowed to the search's own factor.
     assert.equal(c.result, 'knee', c.line);
     const held = c.steps[c.held];
     const broke = c.steps[c.stoppedAt];
-    assert.ok(broke.users > held.users && broke.users <= Math.max(held.users + 1, Math.ceil(held.users * c.search!.narrowTo)), `${held.users} .. ${broke.users}`);
+    assert.ok(
+      broke.users > held.users && broke.users <= Math.max(held.users + 1, Math.ceil(held.users * c.search!.narrowTo)),
+      `${held.users} .. ${broke.users}`,
+    );
     assert.equal(r.reason, `Capacity found: the backend held ${held.users} users and broke the gates at ${broke.users}.`);
     assert.equal(r.exitCode, 0);
     assert.equal(held.verdict, 'held');
@@ -580,22 +672,36 @@ describe('a capacity search', () => {
     assert.ok(pool > largest * 10, `pool ${pool}, largest step ${largest}`);
     assert.equal(c.largestStep, largest);
     assert.equal(r.totals.maxUsers, largest, 'run.json: the most users that sent at once');
-    assert.ok(r.periods.every((p) => p.users.active <= largest && p.users.planned <= largest), 'every period: at most the largest step');
+    assert.ok(
+      r.periods.every((p) => p.users.active <= largest && p.users.planned <= largest),
+      'every period: at most the largest step',
+    );
     assert.ok(r.periods.some((p) => p.users.active === largest));
     // The terminal.
-    assert.match(rec.summary, new RegExp(`^vus_max\\.+: ${largest} \\(the largest step; a waiting pool of ${pool} users sent only as each step let it\\)$`, 'm'));
+    assert.match(
+      rec.summary,
+      new RegExp(`^vus_max\\.+: ${largest} \\(the largest step; a waiting pool of ${pool} users sent only as each step let it\\)$`, 'm'),
+    );
     assert.match(rec.summary, new RegExp(`^vus_steps\\.+: ${users.join(' -> ')}$`, 'm'));
     // The report: the card, the users chart (its values come from the record's periods), the Settings.
     assert.match(rec.html, new RegExp(`data-kpi="Peak users">${largest}<small> largest step</small>`));
     assert.doesNotMatch(rec.html, new RegExp(`data-kpi="Peak users">[^<]*${fmtInt(pool)}`));
     const chart = JSON.parse(/<script[^>]*id="chart-data"[^>]*>([\s\S]*?)<\/script>/.exec(rec.html)![1]);
-    const peak = (label: string) => Math.max(...(chart.charts['c-users'].series.find((x: { label: string }) => x.label === label).values as Array<number | null>).map((v) => v ?? 0));
+    const peak = (label: string) =>
+      Math.max(...(chart.charts['c-users'].series.find((x: { label: string }) => x.label === label).values as Array<number | null>).map((v) => v ?? 0));
     assert.equal(peak('active'), largest, 'the users chart climbs to the largest step');
     assert.ok(peak('planned') <= largest);
     assert.match(rec.html, /the users each step of the search let send, step by step/);
-    assert.match(rec.html, new RegExp(`<caption>Search steps: the users each step let send \\(a waiting pool of ${fmtInt(pool).replace(',', '\\,?')} users sent only as a step let it\\)</caption>`));
+    assert.match(
+      rec.html,
+      new RegExp(
+        `<caption>Search steps: the users each step let send \\(a waiting pool of ${fmtInt(pool).replace(',', '\\,?')} users sent only as a step let it\\)</caption>`,
+      ),
+    );
     const settings = rec.html.slice(rec.html.indexOf('id="settings"'));
-    const rows = [...settings.matchAll(/<tr><td class="num">(\d+)<\/td><td class="num">[^<]*<\/td><td class="num">(\d+)<\/td><\/tr>/g)].map((m) => Number(m[2]));
+    const rows = [...settings.matchAll(/<tr><td class="num">(\d+)<\/td><td class="num">[^<]*<\/td><td class="num">(\d+)<\/td><\/tr>/g)].map((m) =>
+      Number(m[2]),
+    );
     assert.deepEqual(rows, users, 'Settings: one row per step, its users');
     // JUnit and the pushed metrics.
     const junit = renderJUnit(r);
@@ -611,10 +717,11 @@ describe('a capacity search', () => {
   test('the generator idles while users wait: every step at most 10 % of a core, the first included', () => {
     const c = recording('capacity').record.capacity!;
     // About 17 requests/s: the pool arrived in a burst before the first step, so no step pays for its arrival.
-    for (const s of c.steps) assert.ok(s.cpuPct !== null && s.cpuPct <= 10, `step of ${s.users} users: generator CPU ${s.cpuPct} % at ${s.requestsPerSecond} req/s`);
+    for (const s of c.steps)
+      assert.ok(s.cpuPct !== null && s.cpuPct <= 10, `step of ${s.users} users: generator CPU ${s.cpuPct} % at ${s.requestsPerSecond} req/s`);
   });
 
-  test('held is never above broke: in users, and in the guide\'s users (both at one throughput)', () => {
+  test("held is never above broke: in users, and in the guide's users (both at one throughput)", () => {
     for (const name of ['capacity', 'capacity-generator-limit']) {
       const c = recording(name).record.capacity!;
       const held = c.held === null ? null : c.steps[c.held];
@@ -641,8 +748,14 @@ describe('a capacity search', () => {
     assert.ok(byCpu || byLoop, `generator CPU ${last.cpuPct} %, event-loop delay ${last.loopDelayMs} ms`);
     assert.match(c.line, byCpu ? /CPU [\d.]+ % of a core/ : /event-loop delay [\d.]+ ms/);
     assert.ok(c.atLeastRps! > 0);
-    assert.ok(c.steps.every((s) => s.verdict !== 'broken'), 'the backend never broke: the generator stopped the search');
-    assert.match(rec.summary, /^capacity: the load generator reached its limit at [\d.]+ req\/s before the backend broke: capacity is at least [\d.]+ req\/s .*--platform fargate or lambda/m);
+    assert.ok(
+      c.steps.every((s) => s.verdict !== 'broken'),
+      'the backend never broke: the generator stopped the search',
+    );
+    assert.match(
+      rec.summary,
+      /^capacity: the load generator reached its limit at [\d.]+ req\/s before the backend broke: capacity is at least [\d.]+ req\/s .*--platform fargate or lambda/m,
+    );
     assert.doesNotMatch(rec.summary, /broke at/);
     assert.equal(rec.record.exitCode, 0);
   });
@@ -657,7 +770,10 @@ describe('a distributed run', () => {
     assert.equal(r.totals.requests, output.aggregate.counters['voxanne.requests']);
     assert.equal(r.totals.latency?.p99, output.aggregate.summaries['http.response_time'].p99);
     assert.equal(r.periods.length, output.intermediate.length);
-    assert.ok(r.periods.every((p) => p.latencySummary && p.latency === undefined), 'summaries, no sketches');
+    assert.ok(
+      r.periods.every((p) => p.latencySummary && p.latency === undefined),
+      'summaries, no sketches',
+    );
     assert.equal(r.outcome, 'passed');
     assert.equal(r.reason, 'Every gate passed (from a combined output: /health was not checked from here).');
     assert.match(rec.html, /AWS Fargate, 3 workers in us-east-1/);
@@ -669,7 +785,21 @@ describe('a distributed run', () => {
 describe('alerts and pushed metrics', () => {
   test('failed, aborted and unhealthy runs alert; passed, interrupted, refused and crashed ones do not', () => {
     const alerting = Object.keys(situations).filter((n) => ALERT_OUTCOMES.includes(recording(n).record.outcome));
-    assert.deepEqual(alerting.sort(), ['aborted', 'api-failing', 'broken-bodies', 'degraded-at-end', 'errors', 'health-degraded', 'over-budget', 'over-limit-confirmed', 'rate-limit', 'slow', 'target-down', 'timeouts', 'too-short']);
+    assert.deepEqual(alerting.sort(), [
+      'aborted',
+      'api-failing',
+      'broken-bodies',
+      'degraded-at-end',
+      'errors',
+      'health-degraded',
+      'over-budget',
+      'over-limit-confirmed',
+      'rate-limit',
+      'slow',
+      'target-down',
+      'timeouts',
+      'too-short',
+    ]);
   });
 
   test("the errors run's alert names the failed gate with its figures; its metrics say it failed", () => {
@@ -707,7 +837,10 @@ describe('two recordings side by side', () => {
     const runs = ['healthy', 'errors', 'target-down'].map((n) => ({ ...recording(n).record, periods: [] }));
     const index = renderIndex(runs);
     const ids = [...index.matchAll(/<tr data-run="([^"]+)"/g)].map((m) => m[1]);
-    assert.deepEqual(ids, [...runs].sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt)).map((r) => r.id));
+    assert.deepEqual(
+      ids,
+      [...runs].sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt)).map((r) => r.id),
+    );
     assert.match(textOf(index, `data-run="${runs[0].id}"`), /✓ Passed/);
     assert.match(textOf(index, `data-run="${runs[1].id}"`), /✗ Failed/);
   });

@@ -20,7 +20,7 @@ const usedPlugins = () => [
   'artillery-plugin-publish-metrics',
 ];
 
-test("Artillery bundles every plugin the pack uses, and resolves each to its bundled copy", async () => {
+test('Artillery bundles every plugin the pack uses, and resolves each to its bundled copy', async () => {
   const { BUILTIN_PACKAGE_NAMES, resolveBuiltinPackage } = await importEsm(pathToFileURL(join(ARTILLERY, 'dist', 'lib', 'builtin-packages.js')).href);
   for (const name of usedPlugins()) {
     assert.ok(BUILTIN_PACKAGE_NAMES.includes(name), `${name} is bundled with Artillery`);

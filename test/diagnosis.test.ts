@@ -60,9 +60,18 @@ describe('hints from evidence', { concurrency: true }, () => {
 
   test('a flaky preflight is reported as flaky, and "API failing" only for a broken one', () => {
     const flaky = diagnose(beforeLoad({}, samples(true, times(2, { status: 500, detail: '{}' }))));
-    assert.ok(flaky.includes("The preflight's /api check: 2 of 3 /api requests failed (500 ×2) before one answered 200: a flaky API, not a broken one; the load ran and its gates judged it."));
+    assert.ok(
+      flaky.includes(
+        "The preflight's /api check: 2 of 3 /api requests failed (500 ×2) before one answered 200: a flaky API, not a broken one; the load ran and its gates judged it.",
+      ),
+    );
     assert.ok(!flaky.some((l) => /API failing/.test(l)));
-    assert.ok(has(beforeLoad({}, samples(false, times(8, { status: 502, detail: 'Bad gateway' }))), /^API failing while \/health is OK: .* answered 502: Bad gateway; 8 of 8 \/api requests failed \(502 ×8\)\.$/));
+    assert.ok(
+      has(
+        beforeLoad({}, samples(false, times(8, { status: 502, detail: 'Bad gateway' }))),
+        /^API failing while \/health is OK: .* answered 502: Bad gateway; 8 of 8 \/api requests failed \(502 ×8\)\.$/,
+      ),
+    );
   });
 
   test('a redirect is named with where it points, never as a Redis problem', () => {
@@ -76,8 +85,14 @@ describe('hints from evidence', { concurrency: true }, () => {
   });
 
   test('a refused token or refused headers: no API hint (the verdict says it)', () => {
-    assert.deepEqual(diagnose(beforeLoad({}, samples(false, [{ status: 401, detail: '{"error":"Invalid or expired token"}' }]))).filter((l) => /API|Redis/.test(l)), []);
-    assert.deepEqual(diagnose(beforeLoad({}, samples(false, [{ status: 431, detail: '' }]))).filter((l) => /API|Redis/.test(l)), []);
+    assert.deepEqual(
+      diagnose(beforeLoad({}, samples(false, [{ status: 401, detail: '{"error":"Invalid or expired token"}' }]))).filter((l) => /API|Redis/.test(l)),
+      [],
+    );
+    assert.deepEqual(
+      diagnose(beforeLoad({}, samples(false, [{ status: 431, detail: '' }]))).filter((l) => /API|Redis/.test(l)),
+      [],
+    );
   });
 
   test("the backend's port 3001 only for a target on this machine", () => {
@@ -93,7 +108,8 @@ describe('hints from evidence', { concurrency: true }, () => {
   });
 
   test('database connectivity for a degraded /health only when the database is what failed', () => {
-    const degraded = (services: string[]) => beforeLoad({ ok: false, status: 503, problem: 'degraded', failingServices: services, detail: 'status "degraded"' });
+    const degraded = (services: string[]) =>
+      beforeLoad({ ok: false, status: 503, problem: 'degraded', failingServices: services, detail: 'status "degraded"' });
     assert.ok(has(degraded(['database']), /Verify database connectivity/));
     assert.ok(!has(degraded(['webhookQueue']), /database/i));
     assert.ok(has(degraded(['webhookQueue']), /webhookQueue down/));
@@ -145,7 +161,8 @@ describe('the diagnosis, word for word', () => {
   const at = '2026-01-05T09:00:00.000Z';
   const REMOTE = 'https://voxanne.example.invalid';
   const DASHBOARD = '/api/calls-dashboard?limit=1';
-  const REDIS_HINT = 'When Redis is down the backend answers every /api request 500 "Connection is closed." until it restarts; check Redis and restart the backend.';
+  const REDIS_HINT =
+    'When Redis is down the backend answers every /api request 500 "Connection is closed." until it restarts; check Redis and restart the backend.';
   /** The synthetic record as a run stopped before its load: no responses, and --spread-ips off. */
   const noLoad = (): RunRecord => {
     const r = base();
@@ -161,145 +178,125 @@ describe('the diagnosis, word for word', () => {
 
   const BEFORE_THE_LOAD: Array<[string, () => RunRecord, string[]]> = [
     [
-      "refused, on this machine",
+      'refused, on this machine',
       () => unhealthy({ problem: 'refused', detail: 'ECONNREFUSED' }),
       [
-        "Connection refused at http://127.0.0.1:3001: nothing is listening there.",
-        "Verify the backend is running (npm run dev in the backend, port 3001), check firewall settings,",
-        "and verify the URL: curl http://127.0.0.1:3001/health",
+        'Connection refused at http://127.0.0.1:3001: nothing is listening there.',
+        'Verify the backend is running (npm run dev in the backend, port 3001), check firewall settings,',
+        'and verify the URL: curl http://127.0.0.1:3001/health',
       ],
     ],
     [
-      "refused, elsewhere",
+      'refused, elsewhere',
       () => unhealthy({ problem: 'refused', detail: 'ECONNREFUSED' }, REMOTE),
       [
-        "Connection refused at https://voxanne.example.invalid: nothing is listening there.",
-        "Verify the backend is running there, check firewall settings,",
-        "and verify the URL: curl https://voxanne.example.invalid/health",
+        'Connection refused at https://voxanne.example.invalid: nothing is listening there.',
+        'Verify the backend is running there, check firewall settings,',
+        'and verify the URL: curl https://voxanne.example.invalid/health',
       ],
     ],
     [
-      "no answer, on this machine",
+      'no answer, on this machine',
       () => unhealthy({ problem: 'timeout', detail: 'no answer in 5000 ms' }),
       [
-        "No answer from http://127.0.0.1:3001 (no answer in 5000 ms).",
-        "Check the host name and the network, and that the backend is up: curl http://127.0.0.1:3001/health",
+        'No answer from http://127.0.0.1:3001 (no answer in 5000 ms).',
+        'Check the host name and the network, and that the backend is up: curl http://127.0.0.1:3001/health',
       ],
     ],
     [
-      "unreachable, elsewhere (a sleeping service)",
+      'unreachable, elsewhere (a sleeping service)',
       () => unhealthy({ problem: 'unreachable', detail: 'ENOTFOUND' }, REMOTE),
       [
-        "No answer from https://voxanne.example.invalid (ENOTFOUND).",
-        "Check the host name and the network, and that the backend is up: curl https://voxanne.example.invalid/health",
-        "A service on Render that was idle can take a minute to wake up; try again.",
+        'No answer from https://voxanne.example.invalid (ENOTFOUND).',
+        'Check the host name and the network, and that the backend is up: curl https://voxanne.example.invalid/health',
+        'A service on Render that was idle can take a minute to wake up; try again.',
       ],
     ],
     [
-      "a redirect",
+      'a redirect',
       () => unhealthy({ problem: 'redirect', status: 301, detail: 'redirect to https://x.invalid/health' }),
       [
-        "/health answered 301, a redirect to https://x.invalid/health; redirects are not followed (that would check another server).",
-        "Is BASE_URL the backend itself (http:// vs https://, the host name)? curl -I http://127.0.0.1:3001/health",
+        '/health answered 301, a redirect to https://x.invalid/health; redirects are not followed (that would check another server).',
+        'Is BASE_URL the backend itself (http:// vs https://, the host name)? curl -I http://127.0.0.1:3001/health',
       ],
     ],
     [
-      "a redirect loop (older records)",
+      'a redirect loop (older records)',
       () => unhealthy({ problem: 'redirect-loop', detail: '5 redirects' }),
       [
-        "Redirect loop at http://127.0.0.1:3001/health: it kept redirecting (5 redirects).",
+        'Redirect loop at http://127.0.0.1:3001/health: it kept redirecting (5 redirects).',
         "Check BASE_URL (http:// vs https://, a trailing host name) and the proxy's redirect rules: curl -IL http://127.0.0.1:3001/health",
       ],
     ],
     [
-      "degraded: Supabase among the services",
+      'degraded: Supabase among the services',
       () => unhealthy({ problem: 'degraded', status: 503, failingServices: ['supabase', 'redis'] }),
-      [
-        "/health answered 503 degraded: supabase, redis down.",
-        "Verify database connectivity (Supabase) and the backend logs before load testing.",
-      ],
+      ['/health answered 503 degraded: supabase, redis down.', 'Verify database connectivity (Supabase) and the backend logs before load testing.'],
     ],
     [
-      "degraded: the database",
+      'degraded: the database',
       () => unhealthy({ problem: 'degraded', status: 503, failingServices: ['database'] }),
-      [
-        "/health answered 503 degraded: database down.",
-        "Verify database connectivity (Supabase) and the backend logs before load testing.",
-      ],
+      ['/health answered 503 degraded: database down.', 'Verify database connectivity (Supabase) and the backend logs before load testing.'],
     ],
     [
-      "degraded: another service",
+      'degraded: another service',
       () => unhealthy({ problem: 'degraded', status: 503, failingServices: ['redis'] }),
-      [
-        "/health answered 503 degraded: redis down.",
-        "Check the backend logs for the failing service before load testing.",
-      ],
+      ['/health answered 503 degraded: redis down.', 'Check the backend logs for the failing service before load testing.'],
     ],
     [
-      "degraded: no service named",
+      'degraded: no service named',
       () => unhealthy({ problem: 'degraded', status: 503 }),
-      [
-        "/health answered 503 degraded: a service down.",
-        "Check the backend logs for the failing service before load testing.",
-      ],
+      ['/health answered 503 degraded: a service down.', 'Check the backend logs for the failing service before load testing.'],
     ],
     [
-      "an HTTP error",
+      'an HTTP error',
       () => unhealthy({ problem: 'http-error', status: 502, detail: 'Bad Gateway' }),
-      [
-        "/health answered HTTP 502: Bad Gateway",
-        "Check the backend logs and the URL: curl http://127.0.0.1:3001/health",
-      ],
+      ['/health answered HTTP 502: Bad Gateway', 'Check the backend logs and the URL: curl http://127.0.0.1:3001/health'],
     ],
     [
-      "a 200 that is not the backend",
+      'a 200 that is not the backend',
       () => unhealthy({ problem: 'wrong-body', status: 200, detail: '{"status":"maybe"}' }),
-      [
-        "/health answered 200 without status \"ok\": {\"status\":\"maybe\"}",
-        "Is BASE_URL the Voxanne backend (not the front end or a proxy page)?",
-      ],
+      ['/health answered 200 without status "ok": {"status":"maybe"}', 'Is BASE_URL the Voxanne backend (not the front end or a proxy page)?'],
     ],
+    ['no problem named: nothing to add', () => unhealthy({}), []],
     [
-      "no problem named: nothing to add",
-      () => unhealthy({}),
-      [
-      ],
-    ],
-    [
-      "/api failing, an older record without samples",
+      '/api failing, an older record without samples',
       () => apiOnly({ ok: false, path: DASHBOARD, authenticated: true, status: 404, detail: 'Not found' }),
-      [
-        "API failing while /health is OK: /api/calls-dashboard?limit=1 answered 404: Not found.",
-        "Check the backend logs for what fails under /api.",
-      ],
+      ['API failing while /health is OK: /api/calls-dashboard?limit=1 answered 404: Not found.', 'Check the backend logs for what fails under /api.'],
     ],
     [
-      "/api failing every sample",
+      '/api failing every sample',
       () => apiOnly(samples(false, times(3, { status: 404, detail: '{"error":"Not found"}' }))),
       [
-        "API failing while /health is OK: /api/calls-dashboard?limit=1 answered 404: {\"error\":\"Not found\"}; 3 of 3 /api requests failed (404 ×3).",
-        "Check the backend logs for what fails under /api.",
+        'API failing while /health is OK: /api/calls-dashboard?limit=1 answered 404: {"error":"Not found"}; 3 of 3 /api requests failed (404 ×3).',
+        'Check the backend logs for what fails under /api.',
       ],
     ],
     [
-      "/api timing out",
+      '/api timing out',
       () => apiOnly(samples(false, times(2, { detail: 'TimeoutError' }))),
       [
-        "API failing while /health is OK: /api/calls-dashboard?limit=1 answered TimeoutError; 2 of 2 /api requests failed (TimeoutError ×2).",
-        "Check the backend logs for what fails under /api.",
+        'API failing while /health is OK: /api/calls-dashboard?limit=1 answered TimeoutError; 2 of 2 /api requests failed (TimeoutError ×2).',
+        'Check the backend logs for what fails under /api.',
       ],
     ],
     [
-      "/api redirecting",
+      '/api redirecting',
       () => apiOnly(samples(false, [{ status: 302, detail: 'redirect to https://login.invalid/' }])),
       [
-        "API failing while /health is OK: /api/calls-dashboard?limit=1 answered 302: redirect to https://login.invalid/.",
-        "Redirects are not followed (that would measure another server): is BASE_URL the backend itself?",
+        'API failing while /health is OK: /api/calls-dashboard?limit=1 answered 302: redirect to https://login.invalid/.',
+        'Redirects are not followed (that would measure another server): is BASE_URL the backend itself?',
       ],
     ],
     [
-      "a flaky /api",
-      () => apiOnly(samples(true, [{ status: 500, detail: '{}' }, { status: 503, detail: '{}' }])),
+      'a flaky /api',
+      () =>
+        apiOnly(
+          samples(true, [
+            { status: 500, detail: '{}' },
+            { status: 503, detail: '{}' },
+          ]),
+        ),
       [
         "The preflight's /api check: 2 of 3 /api requests failed (500, 503) before one answered 200: a flaky API, not a broken one; the load ran and its gates judged it.",
       ],
@@ -307,22 +304,29 @@ describe('the diagnosis, word for word', () => {
     [
       '/api answering 500 in an older record (no samples kept): Redis',
       () => apiOnly({ ok: false, path: DASHBOARD, authenticated: true, status: 500, detail: '{"error":"Failed"}' }),
-      [
-        'API failing while /health is OK: /api/calls-dashboard?limit=1 answered 500: {"error":"Failed"}.',
-        REDIS_HINT,
-      ],
+      ['API failing while /health is OK: /api/calls-dashboard?limit=1 answered 500: {"error":"Failed"}.', REDIS_HINT],
     ],
     [
       'one answer of several says the connection is closed: Redis',
-      () => apiOnly(samples(false, [{ status: 404, detail: '{}' }, { status: 500, detail: CLOSED }, { status: 404, detail: '{}' }])),
-      [
-        'API failing while /health is OK: /api/calls-dashboard?limit=1 answered 404: {}; 3 of 3 /api requests failed (404 ×2, 500).',
-        REDIS_HINT,
-      ],
+      () =>
+        apiOnly(
+          samples(false, [
+            { status: 404, detail: '{}' },
+            { status: 500, detail: CLOSED },
+            { status: 404, detail: '{}' },
+          ]),
+        ),
+      ['API failing while /health is OK: /api/calls-dashboard?limit=1 answered 404: {}; 3 of 3 /api requests failed (404 ×2, 500).', REDIS_HINT],
     ],
     [
       'one answer of several is a redirect; a body that mentions a redirect is none',
-      () => apiOnly(samples(false, [{ status: 302, detail: 'redirect to https://login.invalid/' }, { status: 404, detail: 'no redirect to follow' }])),
+      () =>
+        apiOnly(
+          samples(false, [
+            { status: 302, detail: 'redirect to https://login.invalid/' },
+            { status: 404, detail: 'no redirect to follow' },
+          ]),
+        ),
       [
         'API failing while /health is OK: /api/calls-dashboard?limit=1 answered 404: no redirect to follow; 2 of 2 /api requests failed (302, 404).',
         'Redirects are not followed (that would measure another server): is BASE_URL the backend itself?',
@@ -391,34 +395,34 @@ describe('the diagnosis, word for word', () => {
 
   test('after a load that went wrong in every way, in this order', () => {
     assert.deepEqual(diagnose(everything()), [
-      "This run may use most of what is left of the rate limit.",
-      "The token expires in 5 minutes.",
+      'This run may use most of what is left of the rate limit.',
+      'The token expires in 5 minutes.',
       "rate limited: 12 requests, policy 1000 per hour. This is the backend's rate limiter, not overload (left out of the error rate). Its window resets at 10:00 UTC and is shared by every client behind this address, so an earlier run may have used it up.",
-      "Aborted by the breaker: 52 % of requests failed or were rate limited over the last 30 s.",
-      "Artillery was killed: the last 3.5 s of load are unknown (the record keeps what the workers had measured until then).",
-      "4 requests were still in flight when the users were stopped: sent, never answered, not counted.",
+      'Aborted by the breaker: 52 % of requests failed or were rate limited over the last 30 s.',
+      'Artillery was killed: the last 3.5 s of load are unknown (the record keeps what the workers had measured until then).',
+      '4 requests were still in flight when the users were stopped: sent, never answered, not counted.',
       "1 period(s) at the end come from the workers' own record: Artillery stopped before reporting them.",
-      "/health failed after the load: the backend did not survive it.",
-      "/health answered 503 degraded: database down.",
-      "Verify database connectivity (Supabase) and the backend logs before load testing.",
-      "High error rate (25.0 %): 3 server errors, 2 client errors, 12 rate limited, 3 timeouts, 1 connection errors, 1 other unexpected statuses, 3 bodies that failed their checks; most on /api/assistants.",
-      "Server errors: check the backend logs for exceptions and verify database connectivity.",
-      "Timeouts and dropped connections: check whether the server is memory/CPU constrained.",
-      "Client errors: check BASE_URL, the paths and the token.",
-      "High response times (p99 301.9 ms), slowest: /api/calls-dashboard, /api/assistants.",
-      "Check database query performance, review Sentry for slow endpoints, consider adding database indexes.",
-      "Timeouts: /api/calls-dashboard (1), /api/assistants (2). /api/assistants can hold a request for about 2 minutes when the voice API fails.",
-      "Bodies that are not JSON: /api/assistants (1); a proxy or error page answered instead of the backend.",
-      "Bodies that failed their checks (the expected status, but the wrong shape or broken JSON): /api/assistants (2).",
-      "/ answered 301 redirecting to https://x.invalid/; redirects are not followed (that would measure another server): is BASE_URL the backend itself?",
-      "elsewhere answered 302 redirecting to (no Location header); redirects are not followed (that would measure another server): is BASE_URL the backend itself?",
-      "1 connection errors (reset or refused mid-run): the backend or its proxy dropped connections, or the backend went down.",
-      "The token was rejected 3 times (401) from 09:00:30 UTC on: it expired or was revoked mid-run, or lacks the email / app_metadata.org_id claims. For long runs use the sign-in variables, which renew the token.",
-      "2 users stopped on a connection error or timeout before their planned end.",
-      "/ answered its fallback 2 times: something behind it failed.",
-      "/api/assistants answered {\"assistants\":[]} 4 times: the backend's call to the voice API (Vapi) failed.",
-      "health p95 120 ms is over its 100 ms budget.",
-      "root p95 150 ms is over its 100 ms budget (warning).",
+      '/health failed after the load: the backend did not survive it.',
+      '/health answered 503 degraded: database down.',
+      'Verify database connectivity (Supabase) and the backend logs before load testing.',
+      'High error rate (25.0 %): 3 server errors, 2 client errors, 12 rate limited, 3 timeouts, 1 connection errors, 1 other unexpected statuses, 3 bodies that failed their checks; most on /api/assistants.',
+      'Server errors: check the backend logs for exceptions and verify database connectivity.',
+      'Timeouts and dropped connections: check whether the server is memory/CPU constrained.',
+      'Client errors: check BASE_URL, the paths and the token.',
+      'High response times (p99 301.9 ms), slowest: /api/calls-dashboard, /api/assistants.',
+      'Check database query performance, review Sentry for slow endpoints, consider adding database indexes.',
+      'Timeouts: /api/calls-dashboard (1), /api/assistants (2). /api/assistants can hold a request for about 2 minutes when the voice API fails.',
+      'Bodies that are not JSON: /api/assistants (1); a proxy or error page answered instead of the backend.',
+      'Bodies that failed their checks (the expected status, but the wrong shape or broken JSON): /api/assistants (2).',
+      '/ answered 301 redirecting to https://x.invalid/; redirects are not followed (that would measure another server): is BASE_URL the backend itself?',
+      'elsewhere answered 302 redirecting to (no Location header); redirects are not followed (that would measure another server): is BASE_URL the backend itself?',
+      '1 connection errors (reset or refused mid-run): the backend or its proxy dropped connections, or the backend went down.',
+      'The token was rejected 3 times (401) from 09:00:30 UTC on: it expired or was revoked mid-run, or lacks the email / app_metadata.org_id claims. For long runs use the sign-in variables, which renew the token.',
+      '2 users stopped on a connection error or timeout before their planned end.',
+      '/ answered its fallback 2 times: something behind it failed.',
+      '/api/assistants answered {"assistants":[]} 4 times: the backend\'s call to the voice API (Vapi) failed.',
+      'health p95 120 ms is over its 100 ms budget.',
+      'root p95 150 ms is over its 100 ms budget (warning).',
     ]);
   });
 
@@ -434,7 +438,7 @@ describe('the diagnosis, word for word', () => {
       lines.filter((l) => /^rate limited|401/.test(l)),
       [
         "rate limited: 12 requests, policy 1000 per hour. This is the backend's rate limiter, not overload (counted as errors: --count-429). Its window is fixed and is shared by every client behind this address, so an earlier run may have used it up.",
-        "The token was rejected 3 times (401): it expired or was revoked mid-run, or lacks the email / app_metadata.org_id claims. Check the account in Supabase.",
+        'The token was rejected 3 times (401): it expired or was revoked mid-run, or lacks the email / app_metadata.org_id claims. Check the account in Supabase.',
       ],
     );
     assert.equal(lines.length, 25);
@@ -443,17 +447,14 @@ describe('the diagnosis, word for word', () => {
     dev.auth = { ...dev.auth, mode: 'dev-token' };
     assert.deepEqual(
       diagnose(dev).filter((l) => /401|token/.test(l)),
-      [
-        "The token expires in 5 minutes.",
-        "Client errors: check BASE_URL, the paths and the token.",
-      ],
+      ['The token expires in 5 minutes.', 'Client errors: check BASE_URL, the paths and the token.'],
     );
     // Refused before the load: what was said before it, and nothing about a load.
     assert.deepEqual(diagnose({ ...everything(), outcome: 'refused' }), [
-      "This run may use most of what is left of the rate limit.",
-      "The token expires in 5 minutes.",
+      'This run may use most of what is left of the rate limit.',
+      'The token expires in 5 minutes.',
       "rate limited: 12 requests, policy 1000 per hour. This is the backend's rate limiter, not overload (left out of the error rate). Its window resets at 10:00 UTC and is shared by every client behind this address, so an earlier run may have used it up.",
-      "Aborted by the breaker: 52 % of requests failed or were rate limited over the last 30 s.",
+      'Aborted by the breaker: 52 % of requests failed or were rate limited over the last 30 s.',
     ]);
   });
 
@@ -461,7 +462,7 @@ describe('the diagnosis, word for word', () => {
     const r = base();
     r.ending = { ...r.ending, unreportedPeriods: 2 };
     assert.deepEqual(diagnose(r), [
-      "--spread-ips was used: every request claimed its own client address, so the per-IP rate limiter did not cap this run (loopback only).",
+      '--spread-ips was used: every request claimed its own client address, so the per-IP rate limiter did not cap this run (loopback only).',
     ]);
   });
 
@@ -473,21 +474,11 @@ describe('the diagnosis, word for word', () => {
     assert.deepEqual(
       [none('interrupted', null), none('interrupted', at), none('crashed', at, 'Artillery exited with code 1.'), none('aborted', at), none('failed', at)],
       [
-        [
-          "No responses were recorded: the run was stopped before the load started."
-        ],
-        [
-          "No responses were recorded: the run was stopped before the first answer came back."
-        ],
-        [
-          "No responses were recorded: Artillery exited with code 1."
-        ],
-        [
-          "No responses were recorded before the breaker stopped the load."
-        ],
-        [
-          "No responses were recorded: the target answered nothing during the load (check that it is up and that BASE_URL is right)."
-        ]
+        ['No responses were recorded: the run was stopped before the load started.'],
+        ['No responses were recorded: the run was stopped before the first answer came back.'],
+        ['No responses were recorded: Artillery exited with code 1.'],
+        ['No responses were recorded before the breaker stopped the load.'],
+        ['No responses were recorded: the target answered nothing during the load (check that it is up and that BASE_URL is right).'],
       ],
     );
   });
@@ -497,8 +488,8 @@ describe('the diagnosis, word for word', () => {
     r.gates = r.gates.map((g) => (g.id === 'error-rate' ? { ...g, passed: false } : g));
     r.totals = { ...r.totals, errorRatePct: 6 };
     assert.deepEqual(diagnose(r), [
-      "--spread-ips was used: every request claimed its own client address, so the per-IP rate limiter did not cap this run (loopback only).",
-      "High error rate (6.0 %): 0 server errors, 0 client errors, 0 rate limited, 0 timeouts, 0 connection errors, 0 other unexpected statuses, 0 bodies that failed their checks.",
+      '--spread-ips was used: every request claimed its own client address, so the per-IP rate limiter did not cap this run (loopback only).',
+      'High error rate (6.0 %): 0 server errors, 0 client errors, 0 rate limited, 0 timeouts, 0 connection errors, 0 other unexpected statuses, 0 bodies that failed their checks.',
     ]);
   });
 

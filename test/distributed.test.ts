@@ -71,7 +71,7 @@ describe('--platform dry runs: the bundle, what Artillery would upload and insta
     for (const f of readdirSync(dir)) assert.ok(!readFileSync(join(dir, f), 'utf8').includes(apiToken), `no token in ${f}`);
   });
 
-  test('lambda: secrets travel in the bundle\'s secrets.env (never on the command line); the dry run writes none', async () => {
+  test("lambda: secrets travel in the bundle's secrets.env (never on the command line); the dry run writes none", async () => {
     const r = await packInProcess('run', ['--env', 'prod', '--platform', 'lambda', '--count', '2', '--dry-run'], {
       API_TOKEN: apiToken,
       LOAD_TEST_PASSWORD: 'hunter2-secret',
@@ -103,8 +103,11 @@ describe('the preflight of a distributed run: once, from here, before any worker
       const r = await packInProcess('run', ['--env', 'local', '--base-url', standIn.url, '--profile', 'smoke', '--platform', 'fargate', '--count', '3']);
       assert.equal(r.code, 3, r.stdout + r.stderr);
       assert.equal(r.record?.outcome, 'unhealthy');
-      assert.match(r.record?.reason ?? "", /^The target was not healthy before the load \(degraded\); no load was sent\.$/);
-      assert.deepEqual(standIn.stats().log.map((e) => e.path), ['/health']);
+      assert.match(r.record?.reason ?? '', /^The target was not healthy before the load \(degraded\); no load was sent\.$/);
+      assert.deepEqual(
+        standIn.stats().log.map((e) => e.path),
+        ['/health'],
+      );
       assert.ok(!existsSync(join(r.dir!, 'bundle')) && !existsSync(join(r.dir!, 'artillery.log')), 'Artillery was not started');
     } finally {
       await standIn.close();
@@ -113,7 +116,7 @@ describe('the preflight of a distributed run: once, from here, before any worker
 });
 
 describe("Artillery's own packer on the staged bundle", () => {
-  test('aws:ecs (run-fargate): the bundle\'s three files, no .ts, no npm package to install', async () => {
+  test("aws:ecs (run-fargate): the bundle's three files, no .ts, no npm package to install", async () => {
     const dir = await stage(['--env', 'prod', '--platform', 'fargate'], { API_TOKEN: apiToken });
     const bom = await artilleryPacker(join(dir, 'script.yml'), 'aws:ecs', { secret: ['API_TOKEN'], region: 'us-east-1' });
     assert.deepEqual(bom.files.map((f) => f.noPrefixPosix).sort(), ['package.json', 'processor.js', 'script.yml']);
@@ -153,7 +156,10 @@ describe('the breaker decisions (shared by the plugin and each worker)', () => {
     assert.deepEqual(trips.slice(0, 2), [undefined, undefined]);
     assert.deepEqual(trips[2], { cause: 'error-rate', reason: '80 % of requests failed or were rate limited over the last 30 s (limit 50 %).' });
     assert.equal(afterHealth({ ok: true, at: 0 } as never), undefined);
-    assert.equal(afterHealth({ ok: false, at: 0, problem: 'degraded', failingServices: ['database'] } as never)?.reason, '/health went bad mid-run (degraded: database down).');
+    assert.equal(
+      afterHealth({ ok: false, at: 0, problem: 'degraded', failingServices: ['database'] } as never)?.reason,
+      '/health went bad mid-run (degraded: database down).',
+    );
   });
 
   test("which workers stopped, from the output's counters", () => {
@@ -165,7 +171,10 @@ describe('the breaker decisions (shared by the plugin and each worker)', () => {
       { worker: 'a', cause: 'error-rate', at: 1 },
       { worker: 'b', cause: 'health', at: 2 },
     ]);
-    assert.equal(workerStopsReason(stops, 3, limits), '2 of 3 workers stopped their own load: a (more than 50 % of its requests failed over 30 s), b (/health went bad).');
+    assert.equal(
+      workerStopsReason(stops, 3, limits),
+      '2 of 3 workers stopped their own load: a (more than 50 % of its requests failed over 30 s), b (/health went bad).',
+    );
   });
 });
 
@@ -193,7 +202,13 @@ function alone(bundle: string): string {
 }
 
 type Output = { aggregate: Period; intermediate: Period[] };
-type Period = { period?: string | number; firstMetricAt: number; lastMetricAt: number; counters: Record<string, number>; summaries: Record<string, Record<string, number>> };
+type Period = {
+  period?: string | number;
+  firstMetricAt: number;
+  lastMetricAt: number;
+  counters: Record<string, number>;
+  summaries: Record<string, Record<string, number>>;
+};
 
 /**
  * Two workers' outputs combined as Artillery's leader adds up its workers' periods: counters add,
@@ -211,7 +226,13 @@ function combine(outputs: Output[]): Output & { histograms?: unknown } {
         for (const [k, v] of Object.entries(s)) into[k] = k === 'count' ? (into[k] ?? 0) + v : Math.max(into[k] ?? v, v);
       }
     }
-    return { period: parts[0].period, firstMetricAt: Math.min(...parts.map((p) => p.firstMetricAt)), lastMetricAt: Math.max(...parts.map((p) => p.lastMetricAt)), counters, summaries };
+    return {
+      period: parts[0].period,
+      firstMetricAt: Math.min(...parts.map((p) => p.firstMetricAt)),
+      lastMetricAt: Math.max(...parts.map((p) => p.lastMetricAt)),
+      counters,
+      summaries,
+    };
   };
   const byPeriod = new Map<string, Period[]>();
   for (const o of outputs) for (const p of o.intermediate) byPeriod.set(String(p.period), [...(byPeriod.get(String(p.period)) ?? []), p]);
@@ -244,7 +265,8 @@ describe('the bundle alone in an empty folder, run by plain Artillery as a worke
     assert.equal(a.code, 0, a.out);
     const loadA = stand.a.stats().log.filter((e) => e.load);
     const paths = new Set(loadA.map((e) => e.path));
-    for (const path of ['/health', '/', '/api/calls-dashboard', '/api/vapi/webhook/health', '/api/assistants']) assert.ok(paths.has(path), `${path} was requested\n${a.out}`);
+    for (const path of ['/health', '/', '/api/calls-dashboard', '/api/vapi/webhook/health', '/api/assistants'])
+      assert.ok(paths.has(path), `${path} was requested\n${a.out}`);
     assert.match(a.out, /^ok: voxanne\.errors \/ \(voxanne\.requests - voxanne\.rate_limited\) \* 100 < 5$/m);
     assert.doesNotMatch(a.out, /Breaker|could not be found|Could not load plugin|Cannot find module/);
     // Worker B: its breaker said so, and its users sent nothing after it (the rest of its phases went by without load).
@@ -264,7 +286,10 @@ describe('the bundle alone in an empty folder, run by plain Artillery as a worke
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.equal(r.record?.outcome, 'aborted');
     assert.equal(r.record?.reason, 'Stopped early by the breaker: 1 of 2 workers stopped its own load: worker-b (/health went bad).');
-    assert.deepEqual(r.record?.workerStops?.map((s) => [s.worker, s.cause]), [['worker-b', 'health']]);
+    assert.deepEqual(
+      r.record?.workerStops?.map((s) => [s.worker, s.cause]),
+      [['worker-b', 'health']],
+    );
     assert.equal(r.record?.totals.requests, outputs[0].aggregate.counters['voxanne.requests'] + outputs[1].aggregate.counters['voxanne.requests']);
     assert.match(r.stdout, /Stopped early by the breaker: 1 of 2 workers stopped its own load: worker-b/);
     assert.match(readFileSync(join(r.dir!, 'report.html'), 'utf8'), /worker-b \(\/health went bad\)/);

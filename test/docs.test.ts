@@ -9,7 +9,12 @@ import { describe, test } from 'node:test';
 import { ROOT } from '../src/catalog/config';
 import { packInProcess } from './in-process';
 
-const PAGES = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const PAGES = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 const text = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 
 /** A page's prose: fenced code blocks blanked out (their lines kept, so line numbers hold). */
@@ -48,7 +53,9 @@ function anchorsOf(md: string): Set<string> {
 /** Every link and image target in a page's prose (not in code). */
 function linksOf(md: string): Array<{ target: string; line: number }> {
   const withoutSpans = prose(md).replace(/(`+)[^`]+?\1/g, (span) => span.replace(/[^\n]/g, ' '));
-  return withoutSpans.split('\n').flatMap((line, i) => [...line.matchAll(/!?\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)].map((m) => ({ target: m[1], line: i + 1 })));
+  return withoutSpans
+    .split('\n')
+    .flatMap((line, i) => [...line.matchAll(/!?\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)].map((m) => ({ target: m[1], line: i + 1 })));
 }
 
 /** The run's options as `node bin/pack.js run --help` prints them. */
@@ -90,7 +97,8 @@ describe('the README and docs/', { concurrency: true }, () => {
         const [path, anchor] = target.split('#');
         const file = path ? relative(ROOT, resolve(ROOT, dirname(page), path)) : page;
         if (file.startsWith('..') || !existsSync(join(ROOT, file))) broken.push(`${page}:${line}: ${target}: no such file`);
-        else if (anchor !== undefined && file.endsWith('.md') && !anchorsOf(text(file)).has(anchor)) broken.push(`${page}:${line}: ${target}: no heading #${anchor} in ${file}`);
+        else if (anchor !== undefined && file.endsWith('.md') && !anchorsOf(text(file)).has(anchor))
+          broken.push(`${page}:${line}: ${target}: no heading #${anchor} in ${file}`);
       }
     }
     assert.deepEqual(broken, []);
@@ -103,7 +111,9 @@ describe('the README and docs/', { concurrency: true }, () => {
 
   test('every npm run script exists in package.json', () => {
     const scripts = Object.keys(JSON.parse(text('package.json')).scripts);
-    const unknown = PAGES.flatMap((page) => [...text(page).matchAll(/npm run ([a-z][\w:-]*)/g)].filter((m) => !scripts.includes(m[1])).map((m) => `${page}: npm run ${m[1]}`));
+    const unknown = PAGES.flatMap((page) =>
+      [...text(page).matchAll(/npm run ([a-z][\w:-]*)/g)].filter((m) => !scripts.includes(m[1])).map((m) => `${page}: npm run ${m[1]}`),
+    );
     assert.deepEqual(unknown, []);
   });
 
@@ -111,7 +121,17 @@ describe('the README and docs/', { concurrency: true }, () => {
     const run = flagsIn(await runHelp());
     run.add('help');
     // The pack's other commands, their options read from their own source.
-    const commands = ['src/standin/cli.ts', 'src/cli/demo.ts', 'src/cli/report.ts', 'src/outputs/ci-history.ts', 'src/live/replay.ts', 'test/record-fixtures.ts', ...readdirSync(join(ROOT, 'bench')).filter((f) => f.endsWith('.ts')).map((f) => `bench/${f}`)];
+    const commands = [
+      'src/standin/cli.ts',
+      'src/cli/demo.ts',
+      'src/cli/report.ts',
+      'src/outputs/ci-history.ts',
+      'src/live/replay.ts',
+      'test/record-fixtures.ts',
+      ...readdirSync(join(ROOT, 'bench'))
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => `bench/${f}`),
+    ];
     const known = new Set([...run, ...commands.flatMap((f) => [...flagsIn(text(f))]), ...artilleryFlags(), ...OTHER_PROGRAMS]);
     const unknown = PAGES.flatMap((page) => [...flagsIn(optionText(page))].filter((f) => !known.has(f)).map((f) => `${page}: --${f}`));
     assert.deepEqual(unknown, []);
@@ -135,7 +155,7 @@ describe('the README and docs/', { concurrency: true }, () => {
     assert.equal(block[1], await runHelp());
   });
 
-  test("every command in the README is a plan that --dry-run accepts (nothing is sent)", async () => {
+  test('every command in the README is a plan that --dry-run accepts (nothing is sent)', async () => {
     // `VAR=value npm run test:local -- --opt ...` or `node bin/pack.js run --opt ...`, comments dropped.
     const commands = codeOf(text('README.md'))
       .flatMap((code) => code.split('\n'))

@@ -38,7 +38,10 @@ describe('no false PASS', { concurrency: 2 }, () => {
 
   test('/ answers 200 application/json with a body that is not JSON: an error of kind "bad body", counted once per response', async () => {
     const r = await against({
-      reply: (req) => (req.url === '/' && fromUsers(req.headers['user-agent']) ? { status: 200, headers: { 'content-type': 'application/json' }, body: 'oops, not json' } : undefined),
+      reply: (req) =>
+        req.url === '/' && fromUsers(req.headers['user-agent'])
+          ? { status: 200, headers: { 'content-type': 'application/json' }, body: 'oops, not json' }
+          : undefined,
     });
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const root = r.record!.endpoints.find((e) => e.name === 'root')!;
@@ -63,8 +66,11 @@ describe('no false PASS', { concurrency: 2 }, () => {
     }
   });
 
-  test('a target that answers 431 to the pack\'s headers: reported before the load, no worker crash, exit 2', async () => {
-    const token = signJwt({ sub: 'u', email: 'ops@example.com', app_metadata: { org_id: 'org-1' }, pad: 'x'.repeat(75 * 1024), exp: Math.floor(Date.now() / 1000) + 3600 }, 'k');
+  test("a target that answers 431 to the pack's headers: reported before the load, no worker crash, exit 2", async () => {
+    const token = signJwt(
+      { sub: 'u', email: 'ops@example.com', app_metadata: { org_id: 'org-1' }, pad: 'x'.repeat(75 * 1024), exp: Math.floor(Date.now() / 1000) + 3600 },
+      'k',
+    );
     const r = await against({}, QUICK, { API_TOKEN: token });
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(r.stdout, /answered 431 to the pack's request headers \(Authorization header 1\d\d KB\)/);

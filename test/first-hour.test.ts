@@ -12,7 +12,9 @@ import { closedPort, countingServer, QUICK, ROOT, runPack } from './helpers';
 
 /** The environment of a child started the way a user would: this Node first on PATH, no npm state. */
 function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && !['BASE_URL', 'REPORTS_DIR', 'PROFILE', 'API_TOKEN', 'VOXANNE_CONFIRM'].includes(k)));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && !['BASE_URL', 'REPORTS_DIR', 'PROFILE', 'API_TOKEN', 'VOXANNE_CONFIRM'].includes(k)),
+  );
   return { ...env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH}`, ...extra };
 }
 
@@ -90,7 +92,10 @@ describe('the machine, not the target', () => {
       writeFileSync(file, stringify(scenario));
       const r = await runPack('run', [...QUICK, '--scenario', file], { BASE_URL: target.url });
       assert.equal(r.code, 2, r.stdout + r.stderr);
-      assert.match(r.stdout, /Artillery did not start \(exit \d+: Error: ENOENT: no such file or directory, open '[^']*no-such-users\.csv'\); no load was sent\. A local problem, not the target/);
+      assert.match(
+        r.stdout,
+        /Artillery did not start \(exit \d+: Error: ENOENT: no such file or directory, open '[^']*no-such-users\.csv'\); no load was sent\. A local problem, not the target/,
+      );
       assert.doesNotMatch(r.stdout, /UNHEALTHY/);
       assert.equal(r.record?.outcome, 'refused');
       assert.equal(r.record?.exitCode, 2);
@@ -112,7 +117,11 @@ describe('small traps', () => {
         [join(file, 'x'), 'a part of the path is a file'],
       ]) {
         // Not runPack: it reads the reports folder afterwards.
-        const child = spawn(process.execPath, ['bin/pack.js', 'run', ...QUICK, '--reports', reports], { cwd: ROOT, env: userEnv({ BASE_URL: target.url }), stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, ['bin/pack.js', 'run', ...QUICK, '--reports', reports], {
+          cwd: ROOT,
+          env: userEnv({ BASE_URL: target.url }),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         const r = await collect(child);
         assert.equal(r.code, 2, r.stdout + r.stderr);
         assert.deepEqual(r.stderr.trim().split('\n'), [
@@ -156,7 +165,7 @@ describe('small traps', () => {
     }
   });
 
-  test("an auth server that echoes the request: the password and the anon key never reach the terminal", async () => {
+  test('an auth server that echoes the request: the password and the anon key never reach the terminal', async () => {
     const password = 'correct-horse-battery-9';
     const anonKey = 'anon-key-0123456789abcdef';
     const auth = await countingServer((req, body, res) => {
@@ -190,9 +199,7 @@ describe('small traps', () => {
       `const { createRunFolder } = require(${JSON.stringify(join(ROOT, '.build', 'src', 'plan', 'run-folder.js'))});` +
       `while (Date.now() < ${startAt});` +
       `process.stdout.write(createRunFolder(${JSON.stringify(reports)}, '20260101-120000-local-smoke'));`;
-    const results = await Promise.all(
-      Array.from({ length: 6 }, () => collect(spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] }))),
-    );
+    const results = await Promise.all(Array.from({ length: 6 }, () => collect(spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] }))));
     for (const r of results) assert.equal(r.code, 0, r.stderr);
     const names = results.map((r) => r.stdout).sort();
     assert.equal(new Set(names).size, 6, `six different names: ${names.join(', ')}`);
@@ -212,7 +219,12 @@ describe('the stand-in and npm run standin', () => {
     test(`stopping npm (${signal}, npm's process only) stops the stand-in and frees its port`, async () => {
       const port = await closedPort();
       // Its own process group, as in a terminal; only npm's own process gets the signal.
-      const child = spawn('npm', ['run', 'standin', '--', '--port', String(port)], { cwd: ROOT, env: userEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('npm', ['run', 'standin', '--', '--port', String(port)], {
+        cwd: ROOT,
+        env: userEnv(),
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       // npm's own exit, not its pipes' end: a stand-in that kept running would hold those open.
       const exited = new Promise((resolve) => child.once('exit', resolve));
       try {

@@ -84,7 +84,11 @@ describe('every recording replays into the record it produced and the summary it
   for (const name of names) {
     test(name, () => {
       const record = replayRunFolder(join(FIXTURES, name));
-      assert.deepEqual(JSON.parse(JSON.stringify(record)), JSON.parse(text(name, 'run.json')), `${name}: the replay differs from run.json (if the pack's decisions changed on purpose: npm run record-fixtures -- --replay)`);
+      assert.deepEqual(
+        JSON.parse(JSON.stringify(record)),
+        JSON.parse(text(name, 'run.json')),
+        `${name}: the replay differs from run.json (if the pack's decisions changed on purpose: npm run record-fixtures -- --replay)`,
+      );
       assert.equal(formatSummary(record), text(name, 'summary.txt'));
       assert.equal(record.exitCode, index.situations[name].exitCode, 'the exit code the process ended with');
     });

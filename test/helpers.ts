@@ -110,7 +110,7 @@ export async function shared<T>(name: string, produce: () => Promise<T>): Promis
     writeFileSync(join(dir, 'pid'), String(process.pid));
     const outcome = await produce().then(
       (value) => ({ value }),
-      (err: unknown) => ({ error: err instanceof Error ? err.stack ?? err.message : String(err) }),
+      (err: unknown) => ({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
     );
     writeFileSync(`${result}.tmp`, JSON.stringify(outcome));
     renameSync(`${result}.tmp`, result);
@@ -157,7 +157,11 @@ function startPack(
   child.stderr.on('data', (d) => (stderr += d));
   return new Promise((resolve) => {
     child.on('close', (code) => {
-      const runs = existsSync(reportsDir) ? readdirSync(reportsDir).filter((f) => /^\d{8}-/.test(f)).sort() : [];
+      const runs = existsSync(reportsDir)
+        ? readdirSync(reportsDir)
+            .filter((f) => /^\d{8}-/.test(f))
+            .sort()
+        : [];
       const dir = runs.length ? join(reportsDir, runs[runs.length - 1]) : undefined;
       const recordFile = dir && join(dir, 'run.json');
       const record = recordFile && existsSync(recordFile) ? (JSON.parse(readFileSync(recordFile, 'utf8')) as RunRecord) : undefined;

@@ -30,7 +30,9 @@ function folderOf(file: string): string | undefined {
 const imports = (text: string) => [...text.matchAll(/(?:from|import\(|require\()\s*'(\.[^']+)'/g)].map((m) => m[1]);
 
 test('every import between the folders of src/ goes down the order, and the order names every folder', () => {
-  const folders = readdirSync(join(ROOT, 'src'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  const folders = readdirSync(join(ROOT, 'src'), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name);
   assert.deepEqual([...folders].sort(), [...IMPORT_ORDER].sort(), 'IMPORT_ORDER in eslint.config.mjs lists each folder of src/ once');
   const against: string[] = [];
   let crossing = 0;

@@ -57,7 +57,12 @@ async function callOnce(
     Object.assign(console, { log: saved.log, info: saved.info, error: saved.error, warn: saved.warn });
     process.env = saved.env;
   }
-  const runs = reportsDir && existsSync(reportsDir) ? readdirSync(reportsDir).filter((f) => /^\d{8}-/.test(f)).sort() : [];
+  const runs =
+    reportsDir && existsSync(reportsDir)
+      ? readdirSync(reportsDir)
+          .filter((f) => /^\d{8}-/.test(f))
+          .sort()
+      : [];
   const dir = runs.length ? join(reportsDir!, runs[runs.length - 1]) : undefined;
   const recordFile = dir && join(dir, 'run.json');
   const record = recordFile && existsSync(recordFile) ? (JSON.parse(readFileSync(recordFile, 'utf8')) as RunRecord) : undefined;

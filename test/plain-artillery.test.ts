@@ -64,7 +64,15 @@ async function plainRun() {
   const standIn = await startStandIn({ latencyScale: 0.2, seed: 5 });
   try {
     const r = await artillery(
-      ['scenarios/journey.yml', '--target', standIn.url, '--variables', JSON.stringify({ profile: 'smoke', timeScale: 0.25 }), '--overrides', JSON.stringify(overrides)],
+      [
+        'scenarios/journey.yml',
+        '--target',
+        standIn.url,
+        '--variables',
+        JSON.stringify({ profile: 'smoke', timeScale: 0.25 }),
+        '--overrides',
+        JSON.stringify(overrides),
+      ],
       checkout(),
     );
     return { ...r, log: standIn.stats().log };
@@ -115,13 +123,17 @@ describe('plain Artillery', { concurrency: true }, () => {
   test('phases of your own: users follow them (one journey each), the run ends with its last phase, and the load and rate gates are those of the phases that ran', async () => {
     const standIn = await startStandIn({ latencyScale: 0.2, seed: 7 });
     try {
-      const r = await artillery(['scenarios/journey.yml', '--target', standIn.url, '--overrides', JSON.stringify({ config: { phases: [{ duration: 4, arrivalRate: 1 }] } })], checkout());
+      const r = await artillery(
+        ['scenarios/journey.yml', '--target', standIn.url, '--overrides', JSON.stringify({ config: { phases: [{ duration: 4, arrivalRate: 1 }] } })],
+        checkout(),
+      );
       // The standard profile's stays would keep the first users for 7 minutes (420 s): a behaviour
       // bound, not a benchmark, with room for a machine busy with the rest of the suite.
       assert.ok(r.seconds < 180, `the run took ${r.seconds} s`);
       const load = standIn.stats().log.filter((e) => e.load);
       const paths = new Set(load.map((e) => e.path));
-      for (const path of ['/health', '/', '/api/calls-dashboard', '/api/vapi/webhook/health', '/api/assistants']) assert.ok(paths.has(path), `${path} was requested (${[...paths].join(", ")})\n${r.out}`);
+      for (const path of ['/health', '/', '/api/calls-dashboard', '/api/vapi/webhook/health', '/api/assistants'])
+        assert.ok(paths.has(path), `${path} was requested (${[...paths].join(', ')})\n${r.out}`);
       // Four users, one journey of five requests each.
       assert.equal(load.length, 20, r.out);
       // Judged by its own phases: 4 users x 5 requests planned (at least half of them sent), over 4 s.
@@ -146,7 +158,11 @@ describe('plain Artillery', { concurrency: true }, () => {
       assert.equal(r.code, 1, r.out);
       assert.match(r.out, /^fail: voxanne\.requests >= 50$/m);
       // The per-endpoint p95 budgets are warnings ("(optional)"): only the load gate fails the run.
-      assert.deepEqual(r.out.match(/^fail: .*$/gm)?.filter((l) => !l.endsWith('(optional)')), ['fail: voxanne.requests >= 50'], r.out);
+      assert.deepEqual(
+        r.out.match(/^fail: .*$/gm)?.filter((l) => !l.endsWith('(optional)')),
+        ['fail: voxanne.requests >= 50'],
+        r.out,
+      );
       assert.match(r.out, /^ok: voxanne\.requests \/ 4 >= 1$/m);
     } finally {
       await standIn.close();
@@ -160,7 +176,8 @@ describe('plain Artillery', { concurrency: true }, () => {
     assert.equal(first.code, 0, first.stdout + first.stderr);
     const text = readFileSync(join(first.dir!, 'script.yml'), 'utf8');
     // A path of this checkout or of the temporary folder, written as an absolute path.
-    for (const dir of [ROOT, tmpdir()]) assert.doesNotMatch(text, new RegExp(`(^|[\\s"'])${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'), `no absolute path in script.yml`);
+    for (const dir of [ROOT, tmpdir()])
+      assert.doesNotMatch(text, new RegExp(`(^|[\\s"'])${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'), `no absolute path in script.yml`);
     assert.doesNotMatch(text, /\$env|\$processEnvironment/);
     // The same target (its address is in script.yml) now answers 30 % server errors.
     const failing = await startStandIn({ latencyScale: 0.2, seed: 6, port: Number(new URL(healthy.url).port), errorRate: 0.3, faultsAfterRequests: 2 });

@@ -24,7 +24,12 @@ function backend(fails: (req: IncomingMessage) => boolean, failure = { status: 5
   return (req: IncomingMessage, _body: string, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     const api = path.startsWith('/api');
-    const [status, body] = path === '/health' ? [200, HEALTH] : api && fails(req) ? [failure.status, failure.body] : [bodies[path] ? 200 : 404, bodies[path] ?? '{"error":"Not found"}'];
+    const [status, body] =
+      path === '/health'
+        ? [200, HEALTH]
+        : api && fails(req)
+          ? [failure.status, failure.body]
+          : [bodies[path] ? 200 : 404, bodies[path] ?? '{"error":"Not found"}'];
     res.writeHead(status, { 'content-type': 'application/json', ...(api && RATE_LIMIT) }).end(body);
   };
 }
@@ -41,9 +46,17 @@ describe('a preflight that samples', { concurrency: true }, () => {
       const config = await configFor(server.url);
       const events = [];
       for (let i = 0; i < 50; i++) events.push(await runPreflight(server.url, config));
-      assert.deepEqual(events.filter((e) => e.verdict !== 'go').map((e) => e.verdict), [], 'no preflight refused');
+      assert.deepEqual(
+        events.filter((e) => e.verdict !== 'go').map((e) => e.verdict),
+        [],
+        'no preflight refused',
+      );
       const sent = events.map((e) => e.api?.sent ?? 0);
-      assert.equal(apiRequests(server.paths), sent.reduce((a, b) => a + b, 0), 'the preflight says how many /api requests it sent');
+      assert.equal(
+        apiRequests(server.paths),
+        sent.reduce((a, b) => a + b, 0),
+        'the preflight says how many /api requests it sent',
+      );
       assert.ok(sent.every((n) => n >= 1 && n <= API_SAMPLES));
       const flaky = events.filter((e) => e.api?.failures?.length);
       assert.ok(flaky.length > 0, 'some preflights met a 500 first');
@@ -105,7 +118,7 @@ describe('a preflight that samples', { concurrency: true }, () => {
     });
   }
 
-  test("a token with no org_id claim, refused (401): the preflight names the claim", async () => {
+  test('a token with no org_id claim, refused (401): the preflight names the claim', async () => {
     const token = signJwt({ sub: 'u', email: 'ops@example.com', exp: Math.floor(Date.now() / 1000) + 3600 }, 'k');
     const server = await countingServer(backend(() => true, { status: 401, body: '{"error":"Invalid or expired token"}' }));
     try {
@@ -187,7 +200,10 @@ describe('whole runs', { concurrency: true }, () => {
       assert.match(r.stdout, /Preflight: 1 of 2 \/api requests failed \(500\) before one answered 200: a flaky API, not a broken one/);
       assert.equal(r.record?.apiCheck?.failures?.length, 1);
       assert.doesNotMatch(r.stdout, /Redis|API failing/);
-      assert.ok(server.paths.some((p) => p.startsWith('/api') && p !== '/api/calls-dashboard?limit=1'), 'the load was sent');
+      assert.ok(
+        server.paths.some((p) => p.startsWith('/api') && p !== '/api/calls-dashboard?limit=1'),
+        'the load was sent',
+      );
     } finally {
       await server.close();
     }

@@ -93,7 +93,12 @@ describe('before anything reaches production', { concurrency: true }, () => {
 
   describe('secrets never leak', { concurrency: true }, () => {
     test('known secrets with failing expectations: not one byte of them in any output or file', async () => {
-      const auth = await startSignInStandIn({ email: 'secret-user@example.com', password: 'Sup3r-S3cret-Pa55', anonKey: 'anon-KEY-4242-secret', ttlSeconds: 5 });
+      const auth = await startSignInStandIn({
+        email: 'secret-user@example.com',
+        password: 'Sup3r-S3cret-Pa55',
+        anonKey: 'anon-KEY-4242-secret',
+        ttlSeconds: 5,
+      });
       const reports = mkdtempSync(join(tmpdir(), 'voxanne-secrets-'));
       const env = {
         SUPABASE_URL: auth.url,
@@ -117,8 +122,7 @@ describe('before anything reaches production', { concurrency: true }, () => {
       assert.match(signedIn.stdout, /expectation failed/);
       const secrets = ['Sup3r-S3cret-Pa55', 'anon-KEY-4242-secret', apiToken, ...auth.issuedTokens()];
       assert.ok(auth.issuedTokens().length >= 4);
-      const files = (dir: string): string[] =>
-        readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
+      const files = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
       const written = files(reports);
       assert.ok(written.some((f) => f.endsWith('report.html')) && written.some((f) => f.endsWith('history.ndjson')));
       const outputs = [signedIn.stdout, signedIn.stderr, withToken.stdout, withToken.stderr, ...written.map((f) => readFileSync(f, 'latin1'))];
@@ -136,7 +140,12 @@ describe('before anything reaches production', { concurrency: true }, () => {
       ['bad time scale', ['--time-scale', 'fast'], {}, /^error: --time-scale must be a number above 0 and at most 100 \(got "fast"\)$/],
       ['zero time scale', ['--time-scale', '0'], {}, /^error: --time-scale must be a number above 0/],
       ['unknown option', ['--users', '5'], {}, /^error: unknown option --users; see --help for the options$/],
-      ['API_TOKEN not a JWT', [], { API_TOKEN: 'abc123' }, /^error: API_TOKEN is not a JWT \(three base64url parts\); copy the access token itself, without "Bearer "$/],
+      [
+        'API_TOKEN not a JWT',
+        [],
+        { API_TOKEN: 'abc123' },
+        /^error: API_TOKEN is not a JWT \(three base64url parts\); copy the access token itself, without "Bearer "$/,
+      ],
       ['API_TOKEN expired', [], { API_TOKEN: token({ exp: Math.floor(Date.now() / 1000) - 600 }) }, /^error: API_TOKEN expired 1\d min ago; get a fresh token/],
     ];
     for (const [name, args, env, message] of cases) {
@@ -172,7 +181,10 @@ describe('before anything reaches production', { concurrency: true }, () => {
       await auth.close();
       await standIn.close();
       assert.equal(wrong.code, 2);
-      assert.equal(wrong.stderr.trim(), 'error: sign-in failed: Invalid login credentials (HTTP 400); check LOAD_TEST_EMAIL, LOAD_TEST_PASSWORD and SUPABASE_ANON_KEY');
+      assert.equal(
+        wrong.stderr.trim(),
+        'error: sign-in failed: Invalid login credentials (HTTP 400); check LOAD_TEST_EMAIL, LOAD_TEST_PASSWORD and SUPABASE_ANON_KEY',
+      );
       assert.equal(down.code, 2);
       assert.equal(down.stderr.trim(), 'error: sign-in failed: cannot reach SUPABASE_URL (ECONNREFUSED); check the URL and the network');
       assert.equal(standIn.stats().requests, 0);

@@ -48,7 +48,10 @@ describe('publishMetrics to a Prometheus Pushgateway', { skip: SKIP }, () => {
     });
     for (;;) {
       assert.equal(gateway.exitCode, null, 'the Pushgateway started');
-      const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+      const ready = await fetch(`${url}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ready) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -68,12 +71,28 @@ describe('publishMetrics to a Prometheus Pushgateway', { skip: SKIP }, () => {
 
     const samples = parseMetrics(await (await fetch(`${url}/metrics`)).text());
     const own = { ...labels, job: 'voxanne_load_test' };
-    assert.deepEqual(find(samples, 'voxanne_run_requests', own).map((s) => s.value), [record.totals.requests]);
-    assert.deepEqual(find(samples, 'voxanne_run_response_time_ms', { ...own, quantile: '0.99' }).map((s) => s.value), [record.totals.latency!.p99]);
-    assert.deepEqual(find(samples, 'voxanne_run_passed', own).map((s) => [s.labels.outcome, s.value]), [['failed', 0]]);
-    assert.deepEqual(find(samples, 'voxanne_run_rate_limited', own).map((s) => s.value), [0]);
+    assert.deepEqual(
+      find(samples, 'voxanne_run_requests', own).map((s) => s.value),
+      [record.totals.requests],
+    );
+    assert.deepEqual(
+      find(samples, 'voxanne_run_response_time_ms', { ...own, quantile: '0.99' }).map((s) => s.value),
+      [record.totals.latency!.p99],
+    );
+    assert.deepEqual(
+      find(samples, 'voxanne_run_passed', own).map((s) => [s.labels.outcome, s.value]),
+      [['failed', 0]],
+    );
+    assert.deepEqual(
+      find(samples, 'voxanne_run_rate_limited', own).map((s) => s.value),
+      [0],
+    );
     for (const gate of record.gates) {
-      assert.deepEqual(find(samples, 'voxanne_gate_passed', { ...own, gate: gate.id }).map((s) => s.value), [gate.passed ? 1 : 0], gate.id);
+      assert.deepEqual(
+        find(samples, 'voxanne_gate_passed', { ...own, gate: gate.id }).map((s) => s.value),
+        [gate.passed ? 1 : 0],
+        gate.id,
+      );
     }
     assert.equal(find(samples, 'voxanne_gate_passed', { ...own, gate: 'error-rate' })[0].value, 0);
     assert.equal(find(samples, 'voxanne_gate_passed', { ...own, gate: 'p99' })[0].value, 1);
@@ -84,7 +103,7 @@ describe('publishMetrics to a Prometheus Pushgateway', { skip: SKIP }, () => {
     assert.ok(artilleryRequests[0].value > 0);
   });
 
-  test('a gateway that cannot be reached is one warning; the exit code is the run\'s', async () => {
+  test("a gateway that cannot be reached is one warning; the exit code is the run's", async () => {
     const r = await unreachableSinks(); // a failing run, its alert webhook unreachable too
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.equal(r.stderr.match(/could not push/g)?.length, 1, r.stderr);
@@ -98,7 +117,10 @@ describe('credentials in publishMetrics', () => {
     const standIn = await startStandIn({});
     const r = await packInProcess('run', [...QUICK, '--env', env], { BASE_URL: standIn.url }).finally(() => standIn.close());
     assert.equal(r.code, 2);
-    assert.match(r.stderr.trim(), /^error: \S*ci\.yml: publishMetrics\[0\]\.apiKey holds a credential; write it as "\{\{ \$env\.NAME \}\}" and set NAME in the environment$/);
+    assert.match(
+      r.stderr.trim(),
+      /^error: \S*ci\.yml: publishMetrics\[0\]\.apiKey holds a credential; write it as "\{\{ \$env\.NAME \}\}" and set NAME in the environment$/,
+    );
     assert.ok(!(r.stdout + r.stderr).includes('abcd1234abcd1234'));
     assert.equal(standIn.stats().requests, 0);
   });
@@ -107,7 +129,10 @@ describe('credentials in publishMetrics', () => {
     const env = environmentFile([{ type: 'datadog', apiKey: '{{ $env.VOXANNE_TEST_UNSET_KEY }}' }]);
     const r = await packInProcess('run', [...QUICK, '--env', env, '--dry-run'], {});
     assert.equal(r.code, 2);
-    assert.match(r.stderr.trim(), /^error: \S*ci\.yml: publishMetrics\[0\]\.apiKey refers to VOXANNE_TEST_UNSET_KEY, which is not set; export VOXANNE_TEST_UNSET_KEY or remove the entry$/);
+    assert.match(
+      r.stderr.trim(),
+      /^error: \S*ci\.yml: publishMetrics\[0\]\.apiKey refers to VOXANNE_TEST_UNSET_KEY, which is not set; export VOXANNE_TEST_UNSET_KEY or remove the entry$/,
+    );
   });
 
   test('distributed workers get the referenced variables as secrets, by name only (and never the alert webhook)', async () => {

@@ -49,10 +49,33 @@ interface Situation {
 const SITUATIONS: Situation[] = [
   { name: 'healthy', what: 'a healthy backend: every gate passes', command: 'demo', args: QUICK },
   // Faults well past their gates: a recording near a limit would pass or fail by the draw of one request.
-  { name: 'errors', what: '30 % server errors: the error-rate gate fails', command: 'run', args: QUICK, standIn: { errorRate: 0.3, faultsAfterRequests: 2, latencyScale: 0.2, seed: 7 } },
-  { name: 'slow', what: 'assistants answers in 1.3 s: the p99 gate fails, its budget warns', command: 'run', args: QUICK, standIn: { slow: { assistants: 1300 }, latencyScale: 0.2, seed: 7 } },
-  { name: 'timeouts', what: '10 % of requests hang past a 2 s timeout: the timeouts gate fails', command: 'run', args: [...QUICK, '--timeout', '2'], standIn: { hangRate: 0.1, faultsAfterRequests: 2, latencyScale: 0.2, seed: 7 } },
-  { name: 'degraded-at-end', what: '/health fails at the end of the load: unhealthy after, exit 4', command: 'demo', args: [...QUICK, '--fault', 'degraded-at-end'] },
+  {
+    name: 'errors',
+    what: '30 % server errors: the error-rate gate fails',
+    command: 'run',
+    args: QUICK,
+    standIn: { errorRate: 0.3, faultsAfterRequests: 2, latencyScale: 0.2, seed: 7 },
+  },
+  {
+    name: 'slow',
+    what: 'assistants answers in 1.3 s: the p99 gate fails, its budget warns',
+    command: 'run',
+    args: QUICK,
+    standIn: { slow: { assistants: 1300 }, latencyScale: 0.2, seed: 7 },
+  },
+  {
+    name: 'timeouts',
+    what: '10 % of requests hang past a 2 s timeout: the timeouts gate fails',
+    command: 'run',
+    args: [...QUICK, '--timeout', '2'],
+    standIn: { hangRate: 0.1, faultsAfterRequests: 2, latencyScale: 0.2, seed: 7 },
+  },
+  {
+    name: 'degraded-at-end',
+    what: '/health fails at the end of the load: unhealthy after, exit 4',
+    command: 'demo',
+    args: [...QUICK, '--fault', 'degraded-at-end'],
+  },
   {
     name: 'rate-limit',
     what: "a limiter of 30 /api requests an hour, fewer than the run's ~39: it goes (more than half fits), meets 429s and fails the rate-limited gate",
@@ -95,9 +118,20 @@ const SITUATIONS: Situation[] = [
     args: QUICK,
     standIn: { resetRate: 0.05, garbageRate: 0.05, latencyScale: 0.2, seed: 11 },
   },
-  { name: 'voice-api-down', what: "the voice API behind assistants is down: its fallback body, flagged", command: 'demo', args: [...QUICK, '--fault', 'voice-api-down'] },
+  {
+    name: 'voice-api-down',
+    what: 'the voice API behind assistants is down: its fallback body, flagged',
+    command: 'demo',
+    args: [...QUICK, '--fault', 'voice-api-down'],
+  },
   { name: 'target-down', what: 'nothing listens at the target: unhealthy before, exit 3, no load', command: 'run', args: QUICK, standIn: null },
-  { name: 'health-degraded', what: '/health answers 503 from the start: unhealthy before, exit 3, no load', command: 'run', args: QUICK, standIn: { healthDegraded: true } },
+  {
+    name: 'health-degraded',
+    what: '/health answers 503 from the start: unhealthy before, exit 3, no load',
+    command: 'run',
+    args: QUICK,
+    standIn: { healthDegraded: true },
+  },
   {
     name: 'api-failing',
     what: '/health is ok but the API answers 500: unhealthy before, exit 3, no load',
@@ -173,7 +207,10 @@ function summaryOf(stdout: string): string {
 
 const childrenOf = (pid: number): number[] => {
   try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -191,7 +228,11 @@ async function record(s: Situation, reports: string): Promise<{ dir: string; cod
     }
   }
   try {
-    const child = spawn(process.execPath, ['bin/pack.js', s.command, ...args, '--reports', reports], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/pack.js', s.command, ...args, '--reports', reports], {
+      cwd: ROOT,
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => process.stderr.write(d));
@@ -248,13 +289,14 @@ export const artilleryVersion = (): string => JSON.parse(readFileSync(join(ROOT,
 const KEPT = [PLAN_FILE, END_FILE, 'events.ndjson'];
 
 /** tail.json matters only when Artillery wrote no end to the channel (it was killed): kept then, to keep the recordings small. */
-const needsTail = (dir: string): boolean => existsSync(join(dir, 'events.ndjson')) && !readFileSync(join(dir, 'events.ndjson'), 'utf8').includes('"type":"end"');
+const needsTail = (dir: string): boolean =>
+  existsSync(join(dir, 'events.ndjson')) && !readFileSync(join(dir, 'events.ndjson'), 'utf8').includes('"type":"end"');
 
 async function recordAll(names: string[]): Promise<void> {
   const chosen = names.length ? SITUATIONS.filter((s) => names.includes(s.name)) : SITUATIONS;
   const unknown = names.filter((n) => !SITUATIONS.some((s) => s.name === n));
   if (unknown.length) throw new Error(`unknown situation ${unknown.join(', ')}; choose from ${SITUATIONS.map((s) => s.name).join(', ')}`);
-  const index: Record<string, unknown> = existsSync(SITUATIONS_FILE) ? JSON.parse(readFileSync(SITUATIONS_FILE, 'utf8')).situations ?? {} : {};
+  const index: Record<string, unknown> = existsSync(SITUATIONS_FILE) ? (JSON.parse(readFileSync(SITUATIONS_FILE, 'utf8')).situations ?? {}) : {};
   for (const s of chosen) {
     const reports = mkdtempSync(join(tmpdir(), 'voxanne-record-'));
     try {
@@ -267,7 +309,8 @@ async function recordAll(names: string[]): Promise<void> {
       if (needsTail(dir) && existsSync(join(dir, 'tail.json'))) copyFileSync(join(dir, 'tail.json'), join(into, 'tail.json'));
       // A distributed run's record is made from Artillery's output: kept whole.
       const distributed = s.args.includes('--platform');
-      if (existsSync(join(dir, OUTPUT_FILE))) writeFileSync(join(into, OUTPUT_FILE), distributed ? readFileSync(join(dir, OUTPUT_FILE)) : trimmedOutput(join(dir, OUTPUT_FILE)));
+      if (existsSync(join(dir, OUTPUT_FILE)))
+        writeFileSync(join(into, OUTPUT_FILE), distributed ? readFileSync(join(dir, OUTPUT_FILE)) : trimmedOutput(join(dir, OUTPUT_FILE)));
       copyFileSync(join(dir, 'run.json'), join(into, 'run.json'));
       writeFileSync(join(into, 'summary.txt'), summaryOf(stdout));
       const stand = s.command === 'run' ? (s.standIn === null ? ' (nothing listening)' : ` (stand-in ${JSON.stringify(s.standIn)})`) : '';

@@ -58,7 +58,9 @@ async function main(): Promise<void> {
     }
   }
   // A backend behind a proxy that redirects (to a sign-in page, or http to https): the pack does not follow it.
-  const redirecting = createServer((_req, res) => res.writeHead(302, { location: 'https://127.0.0.1/login', 'content-type': 'text/html' }).end('<a href="/login">Found</a>'));
+  const redirecting = createServer((_req, res) =>
+    res.writeHead(302, { location: 'https://127.0.0.1/login', 'content-type': 'text/html' }).end('<a href="/login">Found</a>'),
+  );
   redirecting.listen(0, '127.0.0.1');
   await once(redirecting, 'listening');
   const { port } = redirecting.address() as { port: number };

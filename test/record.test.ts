@@ -34,12 +34,52 @@ const NONSENSE = /NaN|undefined|null ms|\(0\.0 %\)|Infinity/;
 describe('runs with no response: a verdict and a diagnosis from data', () => {
   const cases: Array<[string, RunEvent[], Partial<ArtilleryEnd>, string, number, RegExp]> = [
     ['interrupted before the load', [preflight], { stoppedBy: 'SIGINT', code: 130 }, 'interrupted', 130, /stopped before the load started/],
-    ['interrupted before any answer', [preflight, phase, { type: 'end', at: T0 + 2000, exitCode: 130, earlyStop: true, inFlight: 2 }], { stoppedBy: 'SIGTERM', code: 143 }, 'interrupted', 143, /before the first answer came back/],
-    ['Artillery never started', [], { code: 1, startError: 'Error: run is not a artillery command' }, 'refused', 2, /Artillery did not start \(exit 1: Error: run is not a artillery command\); no load was sent\. A local problem, not the target/],
+    [
+      'interrupted before any answer',
+      [preflight, phase, { type: 'end', at: T0 + 2000, exitCode: 130, earlyStop: true, inFlight: 2 }],
+      { stoppedBy: 'SIGTERM', code: 143 },
+      'interrupted',
+      143,
+      /before the first answer came back/,
+    ],
+    [
+      'Artillery never started',
+      [],
+      { code: 1, startError: 'Error: run is not a artillery command' },
+      'refused',
+      2,
+      /Artillery did not start \(exit 1: Error: run is not a artillery command\); no load was sent\. A local problem, not the target/,
+    ],
     ['Artillery killed after the preflight', [preflight, phase], { code: null, killedBy: 'SIGKILL' }, 'crashed', 5, /Artillery was killed \(SIGKILL\)/],
-    ['aborted by the breaker', [preflight, phase, { type: 'abort', at: T0 + 5000, reason: '/health went bad mid-run (refused).' }, { type: 'end', at: T0 + 5000, exitCode: 1, earlyStop: true, inFlight: 0 }], { code: 1 }, 'aborted', 1, /before the breaker stopped the load/],
-    ['finished, nothing answered', [preflight, phase, { type: 'end', at: T0 + 12000, exitCode: 1, earlyStop: false, inFlight: 0 }], { code: 1 }, 'failed', 1, /the target answered nothing during the load/],
-    ['unhealthy before the load', [{ type: 'preflight', verdict: 'unhealthy', health: { ...health, ok: false, problem: 'refused', detail: 'ECONNREFUSED' } }], { code: 3 }, 'unhealthy', 3, /Connection refused/],
+    [
+      'aborted by the breaker',
+      [
+        preflight,
+        phase,
+        { type: 'abort', at: T0 + 5000, reason: '/health went bad mid-run (refused).' },
+        { type: 'end', at: T0 + 5000, exitCode: 1, earlyStop: true, inFlight: 0 },
+      ],
+      { code: 1 },
+      'aborted',
+      1,
+      /before the breaker stopped the load/,
+    ],
+    [
+      'finished, nothing answered',
+      [preflight, phase, { type: 'end', at: T0 + 12000, exitCode: 1, earlyStop: false, inFlight: 0 }],
+      { code: 1 },
+      'failed',
+      1,
+      /the target answered nothing during the load/,
+    ],
+    [
+      'unhealthy before the load',
+      [{ type: 'preflight', verdict: 'unhealthy', health: { ...health, ok: false, problem: 'refused', detail: 'ECONNREFUSED' } }],
+      { code: 3 },
+      'unhealthy',
+      3,
+      /Connection refused/,
+    ],
   ];
   for (const [name, events, end, outcome, exitCode, says] of cases) {
     test(name, async () => {
@@ -72,7 +112,9 @@ describe('run.json through its schema', () => {
 
   test('a record that is not one is an error naming the field', () => {
     assert.throws(() => parseRecord({ schema: 'something-else' }), /run\.json is not a "voxanne-run\/2" record/);
-    const broken = JSON.parse(JSON.stringify(syntheticRecord({ profile: 'smoke', stages: [{ duration: 40, target: 2 }], seed: 1, journeysPerUserSecond: 0.5 })));
+    const broken = JSON.parse(
+      JSON.stringify(syntheticRecord({ profile: 'smoke', stages: [{ duration: 40, target: 2 }], seed: 1, journeysPerUserSecond: 0.5 })),
+    );
     broken.totals.requests = 'many';
     assert.throws(() => parseRecord(broken), /run\.json: totals\.requests: /);
   });

@@ -32,7 +32,17 @@ interface XmlNode {
 
 const unescapeXml = (s: string) =>
   s.replace(/&(lt|gt|quot|apos|amp|#\d+|#x[0-9a-f]+);/gi, (_, e: string) =>
-    e === 'lt' ? '<' : e === 'gt' ? '>' : e === 'quot' ? '"' : e === 'apos' ? "'" : e === 'amp' ? '&' : String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : Number(e.slice(1))),
+    e === 'lt'
+      ? '<'
+      : e === 'gt'
+        ? '>'
+        : e === 'quot'
+          ? '"'
+          : e === 'apos'
+            ? "'"
+            : e === 'amp'
+              ? '&'
+              : String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : Number(e.slice(1))),
   );
 
 function parseXml(xml: string): XmlNode {
@@ -270,7 +280,10 @@ describe('reports without a run', () => {
     const w = series.width;
     const merged = mergeSketches(r.periods.slice(w * 7, w * 8).map((p) => p.latency));
     assert.equal(series.all.p99[7], Math.round((merged?.getValueAtQuantile(0.99) as number) * 10) / 10);
-    assert.equal(series.all.requests[7], r.periods.slice(w * 7, w * 8).reduce((s, p) => s + p.requests, 0));
+    assert.equal(
+      series.all.requests[7],
+      r.periods.slice(w * 7, w * 8).reduce((s, p) => s + p.requests, 0),
+    );
     // How long this takes is measured by npm run bench:report, not asserted here (shared, noisy machines).
     const html = renderReport(r, healthy.record);
     assert.ok(Buffer.byteLength(html) < 2 * 1024 * 1024, `${Buffer.byteLength(html)} bytes`);
@@ -312,7 +325,7 @@ describe('reports without a run', () => {
     assert.ok(!html.includes('<script>alert'), 'no injected script');
     assert.ok(!html.includes('<img src=x'), 'no injected element');
     assert.ok(!html.includes('</script><script>'), 'no script break-out');
-    assert.equal((html.match(/<script\b/g) ?? []).length, 2, 'only the page\'s data and code blocks');
+    assert.equal((html.match(/<script\b/g) ?? []).length, 2, "only the page's data and code blocks");
     assert.ok(html.includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;q&#39;'));
     assert.ok(!html.includes('eyJhbGciOiJIUzI1NiJ9'), 'a token in the text is redacted');
     const suite = parseXml(renderJUnit({ ...r, reason: `${evil}\u0001`, exitCode: 1, outcome: 'failed' }));
@@ -416,10 +429,14 @@ describe('reports without a run', () => {
 describe('in a browser', () => {
   const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium): browser checks NOT run`;
 
-  test('the key figures and the index fit at 1,100 px and at a phone\'s 390 px: nothing runs past the page or its card', { skip, timeout: 60_000 }, async () => {
+  test("the key figures and the index fit at 1,100 px and at a phone's 390 px: nothing runs past the page or its card", { skip, timeout: 60_000 }, async () => {
     // The failing run's report and the index, with a throughput of four digits and a long run id.
     const dir = mkdtempSync(join(tmpdir(), 'voxanne-layout-'));
-    const busy: RunRecord = { ...failing.record, id: `${failing.record.id}-capacity-rehearsal`, totals: { ...failing.record.totals, requestsPerSecond: 1106.47, requests: 464_717 } };
+    const busy: RunRecord = {
+      ...failing.record,
+      id: `${failing.record.id}-capacity-rehearsal`,
+      totals: { ...failing.record.totals, requestsPerSecond: 1106.47, requests: 464_717 },
+    };
     writeFileSync(join(dir, 'report.html'), renderReport(busy, healthy.record));
     writeFileSync(join(dir, 'index.html'), renderIndex([healthy.record, failing.record, busy]));
     const { chromium } = require('playwright-core') as typeof import('playwright-core');
@@ -438,7 +455,12 @@ describe('in a browser', () => {
               return v.scrollWidth > v.clientWidth || out ? [`${v.textContent} (${v.scrollWidth} > ${v.clientWidth})`] : [];
             });
             const table = document.querySelector('table.runs')?.closest('.tw') as HTMLElement | null;
-            return { page: [doc.scrollWidth, doc.clientWidth], clipped, runs: table ? [table.scrollWidth, table.clientWidth] : null, throughput: document.querySelector('[data-kpi="Throughput"]')?.textContent };
+            return {
+              page: [doc.scrollWidth, doc.clientWidth],
+              clipped,
+              runs: table ? [table.scrollWidth, table.clientWidth] : null,
+              throughput: document.querySelector('[data-kpi="Throughput"]')?.textContent,
+            };
           });
           const at = `${file} at ${width} px`;
           assert.ok(m.page[0] <= m.page[1], `${at}: the page is ${m.page[0]} px wide in ${m.page[1]}`);

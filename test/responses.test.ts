@@ -41,7 +41,10 @@ const of = (situation: string) => {
 
 test('a healthy backend, with a token and without (probe: 401 expected): every response counts as a request only', () => {
   for (const r of [...of('healthy'), ...of('no-token')]) assert.deepEqual(counted(r).counters, [counter.requests], `${r.situation} ${r.endpoint} ${r.status}`);
-  assert.ok(of('no-token').some((r) => r.status === 401), 'the probe saw 401s');
+  assert.ok(
+    of('no-token').some((r) => r.status === 401),
+    'the probe saw 401s',
+  );
 });
 
 test('server errors: a 500 is an error, counted by endpoint and status; the endpoints that answered 200 stay clean', () => {
@@ -69,7 +72,11 @@ test("the voice API down: the endpoint's declared fallback is counted apart, not
     const spaced = { ...r, body: JSON.stringify(JSON.parse(r.body), null, 2) };
     assert.deepEqual(counted(spaced).counters, [counter.requests, counter.fallback(r.endpoint)]);
     assert.deepEqual(counted({ ...r, body: r.body + ' '.repeat(r.body.length * 4) }).counters, [counter.requests], 'a long body is not compared');
-    assert.deepEqual(counted({ ...r, status: 201 }).counters, [counter.requests, counter.errors, counter.unexpected(r.endpoint, 201)], 'only a 200 is a fallback');
+    assert.deepEqual(
+      counted({ ...r, status: 201 }).counters,
+      [counter.requests, counter.errors, counter.unexpected(r.endpoint, 201)],
+      'only a 200 is a fallback',
+    );
   }
   for (const r of of('healthy').filter((x) => fallbackText(endpoints.get(x.endpoint)!) !== undefined)) {
     assert.deepEqual(counted(r).counters, [counter.requests], 'the same endpoint answering normally');
@@ -93,7 +100,8 @@ test('a redirect is not followed: an error, noted with where it pointed', () => 
     assert.equal(r.headers.location, 'https://127.0.0.1/login');
     assert.deepEqual(counters, [counter.requests, counter.errors, counter.unexpected(r.endpoint, 302)]);
   }
-  for (const status of [299, 400]) assert.equal(classifyResponse({ status, contentType: 'application/json', body: '' }, { expected: [200], count429: false }).redirect, false);
+  for (const status of [299, 400])
+    assert.equal(classifyResponse({ status, contentType: 'application/json', body: '' }, { expected: [200], count429: false }).redirect, false);
   assert.equal(classifyResponse({ status: 300, contentType: '', body: '' }, { expected: [200], count429: false }).redirect, true);
   assert.equal(classifyResponse({ status: 399, contentType: '', body: '' }, { expected: [200], count429: false }).redirect, true);
 });

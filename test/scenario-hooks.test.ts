@@ -43,7 +43,10 @@ test('every hook the scenario names is a function the processor exports', () => 
   const hooks = hookNames(scenario());
   // The scenario's own hooks, and the before/after flows' steps, are all found.
   for (const key of ['beforeScenario', 'afterResponse', 'onError', 'beforeRequest', 'function', 'whileTrue', 'ifTrue']) {
-    assert.ok(hooks.some(([k]) => k === key), `no ${key} found: is the scenario still parsed right?`);
+    assert.ok(
+      hooks.some(([k]) => k === key),
+      `no ${key} found: is the scenario still parsed right?`,
+    );
   }
   assert.ok(hooks.some(([, name]) => name === 'preflight') && hooks.some(([, name]) => name === 'checkHealthAfterLoad'));
   assert.deepEqual(missingHooks(scenario(), processor()), [], 'hooks the processor does not export as functions');

@@ -82,7 +82,10 @@ describe('judging a step', () => {
     assert.ok(r.latency && near(r.latency.p99, 50) && near(r.latency.p50, 50));
     assert.deepEqual([r.errorRatePct, r.timeouts, r.rateLimitedPct], [0, 0, 0]);
     assert.deepEqual([r.cpuPct, r.loopDelayMs, r.generatorLimited], [null, null, false]);
-    assert.deepEqual(r.endpoints.map((e) => [e.name, e.requests, e.errors, e.timeouts]), [['root', 500, 0, 0]]);
+    assert.deepEqual(
+      r.endpoints.map((e) => [e.name, e.requests, e.errors, e.timeouts]),
+      [['root', 500, 0, 0]],
+    );
     assert.deepEqual([r.users, r.phase, r.predicted, r.since, r.from, r.to], [10, 'grow', null, T0 - 3000, T0, T0 + 5000]);
     const half = judgeStep({ users: 1, phase: 'grow', predicted: null, since: 0, from: T0, to: T0 + 4500 }, seconds(5), limits);
     assert.equal(half.seconds, 4, 'a second that ends after the window is left out');
@@ -133,7 +136,10 @@ describe('judging a step', () => {
     assert.equal(r.errorRatePct, 0);
     assert.deepEqual(judge(seconds(5, { requests: 1000, limited: pct * 10 - 1 })).broken, []);
     const counted = judge(seconds(5, { limited: 50 }), { ...limits, count429: true });
-    assert.deepEqual(counted.broken.map((b) => b.gate), ['error-rate']);
+    assert.deepEqual(
+      counted.broken.map((b) => b.gate),
+      ['error-rate'],
+    );
     assert.equal(counted.errorRatePct, 50);
     assert.equal(counted.endpoints[0].errors, 250);
   });
@@ -209,7 +215,10 @@ describe('the live driver', () => {
     // The model's p99 reaches the gate between the users held and those that broke (a sketch is within 1 %).
     assert.ok(latencyAt(lo, 40) < limits.p99Ms * 1.01 && latencyAt(hi, 40) >= limits.p99Ms * 0.99, `bracket ${lo}..${hi}`);
     const logs = actions.flatMap((a) => (a.type === 'log' ? [a.line] : []));
-    assert.match(logs[0], new RegExp(`^Capacity: ${search.startUsers} users held \\(100 req/s, p99 \\d+(\\.\\d)? ms, errors 0 %, generator CPU - %; \\d+ s measured\\)\\.$`));
+    assert.match(
+      logs[0],
+      new RegExp(`^Capacity: ${search.startUsers} users held \\(100 req/s, p99 \\d+(\\.\\d)? ms, errors 0 %, generator CPU - %; \\d+ s measured\\)\\.$`),
+    );
     assert.ok(logs.some((l) => /^Capacity: \d+ users BROKE p99 \(/.test(l)));
     assert.ok(logs.some((l) => /^Capacity: next step \d+ users, (grow|predict|narrow|down)/.test(l)));
     assert.deepEqual(searchTick(state, done.now + 10_000), [], 'nothing after the answer');
@@ -226,7 +235,11 @@ describe('the live driver', () => {
     searchReport(state, { worker: 1, at: T0, arrived: 10 });
     assert.deepEqual(searchTick(state, T0), [{ type: 'allow', users: search.startUsers }]);
     const end = searchTick(state, T0 + search.maxSeconds * 1000);
-    assert.deepEqual(end.at(-1), { type: 'done', reason: `the search's time bound (${search.maxSeconds} s) came before the step of ${search.startUsers} users`, timeUp: true });
+    assert.deepEqual(end.at(-1), {
+      type: 'done',
+      reason: `the search's time bound (${search.maxSeconds} s) came before the step of ${search.startUsers} users`,
+      timeUp: true,
+    });
     assert.equal(state.finished, true);
   });
 

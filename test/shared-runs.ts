@@ -17,7 +17,6 @@ export interface SharedRun extends PackResult {
   port?: number;
 }
 
-
 const UNREACHABLE_PORT = 2;
 /** A Slack-style webhook receiver on loopback that keeps every message it is sent. */
 async function receiver() {

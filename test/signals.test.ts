@@ -34,7 +34,10 @@ interface Outcome {
 
 const childrenOf = (pid: number): number[] => {
   try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -48,7 +51,8 @@ async function startAndStop(profileArgs: string[], stop: Stop, witnessOpts: Para
   const reports = mkdtempSync(join(tmpdir(), 'voxanne-signal-'));
   const args = [...profileArgs, '--base-url', witness.url, '--reports', reports];
   // Under `npm run` when the whole group is signalled, as CI cancellation and a closed terminal do.
-  const [cmd, argv] = stop.to === 'group' ? ['npm', ['run', '--silent', 'test:local', '--', ...args]] : [process.execPath, ['bin/pack.js', 'run', '--env', 'local', ...args]];
+  const [cmd, argv] =
+    stop.to === 'group' ? ['npm', ['run', '--silent', 'test:local', '--', ...args]] : [process.execPath, ['bin/pack.js', 'run', '--env', 'local', ...args]];
   const child = spawn(cmd, argv, { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -135,7 +139,11 @@ describe('stopped runs keep everything the target answered', { concurrency: true
   });
 
   test('Ctrl-C during the check after the load: everything is there', async () => {
-    const o = await runAndStop(['--profile', 'smoke', '--time-scale', '0.25'], { signal: 'SIGINT', to: 'pack', when: (_w, events) => events.includes('"type":"end"') }, { slowHealthCheckMs: 4000 });
+    const o = await runAndStop(
+      ['--profile', 'smoke', '--time-scale', '0.25'],
+      { signal: 'SIGINT', to: 'pack', when: (_w, events) => events.includes('"type":"end"') },
+      { slowHealthCheckMs: 4000 },
+    );
     assert.equal(o.code, 130, o.stdout);
     assert.match(o.record.reason, /during the check after the load/);
     assert.equal(o.record.totals.requests, o.witness.answered.length);
@@ -165,7 +173,10 @@ describe('stopped runs keep everything the target answered', { concurrency: true
   test('the breaker aborts on the error rate: it says so as it stops the load, and everything answered before the abort is in the record', async () => {
     const w = await startWitness({
       latencyMs: 5,
-      reply: (req) => (/artillery/i.test(String(req.headers['user-agent'])) && req.url !== '/health' ? { status: 500, body: '{"error":"boom"}', headers: { 'content-type': 'application/json' } } : undefined),
+      reply: (req) =>
+        /artillery/i.test(String(req.headers['user-agent'])) && req.url !== '/health'
+          ? { status: 500, body: '{"error":"boom"}', headers: { 'content-type': 'application/json' } }
+          : undefined,
     });
     const r = await runPack('run', ['--profile', 'smoke', '--breaker', 'on', '--base-url', w.url]);
     await w.close();

@@ -91,7 +91,10 @@ describe('endpoints', () => {
     const p2 = await get(s, '/api/calls-dashboard?page=2&limit=5&include_test=true', bearer(GOOD));
     assert.equal(p2.status, 200);
     assert.deepEqual(p2.body.pagination, { page: 2, limit: 5, total, pages: Math.ceil(total / 5) });
-    assert.deepEqual(p2.body.calls.map((c: any) => c.id), all.body.calls.slice(5, 10).map((c: any) => c.id));
+    assert.deepEqual(
+      p2.body.calls.map((c: any) => c.id),
+      all.body.calls.slice(5, 10).map((c: any) => c.id),
+    );
     const missed = await get(s, '/api/calls-dashboard?status=missed&call_type=inbound&sortBy=duration', bearer(GOOD));
     assert.ok(missed.body.calls.every((c: any) => c.status === 'missed' && c.call_type === 'inbound'));
     const beyond = await get(s, '/api/calls-dashboard?page=99', bearer(GOOD));
@@ -287,7 +290,10 @@ describe('latency', () => {
     for (const { name, baseline } of loadContract().endpoints) {
       const draws = Array.from({ length: 4000 }, () => latencyQuantileMs(baseline, random())).sort((a, b) => a - b);
       const at = (q: number) => draws[Math.floor(q * (draws.length - 1))];
-      for (const [q, expected] of [[0.5, baseline.p50], [0.95, baseline.p95]] as const) {
+      for (const [q, expected] of [
+        [0.5, baseline.p50],
+        [0.95, baseline.p95],
+      ] as const) {
         assert.ok(Math.abs(at(q) - expected) <= expected * 0.15, `${name} p${q * 100}: ${at(q).toFixed(1)} vs ${expected}`);
       }
     }
@@ -333,7 +339,7 @@ test('sign-in stand-in speaks GoTrue password and refresh grants', async () => {
         headers: { apikey, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-      return { status: res.status, body: (await res.json()) };
+      return { status: res.status, body: await res.json() };
     };
     const ok = await post('password', { email: 'load@voxanne.test', password: 's3cret' });
     assert.equal(ok.status, 200);
@@ -374,8 +380,7 @@ test('sign-in stand-in speaks GoTrue password and refresh grants', async () => {
 });
 
 describe('cli', () => {
-  const cli = (args: string[]) =>
-    spawn(process.execPath, ['bin/pack.js', 'standin', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const cli = (args: string[]) => spawn(process.execPath, ['bin/pack.js', 'standin', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const collect = (child: ReturnType<typeof cli>) => {
     let stdout = '';
     let stderr = '';
@@ -456,11 +461,7 @@ describe('known capacity', () => {
         child.stderr.on('data', (d) => (err += d));
         child.on('close', (code) => resolve({ code, err }));
       });
-    const [zero, alone, slow] = await Promise.all([
-      cli(['--capacity', '0', '--service-ms', '50']),
-      cli(['--capacity', '4']),
-      cli(['--slow', 'nope=5']),
-    ]);
+    const [zero, alone, slow] = await Promise.all([cli(['--capacity', '0', '--service-ms', '50']), cli(['--capacity', '4']), cli(['--slow', 'nope=5'])]);
     assert.deepEqual(zero, { code: 2, err: 'error: --capacity must be an integer >= 1 (got "0")\n' });
     assert.deepEqual(alone, { code: 2, err: 'error: --capacity and --service-ms go together; give both, e.g. --capacity 4 --service-ms 50\n' });
     assert.equal(slow.code, 2);

@@ -8,10 +8,14 @@ import { againstStandIn } from './helpers';
 
 test('a token that expires mid-run is diagnosed as such, not left as a storm of 401s', async () => {
   // Signed as the run starts (it may wait for a run slot first).
-  const token = () => signJwt({ sub: 'u-7', email: 'qa@example.com', app_metadata: { org_id: 'org-7' }, exp: Math.floor(Date.now() / 1000) + 9 }, 'test-secret');
+  const token = () =>
+    signJwt({ sub: 'u-7', email: 'qa@example.com', app_metadata: { org_id: 'org-7' }, exp: Math.floor(Date.now() / 1000) + 9 }, 'test-secret');
   const r = await againstStandIn({ revokeTokensAfterRequests: 20 }, [], () => ({ API_TOKEN: token() }), 11);
   assert.equal(r.code, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /warning: API_TOKEN expires in \d+ s, before the run ends/);
   assert.match(r.stdout, /The token was rejected \d+ times \(401\) from \d\d:\d\d:\d\d UTC on: it expired or was revoked mid-run/);
-  assert.ok(r.standIn.stats().log.some((e) => e.load && e.status === 200 && e.auth === 'bearer'), 'accepted at first');
+  assert.ok(
+    r.standIn.stats().log.some((e) => e.load && e.status === 200 && e.auth === 'bearer'),
+    'accepted at first',
+  );
 });

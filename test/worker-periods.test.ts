@@ -32,7 +32,11 @@ test('two workers measured the same periods: merged, counters add up, sketches m
   wp.noteReport(s, report(1, healthy));
   wp.noteReport(s, report(2, shifted));
   const merged = wp.unreported(s);
-  assert.deepEqual(merged.map((p) => p.period), healthy.map((p) => p.period), 'one per period, in order');
+  assert.deepEqual(
+    merged.map((p) => p.period),
+    healthy.map((p) => p.period),
+    'one per period, in order',
+  );
   merged.forEach((m, i) => {
     const p = healthy[i];
     assert.equal(m.unreported, true);
@@ -64,8 +68,18 @@ test('a period Artillery delivered is not written again; a later report of a wor
   assert.deepEqual(Object.keys(event.histograms).sort(), Object.keys(healthy[0].histograms).sort(), 'only the kept histograms');
   assert.equal(count(event), count(healthy[0]));
   assert.equal(event.unreported, undefined);
-  assert.deepEqual(wp.unreported(s).map((p) => p.period), healthy.slice(1).map((p) => p.period));
-  assert.deepEqual(wp.delivered(wp.workerPeriods(), { period: 5, firstMetricAt: 1, lastMetricAt: 2 }), { type: 'period', period: 5, first: 1, last: 2, counters: {}, histograms: {} });
+  assert.deepEqual(
+    wp.unreported(s).map((p) => p.period),
+    healthy.slice(1).map((p) => p.period),
+  );
+  assert.deepEqual(wp.delivered(wp.workerPeriods(), { period: 5, firstMetricAt: 1, lastMetricAt: 2 }), {
+    type: 'period',
+    period: 5,
+    first: 1,
+    last: 2,
+    counters: {},
+    histograms: {},
+  });
 });
 
 test('the recorder channel: a report and a redirect note are checked on receipt; the first redirect of an endpoint is written', () => {

@@ -51,7 +51,8 @@ const stepIndex = (all: Step[], match: (s: Step) => boolean, what: string): numb
 const runs = (command: RegExp) => (s: Step) => typeof s.run === 'string' && command.test(s.run);
 const uses = (action: string) => (s: Step) => typeof s.uses === 'string' && s.uses.startsWith(`${action}@`);
 /** Every env block of the workflow: top level, jobs, steps. */
-const envBlocks = (wf: Workflow) => [wf.env, ...Object.values(wf.jobs).flatMap((j) => [j.env, ...j.steps.map((s) => s.env)])].filter(Boolean) as Array<Record<string, unknown>>;
+const envBlocks = (wf: Workflow) =>
+  [wf.env, ...Object.values(wf.jobs).flatMap((j) => [j.env, ...j.steps.map((s) => s.env)])].filter(Boolean) as Array<Record<string, unknown>>;
 
 /** The step that restores npm's download cache (~/.npm) by lockfile, in place of setup-node's; its index. */
 function npmCache(all: Step[]): number {
@@ -102,7 +103,7 @@ describe('actionlint', () => {
     assert.equal(code, 1, output);
     assert.match(output, /broken\.yml.*cron/s);
     assert.match(output, /no-such-input/);
-    assert.doesNotMatch(output, /(scheduled-prod|pull-request)\.yml:\d+/, 'no finding in the project\'s workflows');
+    assert.doesNotMatch(output, /(scheduled-prod|pull-request)\.yml:\d+/, "no finding in the project's workflows");
   });
 });
 
@@ -135,7 +136,7 @@ describe('scheduled production run', () => {
 
   test("installs with npm ci on the runner's own Node (the pack brings its Node 22) and runs npm run test:prod, whose exit code fails the job", () => {
     const checkout = stepIndex(all, uses('actions/checkout'), 'checking out');
-    assert.equal(all.findIndex(uses('actions/setup-node')), -1, 'no setup-node: npm ci installs the pack\'s Node');
+    assert.equal(all.findIndex(uses('actions/setup-node')), -1, "no setup-node: npm ci installs the pack's Node");
     const cache = npmCache(all);
     const install = stepIndex(all, runs(/^npm ci\b/), 'running npm ci');
     const load = stepIndex(all, runs(/^npm run test:prod$/), 'running npm run test:prod');
@@ -230,7 +231,7 @@ describe('pull-request check', () => {
     assert.deepEqual(job.strategy?.matrix?.node, [18, 20, 24]);
     assert.equal(job.container?.image, 'node:${{ matrix.node }}-bookworm');
     const checkout = stepIndex(all, uses('actions/checkout'), 'checking out');
-    assert.equal(all.findIndex(uses('actions/setup-node')), -1, 'no setup-node: npm ci installs the pack\'s Node');
+    assert.equal(all.findIndex(uses('actions/setup-node')), -1, "no setup-node: npm ci installs the pack's Node");
     const cache = npmCache(all);
     const chromium = stepIndex(all, runs(/apt-get install[^\n]*\bchromium\b/), 'installing chromium');
     const install = stepIndex(all, runs(/^npm ci\b/), 'running npm ci');
@@ -266,7 +267,9 @@ test('every action is pinned to a commit, with its version in a comment, and che
   for (const file of ['scheduled-prod.yml', 'pull-request.yml']) {
     for (const s of steps(load(file)).filter((x) => x.uses)) {
       assert.match(s.uses!, /^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/, `${file}: ${s.uses}`);
-      const line = text(file).split('\n').find((l) => l.includes(`uses: ${s.uses}`));
+      const line = text(file)
+        .split('\n')
+        .find((l) => l.includes(`uses: ${s.uses}`));
       assert.match(String(line), /@[0-9a-f]{40} # v\d+\.\d+\.\d+$/, `${file}: ${s.uses} has a "# vX.Y.Z" comment`);
     }
     const checkouts = steps(load(file)).filter(uses('actions/checkout'));

@@ -19,11 +19,23 @@ export const median = (xs: number[]) => {
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
 };
 export const f = (n: number | undefined | null, digits = 1) => (n === undefined || n === null || !Number.isFinite(n) ? 'n/a' : n.toFixed(digits));
-export const signed = (n: number | undefined | null, digits = 1) => (n === undefined || n === null || !Number.isFinite(n) ? 'n/a' : `${n >= 0 ? '+' : ''}${n.toFixed(digits)}`);
+export const signed = (n: number | undefined | null, digits = 1) =>
+  n === undefined || n === null || !Number.isFinite(n) ? 'n/a' : `${n >= 0 ? '+' : ''}${n.toFixed(digits)}`;
 export const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 /** Variables a developer may have set that would change what the pack does. */
-const CLEARED = ['API_TOKEN', 'BASE_URL', 'PROFILE', 'TIME_SCALE', 'REPORTS_DIR', 'SUPABASE_URL', 'SUPABASE_ANON_KEY', 'LOAD_TEST_EMAIL', 'LOAD_TEST_PASSWORD', 'VOXANNE_CONFIRM'];
+const CLEARED = [
+  'API_TOKEN',
+  'BASE_URL',
+  'PROFILE',
+  'TIME_SCALE',
+  'REPORTS_DIR',
+  'SUPABASE_URL',
+  'SUPABASE_ANON_KEY',
+  'LOAD_TEST_EMAIL',
+  'LOAD_TEST_PASSWORD',
+  'VOXANNE_CONFIRM',
+];
 export const baseEnv = (): Record<string, string> => ({
   ...(Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !CLEARED.includes(k))) as Record<string, string>),
   ARTILLERY_DISABLE_TELEMETRY: '1',

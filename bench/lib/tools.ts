@@ -27,11 +27,14 @@ export function standardLoad(scale: number): { timeScale: number; packArgs: stri
 /** Runs the pack's command line against the server; returns the run record (run.json) too. */
 export async function runPack(server: Server, args: string[], timeoutS: number): Promise<{ ran: Ran; record: any; dir?: string }> {
   const reports = mkdtempSync(join(tempDir(), 'pack-'));
-  const ran = await runCommand(process.execPath, ['bin/pack.js', 'run', '--env', 'local', '--base-url', server.url, ...args, '--reports', reports], { timeoutS });
+  const ran = await runCommand(process.execPath, ['bin/pack.js', 'run', '--env', 'local', '--base-url', server.url, ...args, '--reports', reports], {
+    timeoutS,
+  });
   const runs = readdirSync(reports).filter((d) => existsSync(join(reports, d, 'run.json')));
   const dir = runs.length ? join(reports, runs.sort()[runs.length - 1]) : undefined;
   const record = dir ? JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) : undefined;
-  if (ran.code !== 0) log(`pack exited ${ran.code}${ran.timedOut ? ' (deadline)' : ''}: ${(ran.stderr || ran.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+  if (ran.code !== 0)
+    log(`pack exited ${ran.code}${ran.timedOut ? ' (deadline)' : ''}: ${(ran.stderr || ran.stdout).trim().split('\n').slice(-3).join(' | ')}`);
   return { ran, record, dir };
 }
 
@@ -116,7 +119,11 @@ export function machine(): string[] {
     }
   };
   const model = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'n/a';
-  const mem = sh('free', ['-h']).split('\n').find((l) => l.startsWith('Mem:'))?.split(/\s+/)[1] ?? 'n/a';
+  const mem =
+    sh('free', ['-h'])
+      .split('\n')
+      .find((l) => l.startsWith('Mem:'))
+      ?.split(/\s+/)[1] ?? 'n/a';
   const wrk = hasWrk() ? sh('sh', ['-c', 'wrk --version 2>&1 | head -1']).split(' [')[0] : 'not installed';
   const pkg = (name: string) => {
     try {

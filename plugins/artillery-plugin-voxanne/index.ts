@@ -119,7 +119,14 @@ export class Plugin {
           drainMs = Date.now() - began;
         }
         for (const period of wp.unreported(periods)) writeEvent(dir, period);
-        writeEvent(dir, { type: 'end', at: Date.now(), exitCode: data.exitCode ?? 0, earlyStop: Boolean(data.earlyStop), inFlight: inFlight(), ...(drainMs !== undefined && { drainMs }) });
+        writeEvent(dir, {
+          type: 'end',
+          at: Date.now(),
+          exitCode: data.exitCode ?? 0,
+          earlyStop: Boolean(data.earlyStop),
+          inFlight: inFlight(),
+          ...(drainMs !== undefined && { drainMs }),
+        });
         saveTail();
       },
     });
@@ -158,7 +165,14 @@ export class Plugin {
     // After the period's own listener above: a trip's abort follows the period that tripped it on the channel.
     const breaker =
       config.breaker &&
-      watchBreaker({ events, limits: config.breaker, periodMs: periodMs(config.contract), target: script.config.target, healthTimeoutMs: config.healthTimeoutMs, onTrip: (t) => abort(t.reason) });
+      watchBreaker({
+        events,
+        limits: config.breaker,
+        periodMs: periodMs(config.contract),
+        target: script.config.target,
+        healthTimeoutMs: config.healthTimeoutMs,
+        onTrip: (t) => abort(t.reason),
+      });
 
     artillery()?.globalEvents?.on('checks', (checks: Array<{ original: string; result: number }>) => {
       writeEvent(dir, { type: 'verdicts', gates: wp.verdictsByGate(config.gates, checks) });

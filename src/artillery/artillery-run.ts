@@ -91,9 +91,7 @@ export async function runArtillery(plan: RunPlan, dir: string, args: string[], c
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
-  const [code, killedBy] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-    child.on('close', (c, sig) => resolve([c, sig])),
-  );
+  const [code, killedBy] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, sig) => resolve([c, sig])));
   for (const s of signals) process.off(s, onSignal);
   await new Promise((resolve) => log.end(resolve));
   return {

@@ -64,14 +64,25 @@ export function writeBundle(dir: string, script: Scenario, secrets?: Record<stri
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(join(dir, BUNDLE_SCRIPT), stringify(bundleScript(script)));
   bundleProcessor(join(dir, BUNDLE_PROCESSOR));
-  const pkg = { name: 'voxanne-load-test-bundle', private: true, type: 'commonjs', description: 'Made by the Voxanne load-test pack for one distributed run; needs no npm package.' };
+  const pkg = {
+    name: 'voxanne-load-test-bundle',
+    private: true,
+    type: 'commonjs',
+    description: 'Made by the Voxanne load-test pack for one distributed run; needs no npm package.',
+  };
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
   if (secrets) writeSecrets(dir, secrets);
 }
 
 function writeSecrets(dir: string, secrets: Record<string, string>): void {
   const file = join(dir, SECRETS_FILE);
-  writeFileSync(file, Object.entries(secrets).map(([n, v]) => `${n}=${JSON.stringify(v)}`).join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(
+    file,
+    Object.entries(secrets)
+      .map(([n, v]) => `${n}=${JSON.stringify(v)}`)
+      .join('\n') + '\n',
+    { mode: 0o600 },
+  );
   chmodSync(file, 0o600);
 }
 
@@ -91,7 +102,6 @@ export interface Packed {
   files: string[];
   modules: string[];
 }
-
 
 /**
  * Artillery's own packer (createBOM, in its legacy ECS code) on the bundle, called as run-fargate

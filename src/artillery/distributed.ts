@@ -29,7 +29,16 @@ export interface PlatformCommand {
  */
 export function platformCommand(opts: RunOptions, outputFile: string, env = process.env): PlatformCommand {
   const names = secretNames(env);
-  const base = [opts.platform === 'fargate' ? 'run-fargate' : 'run-lambda', BUNDLE_SCRIPT, '--count', String(opts.count), '--region', opts.region, '--output', outputFile];
+  const base = [
+    opts.platform === 'fargate' ? 'run-fargate' : 'run-lambda',
+    BUNDLE_SCRIPT,
+    '--count',
+    String(opts.count),
+    '--region',
+    opts.region,
+    '--output',
+    outputFile,
+  ];
   const each = `each of the ${opts.count} workers runs the whole profile (${opts.count}x the users in all) and its own breaker; the preflight runs once, from here, before they start`;
   if (opts.platform === 'fargate') {
     return {

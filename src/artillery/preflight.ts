@@ -28,7 +28,10 @@ function tokenProblem(authorization: string | undefined): string {
 /** The preflight's verdict: go, or why no load is sent. */
 export function judgePreflight(config: RunConfig, api: ApiCheck, authorization: string | undefined): Omit<PreflightEvent, 'type' | 'health' | 'api'> {
   if (refusesUs(api) && api.status === 401) {
-    return { verdict: 'auth-rejected', message: `${api.path} answered 401 to the run's token: ${tokenProblem(authorization)}; fix API_TOKEN or the sign-in account` };
+    return {
+      verdict: 'auth-rejected',
+      message: `${api.path} answered 401 to the run's token: ${tokenProblem(authorization)}; fix API_TOKEN or the sign-in account`,
+    };
   }
   if (refusesUs(api)) {
     const size = Math.round((authorization?.length ?? 0) / 1024);
@@ -40,15 +43,29 @@ export function judgePreflight(config: RunConfig, api: ApiCheck, authorization: 
   if (!api.ok) return { verdict: 'api-failing' };
   if (config.spreadIps) return { verdict: 'go' };
   const left = api.rateLimit?.remaining;
-  const warning = rateLimitAdvice(api.rateLimit, config.rateLimit.apiEstimate, config.rateLimit.profiles, config.rateLimit.timeScale, config.rateLimit.loopback);
+  const warning = rateLimitAdvice(
+    api.rateLimit,
+    config.rateLimit.apiEstimate,
+    config.rateLimit.profiles,
+    config.rateLimit.timeScale,
+    config.rateLimit.loopback,
+  );
   if (!warning || config.rateLimit.confirmed) return { verdict: 'go', ...(warning && { rateLimitWarning: warning }) };
   // Against production any overrun needs a confirmation; locally, only one that leaves most of the run rate limited.
   const production = config.rateLimit.refuseAnyOverrun;
   if (production) {
-    return { verdict: 'over-limit', rateLimitWarning: warning, message: 'against production any overrun needs a confirmation: add --yes (or VOXANNE_CONFIRM=yes) to run anyway' };
+    return {
+      verdict: 'over-limit',
+      rateLimitWarning: warning,
+      message: 'against production any overrun needs a confirmation: add --yes (or VOXANNE_CONFIRM=yes) to run anyway',
+    };
   }
   if (left !== undefined && left < config.rateLimit.apiEstimate / 2) {
-    return { verdict: 'over-limit', rateLimitWarning: warning, message: 'less than half of the run is left in the rate limit, so it would measure mostly 429s: add --yes to run anyway' };
+    return {
+      verdict: 'over-limit',
+      rateLimitWarning: warning,
+      message: 'less than half of the run is left in the rate limit, so it would measure mostly 429s: add --yes to run anyway',
+    };
   }
   return { verdict: 'go', rateLimitWarning: warning };
 }
@@ -66,7 +83,8 @@ export async function runPreflight(target: string, config: RunConfig): Promise<P
 export function preflightLines(event: PreflightEvent): string[] {
   const lines: string[] = [];
   const failures = event.api && event.api.ok && sampleFailures(event.api);
-  if (failures) lines.push(`Preflight: ${failures} before one answered ${event.api?.status}: a flaky API, not a broken one; the load runs and its gates judge it.`);
+  if (failures)
+    lines.push(`Preflight: ${failures} before one answered ${event.api?.status}: a flaky API, not a broken one; the load runs and its gates judge it.`);
   if (event.rateLimitWarning) lines.push(event.rateLimitWarning);
   if (event.verdict !== 'go' && event.message) lines.push(`Not starting the load: ${event.message}.`);
   return lines;

@@ -34,4 +34,3 @@ export function runConfigFromPlan(plan: RunPlan): RunConfig {
     }),
   } satisfies RunConfig);
 }
-

@@ -17,9 +17,7 @@ export const ROOT = (() => {
 })();
 export const BUILD_DIR = join(ROOT, '.build');
 
-const durationText = z
-  .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, 'use e.g. 30s, 2m or 1h')])
-  .transform(parseDurationSeconds);
+const durationText = z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, 'use e.g. 30s, 2m or 1h')]).transform(parseDurationSeconds);
 
 const StageInput = z.object({ duration: durationText, target: z.number().int().min(0) });
 
@@ -184,7 +182,10 @@ export function loadEnvironment(name: string, dir = join(ROOT, 'environments')):
     const file = resolve(name);
     return { ...readEnvironment(file), name: basename(name).replace(/\.ya?ml$/, '') };
   }
-  const known = readdirSync(dir).filter((f) => f.endsWith('.yml')).map((f) => f.slice(0, -4)).sort();
+  const known = readdirSync(dir)
+    .filter((f) => f.endsWith('.yml'))
+    .map((f) => f.slice(0, -4))
+    .sort();
   if (!known.includes(name)) {
     throw new UsageError(`unknown environment "${name}"; choose one of: ${known.join(', ')}`);
   }

@@ -50,7 +50,8 @@ export const Contract = z
       }
     }
     for (const key of ['open', 'authenticated'] as const) {
-      if (!c.endpoints.some((e) => e.name === c.preflight[key])) ctx.addIssue({ code: 'custom', message: `preflight.${key}: no endpoint named ${c.preflight[key]}`, path: ['preflight', key] });
+      if (!c.endpoints.some((e) => e.name === c.preflight[key]))
+        ctx.addIssue({ code: 'custom', message: `preflight.${key}: no endpoint named ${c.preflight[key]}`, path: ['preflight', key] });
     }
   });
 

@@ -120,7 +120,6 @@ export type RunEvent = z.infer<typeof RunEvent>;
 export type EventOf<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
 export type PreflightEvent = EventOf<'preflight'>;
 
-
 /**
  * The run folder the pack started Artillery for (VOXANNE_RUN_DIR), where the channel lives; none
  * when the script runs under plain `npx artillery run`, or on Fargate/Lambda workers.

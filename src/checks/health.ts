@@ -81,7 +81,6 @@ function snippet(text: string): string {
   return flat.length > 120 ? `${flat.slice(0, 117)}...` : flat || '(empty body)';
 }
 
-
 /** The preflight's /api paths, from the contract catalog (preflightPaths): without a token, and with one. */
 type ApiPaths = { open: string; authenticated: string };
 
@@ -105,7 +104,8 @@ export async function sampleApi(baseUrl: string, paths: ApiPaths, timeoutMs = 50
   const failures: NonNullable<ApiCheck['failures']> = [];
   for (let sent = 1; ; sent++) {
     const answer = await checkApi(baseUrl, paths, timeoutMs, authorization);
-    if (!answer.ok) failures.push({ ...(answer.status !== undefined && { status: answer.status }), ...(answer.detail !== undefined && { detail: answer.detail }) });
+    if (!answer.ok)
+      failures.push({ ...(answer.status !== undefined && { status: answer.status }), ...(answer.detail !== undefined && { detail: answer.detail }) });
     if (answer.ok || refusesUs(answer) || sent >= samples) return { ...answer, sent, ...(failures.length && { failures }) };
   }
 }

@@ -47,7 +47,8 @@ async function tokenRequest(grant: string, body: object, env: NodeJS.ProcessEnv)
     throw new UsageError(`sign-in failed: cannot reach SUPABASE_URL (${cause}); check the URL and the network`);
   }
   const redirect = redirectDetail(res);
-  if (redirect) throw new UsageError(`sign-in failed: SUPABASE_URL answered ${res.status}, a ${redirect}; not followed: set SUPABASE_URL to the project's own URL`);
+  if (redirect)
+    throw new UsageError(`sign-in failed: SUPABASE_URL answered ${res.status}, a ${redirect}; not followed: set SUPABASE_URL to the project's own URL`);
   const answer = (await res.json().catch(() => ({}))) as Record<string, unknown>;
   if (!res.ok || typeof answer.access_token !== 'string') {
     // The auth server's own words, through the redaction: a server may echo the password or the key back.

@@ -23,7 +23,9 @@ export async function formatDryRun(plan: RunPlan): Promise<string> {
   out.push(`target:      ${plan.target} (environment ${plan.environment.name}${plan.environment.production ? ', production' : ''})`);
   out.push(`profile:     ${plan.profile.name}: ${plan.profile.description}` + (opts.timeScale !== 1 ? ` (time scale ${opts.timeScale})` : ''));
   out.push(`auth:        ${plan.auth.description}`);
-  out.push(`timeout:     ${opts.timeoutSeconds} s per request; breaker ${plan.breaker ? `on (stops when >${budgets.breaker.errorRatePct} % of the last ${budgets.breaker.windowSeconds} s fail or /health goes bad)` : 'off'}`);
+  out.push(
+    `timeout:     ${opts.timeoutSeconds} s per request; breaker ${plan.breaker ? `on (stops when >${budgets.breaker.errorRatePct} % of the last ${budgets.breaker.windowSeconds} s fail or /health goes bad)` : 'off'}`,
+  );
   const capacity = plan.profile.capacity;
   let start = 0;
   let users = 0;
@@ -79,8 +81,10 @@ export async function formatDryRun(plan: RunPlan): Promise<string> {
 /** A capacity search's gates: the guide's, per step, and the generator's own limit. */
 function capacityTail(plan: RunPlan, out: string[]): string {
   const l = capacityLimits(plan.budgets, plan.opts.count429, periodMs(plan.contract));
-  out.push('', 'per-step gates (the guide\'s, from config/budgets.yml) and the generator\'s own limit:');
-  out.push(`  p99 response time < ${l.p99Ms} ms; HTTP error rate < ${l.errorRatePct} %; timeouts <= ${l.maxTimeouts}${l.count429 ? '' : `; rate limited < ${l.maxRateLimitedPct} %`}`);
+  out.push('', "per-step gates (the guide's, from config/budgets.yml) and the generator's own limit:");
+  out.push(
+    `  p99 response time < ${l.p99Ms} ms; HTTP error rate < ${l.errorRatePct} %; timeouts <= ${l.maxTimeouts}${l.count429 ? '' : `; rate limited < ${l.maxRateLimitedPct} %`}`,
+  );
   out.push(`  load generator: worker CPU < ${l.generatorCpuPct} % of a core, event-loop delay < ${l.generatorLoopDelayMs} ms`);
   return out.join('\n');
 }

@@ -58,6 +58,7 @@
   });
   source.addEventListener('error', () => {
     const doing = document.querySelector('[data-doing]');
-    if (doing && source.readyState !== EventSource.CLOSED) doing.textContent = 'Lost the connection to the run; trying again (the pack may have ended: see report.html in its run folder).';
+    if (doing && source.readyState !== EventSource.CLOSED)
+      doing.textContent = 'Lost the connection to the run; trying again (the pack may have ended: see report.html in its run folder).';
   });
 })();

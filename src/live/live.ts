@@ -94,7 +94,9 @@ export class LiveView {
       const { previous, unlike } = this.compared;
       const events = [...this.events];
       this.server.publish('page', JSON.stringify(reportParts(record, previous, unlike, running(this.plan, record, events, this.since, now))));
-      this.server.setPage(() => renderReport(record, previous, unlike, { running: running(this.plan, record, events, this.since, this.clock()), script: liveScript() }));
+      this.server.setPage(() =>
+        renderReport(record, previous, unlike, { running: running(this.plan, record, events, this.since, this.clock()), script: liveScript() }),
+      );
     } catch (err) {
       // The view is a window on the run, never part of it: a page that cannot be made waits for the next events.
       if (process.env.VOXANNE_LIVE_DEBUG) console.error(`live view: ${(err as Error).stack}`);

@@ -62,7 +62,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     let parsed;
     try {
-      parsed = parseArgs({ args: argv, allowPositionals: true, options: { speed: { type: 'string' }, 'live-port': { type: 'string' }, help: { type: 'boolean' } } });
+      parsed = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: { speed: { type: 'string' }, 'live-port': { type: 'string' }, help: { type: 'boolean' } },
+      });
     } catch (err) {
       throw new UsageError(`${(err as Error).message.split('. ')[0]}; ${USAGE.split('\n')[0]}`);
     }

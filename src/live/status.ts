@@ -49,9 +49,25 @@ export function breakerNote(plan: RunPlan, record: RunRecord, events: RunEvent[]
   // The last window's periods, as the record has them (the breaker itself judges per second).
   const periods = record.periods.slice(-Math.max(1, Math.ceil(b.windowSeconds / record.periodSeconds)));
   const requests = periods.reduce((n, p) => n + p.requests, 0);
-  const errors = periods.reduce((n, p) => n + p.errors.transport + p.errors.timeout + p.errors.http4xx + p.errors.http5xx + p.errors.otherStatus + p.errors.notJson + p.errors.badBody + (plan.opts.count429 ? p.errors.rateLimited : 0), 0);
+  const errors = periods.reduce(
+    (n, p) =>
+      n +
+      p.errors.transport +
+      p.errors.timeout +
+      p.errors.http4xx +
+      p.errors.http5xx +
+      p.errors.otherStatus +
+      p.errors.notJson +
+      p.errors.badBody +
+      (plan.opts.count429 ? p.errors.rateLimited : 0),
+    0,
+  );
   const now = requests ? `; last ${fmtDuration(b.windowSeconds)}: ${((errors / requests) * 100).toFixed(1)} % errors` : '';
-  return { key: 'breaker', state: 'armed', text: `Breaker armed: stops at > ${b.errorRatePct} % errors over ${fmtDuration(b.windowSeconds)} or a bad /health${now}` };
+  return {
+    key: 'breaker',
+    state: 'armed',
+    text: `Breaker armed: stops at > ${b.errorRatePct} % errors over ${fmtDuration(b.windowSeconds)} or a bad /health${now}`,
+  };
 }
 
 /** The banner of a run still going. */

@@ -24,7 +24,12 @@ const USAGE = `usage: node bin/pack.js history export|import DIR [--reports REPO
   import  put what DIR holds back into the reports folder (an empty or missing DIR: nothing to do)
   The reports folder is --reports, else REPORTS_DIR, else reports/.`;
 
-const historyLines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()) : []);
+const historyLines = (file: string): string[] =>
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim())
+    : [];
 const lineId = (line: string): string | undefined => {
   try {
     return String(JSON.parse(line).id);

@@ -24,4 +24,3 @@ export function appendHistory(record: RunRecord, reportsDir: string): void {
   };
   appendFileSync(join(reportsDir, 'history.ndjson'), `${JSON.stringify(line)}\n`);
 }
-

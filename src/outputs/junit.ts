@@ -14,14 +14,16 @@ import { fmtNum, gateLimitText, gateValueText, redactTokens } from './report/for
 
 /** XML text/attribute escaping; characters XML 1.0 forbids are dropped. */
 function xmlEsc(value: unknown): string {
-  return redactTokens(String(value ?? ''))
-    // eslint-disable-next-line no-control-regex -- dropping the control characters XML forbids
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
+  return (
+    redactTokens(String(value ?? ''))
+      // eslint-disable-next-line no-control-regex -- dropping the control characters XML forbids
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&apos;')
+  );
 }
 
 const value = (g: Gate) => gateValueText(g, (n) => fmtNum(n, 2).replace(/,/g, ''));
@@ -52,7 +54,13 @@ function gateCase(g: Gate): Case {
 
 function healthCase(label: 'start' | 'end', h: HealthResult | null): Case {
   const name = label === 'start' ? 'health before the load' : 'health after the load';
-  if (!h) return { classname: 'voxanne.health', name, skipped: label === 'start' ? 'the run ended before /health was checked' : '/health was not checked after the load (no load was sent, or the run was cut short)' };
+  if (!h)
+    return {
+      classname: 'voxanne.health',
+      name,
+      skipped:
+        label === 'start' ? 'the run ended before /health was checked' : '/health was not checked after the load (no load was sent, or the run was cut short)',
+    };
   const figures = `GET /health: ${h.status !== undefined ? `HTTP ${h.status}` : 'no answer'}${h.latencyMs !== undefined ? ` in ${h.latencyMs} ms` : ''}${
     h.failingServices?.length ? `; failing services: ${h.failingServices.join(', ')}` : ''
   }${h.detail ? `; ${h.detail}` : ''}`;
@@ -65,7 +73,11 @@ function apiCase(a: ApiCheck | null | undefined): Case {
   if (!a) return { classname: 'voxanne.health', name, skipped: 'no /api request was made before the load' };
   const figures = `GET ${a.path}: ${a.status !== undefined ? `HTTP ${a.status}` : 'no answer'}${a.latencyMs !== undefined ? ` in ${a.latencyMs} ms` : ''}${a.detail ? `; ${a.detail}` : ''}${sampleFailures(a) ? `; ${sampleFailures(a)}` : ''}`;
   if (a.ok) return { classname: 'voxanne.health', name, out: figures };
-  return { classname: 'voxanne.health', name, failure: { type: 'health', message: `the API failed while /health answered (${a.status ?? a.detail ?? 'no answer'})`, text: figures } };
+  return {
+    classname: 'voxanne.health',
+    name,
+    failure: { type: 'health', message: `the API failed while /health answered (${a.status ?? a.detail ?? 'no answer'})`, text: figures },
+  };
 }
 
 function verdictCase(r: RunRecord): Case {
@@ -135,7 +147,7 @@ function safeHost(target: string): string {
 function capacityProps(r: RunRecord): Array<[string, unknown]> {
   const c = r.capacity;
   if (!c) return [];
-  const at = (i: number | null) => (i === null ? '' : c.steps[i]?.users ?? '');
+  const at = (i: number | null) => (i === null ? '' : (c.steps[i]?.users ?? ''));
   return [
     ['capacity.result', c.result],
     ['capacity.users.steps', c.steps.map((s) => s.users).join(',')],

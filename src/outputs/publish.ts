@@ -67,8 +67,16 @@ export function resultsExposition(record: RunRecord, extraTags: string[] = []): 
     [{ outcome: record.outcome }, record.outcome === 'passed' ? 1 : 0],
   ]);
   metric('voxanne_run_exit_code', "The pack's exit code for the run.", [[{}, record.exitCode]]);
-  metric('voxanne_gate_passed', 'Whether each gate passed (1) or failed (0); strict gates fail the run.', record.gates.map((g) => [{ gate: g.id, strict: String(g.strict) }, g.passed ? 1 : 0]));
-  metric('voxanne_gate_value', "Each gate's measured value, in the gate's unit.", record.gates.map((g) => [{ gate: g.id, unit: g.unit }, g.value]));
+  metric(
+    'voxanne_gate_passed',
+    'Whether each gate passed (1) or failed (0); strict gates fail the run.',
+    record.gates.map((g) => [{ gate: g.id, strict: String(g.strict) }, g.passed ? 1 : 0]),
+  );
+  metric(
+    'voxanne_gate_value',
+    "Each gate's measured value, in the gate's unit.",
+    record.gates.map((g) => [{ gate: g.id, unit: g.unit }, g.value]),
+  );
   metric('voxanne_run_requests', 'Requests sent during the run.', [[{}, t.requests]]);
   metric('voxanne_run_errors', 'Requests counted as errors.', [[{}, t.errorCount]]);
   metric('voxanne_run_error_rate_percent', 'Errors per 100 requests (429s only with --count-429); absent when no load was sent.', [[{}, errorRateOf(t)]]);
@@ -83,7 +91,11 @@ export function resultsExposition(record: RunRecord, extraTags: string[] = []): 
   metric('voxanne_run_users_max', 'The most users that sent at once (a capacity search: its largest step).', [[{}, t.maxUsers]]);
   const c = record.capacity;
   if (c) {
-    metric('voxanne_capacity_step_users', "Users of each step of the capacity search, in the order it ran them.", c.steps.map((s, i) => [{ step: String(i + 1), verdict: s.verdict }, s.users]));
+    metric(
+      'voxanne_capacity_step_users',
+      'Users of each step of the capacity search, in the order it ran them.',
+      c.steps.map((s, i) => [{ step: String(i + 1), verdict: s.verdict }, s.users]),
+    );
     metric('voxanne_capacity_users', 'The capacity answer in users: the most held, and the fewest that broke a gate.', [
       [{ side: 'held' }, c.held === null ? null : c.steps[c.held].users],
       [{ side: 'broke' }, c.stoppedAt === null || c.result === 'generator-limit' ? null : c.steps[c.stoppedAt].users],

@@ -5,7 +5,6 @@ import { gateLimitText, gateValueText } from './report/format';
 const dots = (label: string) => `${label}${'.'.repeat(Math.max(2, 27 - label.length))}: `;
 const ms = (n: number | undefined | null) => (n === null || n === undefined ? '-' : `${n}ms`);
 
-
 const num = (n: number | null) => (n === null ? '-' : String(n >= 100 ? Math.round(n) : n));
 
 /** A capacity search, step by step: what each step measured and how it was judged. */
@@ -46,7 +45,9 @@ export function formatSummary(r: RunRecord): string {
   out.push(dots('http_reqs') + `${t.requests} (${t.requestsPerSecond.toFixed(1)}/s)`);
   // A capacity search's users are its steps' (the most any step let send); its waiting pool never sent all at once.
   const pool = r.capacity?.waitingPool;
-  out.push(dots('vus_max') + `${t.maxUsers}${r.capacity ? ` (the largest step${pool ? `; a waiting pool of ${pool} users sent only as each step let it` : ''})` : ''}`);
+  out.push(
+    dots('vus_max') + `${t.maxUsers}${r.capacity ? ` (the largest step${pool ? `; a waiting pool of ${pool} users sent only as each step let it` : ''})` : ''}`,
+  );
   if (r.capacity) out.push(dots('vus_steps') + r.capacity.steps.map((s) => s.users).join(' -> '));
 
   if (r.capacity) out.push('', ...capacityTable(r.capacity));

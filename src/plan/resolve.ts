@@ -111,4 +111,3 @@ export async function resolvePlan(argv: string[], env: NodeJS.ProcessEnv = proce
     packVersion: JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
   };
 }
-

@@ -9,7 +9,10 @@ import { ARTILLERY_LOG } from '../shared/run-files';
 export function artilleryStartError(dir: string): string | undefined {
   let lines: string[];
   try {
-    lines = readFileSync(join(dir, ARTILLERY_LOG), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+    lines = readFileSync(join(dir, ARTILLERY_LOG), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
   } catch {
     return undefined;
   }

@@ -43,12 +43,17 @@ function verdict(
     return { outcome: 'interrupted', exitCode: SIGNAL_EXIT[end.stoppedBy] ?? EXIT.interrupted, reason: `Stopped by ${end.stoppedBy} ${during}.` };
   }
   if (!preflight && !o.distributed) {
-    if (end.killedBy) return { outcome: 'crashed', exitCode: EXIT.crashed, reason: `Artillery was killed (${end.killedBy}) before the preflight; no load was sent.` };
+    if (end.killedBy)
+      return { outcome: 'crashed', exitCode: EXIT.crashed, reason: `Artillery was killed (${end.killedBy}) before the preflight; no load was sent.` };
     return { outcome: 'refused', exitCode: EXIT.badInput, reason: notStartedReason(end.code, end.startError) };
   }
   switch (preflight?.verdict) {
     case 'unhealthy':
-      return { outcome: 'unhealthy', exitCode: EXIT.unhealthyAtStart, reason: `The target was not healthy before the load (${preflight.health.problem}); no load was sent.` };
+      return {
+        outcome: 'unhealthy',
+        exitCode: EXIT.unhealthyAtStart,
+        reason: `The target was not healthy before the load (${preflight.health.problem}); no load was sent.`,
+      };
     case 'api-failing':
       return {
         outcome: 'unhealthy',
@@ -59,13 +64,21 @@ function verdict(
     case 'headers-rejected':
       return { outcome: 'refused', exitCode: EXIT.badInput, reason: `Not started: ${preflight.message}; no load was sent.` };
     case 'over-limit':
-      return { outcome: 'refused', exitCode: EXIT.badInput, reason: 'The run would exceed what is left of the rate limit; not confirmed (--yes), so no load was sent.' };
+      return {
+        outcome: 'refused',
+        exitCode: EXIT.badInput,
+        reason: 'The run would exceed what is left of the rate limit; not confirmed (--yes), so no load was sent.',
+      };
     default:
   }
   if (abort) return { outcome: 'aborted', exitCode: EXIT.gateFailed, reason: `Stopped early by the breaker: ${abort.reason}` };
   if (!ended && !o.distributed && !o.running) {
     const how = end.killedBy ? `was killed (${end.killedBy})` : `ended unexpectedly (exit ${end.code})`;
-    return { outcome: 'crashed', exitCode: EXIT.crashed, reason: `Artillery ${how} after ${secondsText(o.loadSeconds)} of load; the record keeps what was measured until then.` };
+    return {
+      outcome: 'crashed',
+      exitCode: EXIT.crashed,
+      reason: `Artillery ${how} after ${secondsText(o.loadSeconds)} of load; the record keeps what was measured until then.`,
+    };
   }
   if (healthEnd && !healthEnd.ok) {
     return { outcome: 'failed', exitCode: EXIT.unhealthyAtEnd, reason: `/health failed after the load (${healthEnd.problem}).` };
@@ -73,7 +86,8 @@ function verdict(
   if (o.capacity) return capacityVerdict(o.capacity);
   if (o.tooShort && !o.running) return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: o.tooShort };
   if (o.failedGates.length) return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: `Gate failed: ${o.failedGates.join(', ')}.` };
-  if (o.distributed && !healthEnd) return { outcome: 'passed', exitCode: EXIT.passed, reason: 'Every gate passed (from a combined output: /health was not checked from here).' };
+  if (o.distributed && !healthEnd)
+    return { outcome: 'passed', exitCode: EXIT.passed, reason: 'Every gate passed (from a combined output: /health was not checked from here).' };
   return { outcome: 'passed', exitCode: EXIT.passed, reason: 'Every gate passed and /health was ok before and after the load.' };
 }
 
@@ -94,7 +108,11 @@ function capacityVerdict(c: CapacityAnswer): { outcome: Outcome; reason: string;
     case 'top-held':
       return passed(`The backend held the search's bound of ${held?.users} users: its capacity is higher.`);
     case 'below-first-step':
-      return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: `The backend broke the gates even at ${stop?.users} user${stop?.users === 1 ? '' : 's'}, the fewest the search tried: its capacity is below it.` };
+      return {
+        outcome: 'failed',
+        exitCode: EXIT.gateFailed,
+        reason: `The backend broke the gates even at ${stop?.users} user${stop?.users === 1 ? '' : 's'}, the fewest the search tried: its capacity is below it.`,
+      };
     default:
       return { outcome: 'failed', exitCode: EXIT.gateFailed, reason: `The capacity search has no answer: ${c.line.replace(/^capacity: /, '')}.` };
   }
@@ -152,13 +170,7 @@ export function assembleRecord(
   const sending = plan.profile.capacity ? (from: number, to: number) => searchUsersWithin(searchSteps, from, to) : undefined;
   const periods = buildPeriods(periodEvents, loadStart, planned, periodMs(plan.contract), sending);
   const counters = totalCounters(periodEvents);
-  const endpoints = summarizeEndpoints(
-    periods,
-    plan.endpoints,
-    counters,
-    count429,
-    combined?.aggregate,
-  );
+  const endpoints = summarizeEndpoints(periods, plan.endpoints, counters, count429, combined?.aggregate);
   const lastActivity = periodEvents.length ? Math.max(...periodEvents.map((e) => e.last)) : loadStart;
   const loadSeconds = phase || periodEvents.length ? Math.max(0, (lastActivity - loadStart) / 1000) : 0;
   const aggregateLatency = combined?.aggregate[artilleryMetric.responseTime];
@@ -182,16 +194,13 @@ export function assembleRecord(
   const limits = capacityLimits(plan.budgets, count429, periodMs(plan.contract));
   // The steps as the plugin judged them, live (each judged once, there).
   const capacity = search
-    ? answerCapacity(
-        searchSteps,
-        {
-          budgets: Object.fromEntries(plan.endpoints.map((e) => [e.name, e.budgetP95Ms])),
-          endpointPath: (name) => plan.endpoints.find((e) => e.name === name)?.path ?? name,
-          search,
-          requestsPerJourney: plan.endpoints.length,
-          timeUp: first(events, 'capacity-stop')?.timeUp ?? false,
-        },
-      )
+    ? answerCapacity(searchSteps, {
+        budgets: Object.fromEntries(plan.endpoints.map((e) => [e.name, e.budgetP95Ms])),
+        endpointPath: (name) => plan.endpoints.find((e) => e.name === name)?.path ?? name,
+        search,
+        requestsPerJourney: plan.endpoints.length,
+        timeUp: first(events, 'capacity-stop')?.timeUp ?? false,
+      })
     : undefined;
   const { outcome, reason, exitCode } = verdict(plan, end, events, { failedGates, loadSeconds, tooShort, distributed, capacity, running });
   const unknownSeconds = !ended && !distributed && end.tail ? Math.max(0, (end.endedAt.getTime() - end.tail.at) / 1000) : 0;
@@ -208,10 +217,7 @@ export function assembleRecord(
     profile: { name: plan.profile.name, description: plan.profile.description, stages: plan.stages, thinkSeconds: plan.profile.thinkSeconds },
     timeScale: plan.opts.timeScale,
     periodSeconds: plan.contract.periodSeconds,
-    platform:
-      plan.opts.platform === 'local'
-        ? { name: 'local', count: 1 }
-        : { name: plan.opts.platform, count: plan.opts.count, region: plan.opts.region },
+    platform: plan.opts.platform === 'local' ? { name: 'local', count: 1 } : { name: plan.opts.platform, count: plan.opts.count, region: plan.opts.region },
     auth: { mode: plan.auth.mode, description: plan.auth.description, ...(plan.auth.warning && { warning: plan.auth.warning }) },
     outcome,
     reason,

@@ -75,7 +75,8 @@ export function workerStops(periods: Array<{ period: number; counters: Record<st
 
 /** Why the workers stopped, in one sentence for the record. */
 export function workerStopsReason(stops: WorkerStop[], workers: number, limits: BreakerLimits): string {
-  const why = (c: BreakerCause) => (c === 'health' ? '/health went bad' : `more than ${limits.errorRatePct} % of its requests failed over ${limits.windowSeconds} s`);
+  const why = (c: BreakerCause) =>
+    c === 'health' ? '/health went bad' : `more than ${limits.errorRatePct} % of its requests failed over ${limits.windowSeconds} s`;
   const list = stops.map((s) => `${s.worker} (${why(s.cause)})`).join(', ');
   return `${stops.length} of ${workers} worker${workers === 1 ? '' : 's'} stopped ${stops.length === 1 ? 'its' : 'their'} own load: ${list}.`;
 }

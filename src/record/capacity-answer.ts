@@ -27,7 +27,6 @@ export function kneeOf(steps: CapacityStep[]): { users: number; requestsPerSecon
   return { users: first.users, requestsPerSecond: top };
 }
 
-
 /** The bracket so far: the most users held below the fewest that broke a gate. */
 export function bracket(steps: CapacityStep[]): { lo: number | null; hi: number | null } {
   const latest = latestPerUsers(steps);
@@ -80,7 +79,11 @@ const fmt = (n: number) => (n >= 100 ? String(Math.round(n)) : String(round1(n))
 const pcts = (s: CapacityStep) => (s.latency ? `p50/p95/p99 ${fmt(s.latency.p50)}/${fmt(s.latency.p95)}/${fmt(s.latency.p99)} ms` : 'no responses');
 const stepText = (s: CapacityStep) => `${s.users} users (${fmt(s.requestsPerSecond)} req/s, ${pcts(s)})`;
 const gateText = (b: CapacityStep['broken'][number]) =>
-  b.gate === 'p99' ? `p99 ${fmt(b.value)} ms >= ${b.limit} ms` : b.gate === 'timeouts' ? `${b.value} timeouts > ${b.limit}` : `${STEP_GATE_TITLE[b.gate]} ${b.value} % >= ${b.limit} %`;
+  b.gate === 'p99'
+    ? `p99 ${fmt(b.value)} ms >= ${b.limit} ms`
+    : b.gate === 'timeouts'
+      ? `${b.value} timeouts > ${b.limit}`
+      : `${STEP_GATE_TITLE[b.gate]} ${b.value} % >= ${b.limit} %`;
 
 export const GENERATOR_WAY_OUT =
   'the backend is faster than one load generator can measure: run the search from a machine with faster cores, or check a fixed profile from several machines (--platform fargate or lambda with --count N); see docs/capacity.md';
@@ -128,7 +131,9 @@ export function answerCapacity(
     // The backend held the gates at every step the generator could drive (this one too, if its gates held).
     const clean = steps.filter((x) => x.verdict === 'held' || (x === s && !x.broken.length));
     const atLeast = Math.max(0, ...clean.map((x) => x.requestsPerSecond));
-    const why = [s.cpuPct !== null ? `CPU ${fmt(s.cpuPct)} % of a core` : '', s.loopDelayMs !== null ? `event-loop delay ${fmt(s.loopDelayMs)} ms` : ''].filter(Boolean).join(', ');
+    const why = [s.cpuPct !== null ? `CPU ${fmt(s.cpuPct)} % of a core` : '', s.loopDelayMs !== null ? `event-loop delay ${fmt(s.loopDelayMs)} ms` : '']
+      .filter(Boolean)
+      .join(', ');
     return {
       ...base,
       result: 'generator-limit',
@@ -165,7 +170,10 @@ export function answerCapacity(
       line: `capacity: below ${s.users} user${s.users === 1 ? '' : 's'}: it ${broke}${kneeText ? `; ${kneeText}` : ''}`,
     };
   }
-  const narrowed = s.users <= Math.max(lo + 1, Math.ceil(lo * o.search.narrowTo)) ? '' : ` (not narrowed to ${Math.round((o.search.narrowTo - 1) * 100)} %: the search's time bound came first)`;
+  const narrowed =
+    s.users <= Math.max(lo + 1, Math.ceil(lo * o.search.narrowTo))
+      ? ''
+      : ` (not narrowed to ${Math.round((o.search.narrowTo - 1) * 100)} %: the search's time bound came first)`;
   return {
     ...base,
     result: 'knee',

@@ -39,16 +39,15 @@ function healthHints(h: HealthResult, target: string): string[] {
       const database = failing.some((s) => s === 'database' || s === 'supabase');
       return [
         `/health answered ${h.status} degraded: ${failing.length ? failing.join(', ') : 'a service'} down.`,
-        database ? 'Verify database connectivity (Supabase) and the backend logs before load testing.' : 'Check the backend logs for the failing service before load testing.',
+        database
+          ? 'Verify database connectivity (Supabase) and the backend logs before load testing.'
+          : 'Check the backend logs for the failing service before load testing.',
       ];
     }
     case 'http-error':
       return [`/health answered HTTP ${h.status}: ${h.detail}`, `Check the backend logs and the URL: ${curl}`];
     case 'wrong-body':
-      return [
-        `/health answered 200 without status "ok": ${h.detail}`,
-        'Is BASE_URL the Voxanne backend (not the front end or a proxy page)?',
-      ];
+      return [`/health answered 200 without status "ok": ${h.detail}`, 'Is BASE_URL the Voxanne backend (not the front end or a proxy page)?'];
     default:
       return [];
   }
@@ -67,7 +66,8 @@ function rateLimitLine(r: RunRecord): string | undefined {
   );
 }
 
-const REDIS_HINT = 'When Redis is down the backend answers every /api request 500 "Connection is closed." until it restarts; check Redis and restart the backend.';
+const REDIS_HINT =
+  'When Redis is down the backend answers every /api request 500 "Connection is closed." until it restarts; check Redis and restart the backend.';
 
 /**
  * What the preflight's /api requests showed. Only an API that failed every one stopped the run; the
@@ -83,7 +83,10 @@ function apiCheckHints(api: ApiCheck | null | undefined, healthOk: boolean): str
   const redis = connectionClosed || every500 ? [REDIS_HINT] : [];
   const counted = sampleFailures(api);
   if (api.ok) {
-    return [`The preflight's /api check: ${counted} before one answered ${api.status}: a flaky API, not a broken one; the load ran and its gates judged it.`, ...redis];
+    return [
+      `The preflight's /api check: ${counted} before one answered ${api.status}: a flaky API, not a broken one; the load ran and its gates judged it.`,
+      ...redis,
+    ];
   }
   const last = `${api.path} answered ${api.status ?? api.detail}${api.detail && api.status ? `: ${api.detail}` : ''}`;
   const redirect = failures.some((f) => /^redirect to /.test(f.detail ?? ''));

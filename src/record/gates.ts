@@ -177,8 +177,7 @@ export function ensureConfig(specs: GateSpec[]): { conditions: Array<{ expressio
   return { conditions: specs.map((s) => ({ expression: s.expression, strict: s.strict })) };
 }
 
-const holds = (value: number, cmp: Gate['comparator'], limit: number) =>
-  cmp === '<' ? value < limit : cmp === '<=' ? value <= limit : value >= limit;
+const holds = (value: number, cmp: Gate['comparator'], limit: number) => (cmp === '<' ? value < limit : cmp === '<=' ? value <= limit : value >= limit);
 
 /**
  * Gates with their values. Verdicts come from ensure when it ran (`verdicts`, by gate id);

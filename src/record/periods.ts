@@ -6,7 +6,6 @@ import { artilleryMetric, counter, userChange } from '../shared/metrics';
 import { mergeSketches, summarize, type LatencySummary } from '../shared/sketches';
 import { addErrors, errorTotal, noErrors, type EndpointPeriod, type EndpointSummary, type ErrorKinds, type Period, type RunRecord } from './record';
 
-
 function addCodes(into: Record<string, number>, from: Record<string, number>): Record<string, number> {
   for (const [code, n] of Object.entries(from)) into[code] = (into[code] ?? 0) + n;
   return into;
@@ -28,8 +27,7 @@ function endpointPeriod(
     if (key.startsWith(codePrefix)) codes[key.slice(codePrefix.length)] = n;
     else if (key.startsWith(unexpectedPrefix)) {
       const status = Number(key.slice(unexpectedPrefix.length));
-      const kind: keyof ErrorKinds =
-        status === 429 ? 'rateLimited' : status >= 500 ? 'http5xx' : status >= 400 ? 'http4xx' : 'otherStatus';
+      const kind: keyof ErrorKinds = status === 429 ? 'rateLimited' : status >= 500 ? 'http5xx' : status >= 400 ? 'http4xx' : 'otherStatus';
       errors[kind] += n;
     } else if (key.startsWith(transportPrefix)) errors.transport += n;
   }
@@ -97,7 +95,13 @@ export function buildPeriods(
         ...overall,
         latency: event.histograms[artilleryMetric.responseTime],
         ...(event.summaries?.[artilleryMetric.responseTime] && { latencySummary: pickSummary(event.summaries[artilleryMetric.responseTime]) }),
-        users: { created, completed, failed, active: sendingWithin ? sendingWithin(event.period, periodEnd) : active, planned: plannedUsersAt((periodEnd - loadStart) / 1000) },
+        users: {
+          created,
+          completed,
+          failed,
+          active: sendingWithin ? sendingWithin(event.period, periodEnd) : active,
+          planned: plannedUsersAt((periodEnd - loadStart) / 1000),
+        },
         endpoints,
         ...(event.unreported && { unreported: true }),
       };
@@ -130,7 +134,9 @@ export function summarizeEndpoints(
       baseline,
       expectationFailures: counters[counter.expectationFailed(name)] ?? 0,
       fallbackAnswers: counters[counter.fallback(name)] ?? 0,
-      ...(fallback && { fallback: { body: JSON.stringify(fallback.body), meaning: fallback.meaning, ...(fallback.slowness && { slowness: fallback.slowness }) } }),
+      ...(fallback && {
+        fallback: { body: JSON.stringify(fallback.body), meaning: fallback.meaning, ...(fallback.slowness && { slowness: fallback.slowness }) },
+      }),
     };
   });
 }

@@ -31,7 +31,6 @@ const ErrorKinds = z.object({
 });
 export type ErrorKinds = z.infer<typeof ErrorKinds>;
 
-
 /** One endpoint's share of a period. `latency` is a DDSketch (1 % relative accuracy), protobuf in base64. */
 const EndpointPeriod = z.object({
   requests: z.number(),
@@ -90,7 +89,6 @@ const EndpointSummary = z.object({
   fallback: z.object({ body: z.string(), meaning: z.string(), slowness: z.string().optional() }).optional(),
 });
 export type EndpointSummary = z.infer<typeof EndpointSummary>;
-
 
 const Totals = z.object({
   requests: z.number(),
@@ -230,7 +228,6 @@ export function addErrors(into: ErrorKinds, from: ErrorKinds): ErrorKinds {
   for (const key of Object.keys(into) as Array<keyof ErrorKinds>) into[key] += from[key];
   return into;
 }
-
 
 /** The run's error rate, or null when it sent no load (nothing to take a rate of: shown as "—", never "0.00 %"). */
 export const errorRateOf = (t: Pick<RunRecord['totals'], 'requests' | 'errorRatePct'>): number | null => (t.requests ? t.errorRatePct : null);

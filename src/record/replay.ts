@@ -19,57 +19,57 @@ import type { RunPlan } from '../plan/resolve';
 import { redactor } from '../shared/secrets';
 import { END_FILE, OUTPUT_FILE, PLAN_FILE } from '../shared/run-files';
 
-
-
 /**
  * The resolved plan as plan.json holds it. Typed as a RunPlan, so a field added to the plan must be
  * added here too (the type check says so). The plan holds no secret: tokens and passwords stay in
  * the environment; only the auth mode and its secret-free description are planned.
  */
-export const PlanFile: z.ZodType<RunPlan> = z.object({
-  opts: RunOptions,
-  environment: Environment.extend({ name: z.string() }),
-  profile: z
-    .object({
-      name: z.string(),
+export const PlanFile: z.ZodType<RunPlan> = z
+  .object({
+    opts: RunOptions,
+    environment: Environment.extend({ name: z.string() }),
+    profile: z
+      .object({
+        name: z.string(),
+        description: z.string(),
+        heavy: z.boolean(),
+        thinkSeconds: z.number().nonnegative(),
+        minRps: z.number().optional(),
+        stages: z.array(Stage),
+        search: CapacitySearch.optional(),
+        capacity: CapacitySearch.optional(),
+      })
+      // JSON drops a key whose value is undefined; the plan always has `capacity`, set or not.
+      .transform((p) => ({ ...p, capacity: p.capacity })),
+    budgets: Budgets,
+    contract: Contract,
+    /** The scenario's requests by name, in its order: their entries are the contract's. */
+    endpoints: z.array(z.string()),
+    scenario: z.object({
+      config: z.record(z.string(), z.any()),
+      before: z.unknown().optional(),
+      after: z.unknown().optional(),
+      scenarios: z.array(z.looseObject({ name: z.string().optional(), flow: z.array(z.unknown()) })),
+    }),
+    target: z.string(),
+    auth: z.object({
+      mode: AuthMode,
+      devOrgId: z.string(),
+      devEmail: z.string(),
       description: z.string(),
-      heavy: z.boolean(),
-      thinkSeconds: z.number().nonnegative(),
-      minRps: z.number().optional(),
-      stages: z.array(Stage),
-      search: CapacitySearch.optional(),
-      capacity: CapacitySearch.optional(),
-    })
-    // JSON drops a key whose value is undefined; the plan always has `capacity`, set or not.
-    .transform((p) => ({ ...p, capacity: p.capacity })),
-  budgets: Budgets,
-  contract: Contract,
-  /** The scenario's requests by name, in its order: their entries are the contract's. */
-  endpoints: z.array(z.string()),
-  scenario: z.object({
-    config: z.record(z.string(), z.any()),
-    before: z.unknown().optional(),
-    after: z.unknown().optional(),
-    scenarios: z.array(z.looseObject({ name: z.string().optional(), flow: z.array(z.unknown()) })),
-  }),
-  target: z.string(),
-  auth: z.object({
-    mode: AuthMode,
-    devOrgId: z.string(),
-    devEmail: z.string(),
-    description: z.string(),
-    warning: z.string().optional(),
-  }),
-  stages: z.array(Stage),
-  loadSeconds: z.number(),
-  estimate: z.object({ journeys: z.number(), perEndpoint: z.record(z.string(), z.number()), api: z.number(), total: z.number() }),
-  profileEstimates: z.array(z.object({ name: z.string(), api: z.number() })),
-  breaker: z.boolean(),
-  packVersion: z.string(),
-})
+      warning: z.string().optional(),
+    }),
+    stages: z.array(Stage),
+    loadSeconds: z.number(),
+    estimate: z.object({ journeys: z.number(), perEndpoint: z.record(z.string(), z.number()), api: z.number(), total: z.number() }),
+    profileEstimates: z.array(z.object({ name: z.string(), api: z.number() })),
+    breaker: z.boolean(),
+    packVersion: z.string(),
+  })
   .superRefine((p, ctx) => {
     for (const [i, name] of p.endpoints.entries()) {
-      if (!p.contract.endpoints.some((e) => e.name === name)) ctx.addIssue({ code: 'custom', message: `${name} is not in the plan's contract`, path: ['endpoints', i] });
+      if (!p.contract.endpoints.some((e) => e.name === name))
+        ctx.addIssue({ code: 'custom', message: `${name} is not in the plan's contract`, path: ['endpoints', i] });
     }
   })
   .transform((p) => ({ ...p, endpoints: p.endpoints.map((name) => p.contract.endpoints.find((e) => e.name === name) as Endpoint) }));
@@ -118,7 +118,10 @@ function readJson<T>(dir: string, file: string, schema: z.ZodType<T>): T {
   try {
     data = JSON.parse(readFileSync(join(dir, file), 'utf8'));
   } catch (err) {
-    throw new Error((err as NodeJS.ErrnoException).code === 'ENOENT' ? `no ${file} in ${dir}` : `unreadable ${file} (${(err as Error).message.split('\n')[0]})`, { cause: err });
+    throw new Error(
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? `no ${file} in ${dir}` : `unreadable ${file} (${(err as Error).message.split('\n')[0]})`,
+      { cause: err },
+    );
   }
   const parsed = schema.safeParse(data);
   if (!parsed.success) {

@@ -23,10 +23,7 @@ export interface SearchReport {
 }
 
 export type SearchAction =
-  | { type: 'allow'; users: number }
-  | { type: 'step'; step: CapacityStep }
-  | { type: 'log'; line: string }
-  | { type: 'done'; reason: string; timeUp: boolean };
+  { type: 'allow'; users: number } | { type: 'step'; step: CapacityStep } | { type: 'log'; line: string } | { type: 'done'; reason: string; timeUp: boolean };
 
 export interface SearchState {
   capacity: NonNullable<RunConfig['capacity']>;
@@ -43,7 +40,16 @@ export interface SearchState {
 }
 
 export function searchState(capacity: NonNullable<RunConfig['capacity']>): SearchState {
-  return { capacity, pool: capacity.search.maxUsers, seconds: new Map(), arrived: new Map(), reportedTo: new Map(), steps: [], lastAllowAt: 0, finished: false };
+  return {
+    capacity,
+    pool: capacity.search.maxUsers,
+    seconds: new Map(),
+    arrived: new Map(),
+    reportedTo: new Map(),
+    steps: [],
+    lastAllowAt: 0,
+    finished: false,
+  };
 }
 
 export function searchReport(state: SearchState, w: SearchReport): void {
@@ -114,7 +120,12 @@ export function searchTick(state: SearchState, now: number): SearchAction[] {
   const next = nextStep(state.steps, search, limits);
   if (!next) return [...out, ...finish(state, 'the search has its answer', false)];
   if (timeUp) return [...out, ...finish(state, `the search's time bound (${search.maxSeconds} s) came`, true)];
-  const why = next.phase === 'again' ? ' (measured again: the step contradicted the curve)' : next.predicted ? ` (predicted: the ${next.predicted.gate} gate breaks at about ${next.predicted.users} users)` : '';
+  const why =
+    next.phase === 'again'
+      ? ' (measured again: the step contradicted the curve)'
+      : next.predicted
+        ? ` (predicted: the ${next.predicted.gate} gate breaks at about ${next.predicted.users} users)`
+        : '';
   out.push({ type: 'log', line: `Capacity: next step ${next.users} users, ${next.phase}${why}.` });
   return [...out, ...begin(state, next, now)];
 }

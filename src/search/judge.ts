@@ -57,7 +57,14 @@ export function judgeStep(
     const parts = periods.map((p) => p.endpoints[name]).filter(Boolean);
     const e: ErrorKinds = parts.reduce((sum, x) => addErrors(sum, x.errors), noErrors());
     const s = summarize(mergeSketches(parts.map((x) => x.latency)));
-    return { name, requests: parts.reduce((n, x) => n + x.requests, 0), errors: errorTotal(e, limits.count429), timeouts: e.timeout, p95: s?.p95 ?? null, p99: s?.p99 ?? null };
+    return {
+      name,
+      requests: parts.reduce((n, x) => n + x.requests, 0),
+      errors: errorTotal(e, limits.count429),
+      timeouts: e.timeout,
+      p95: s?.p95 ?? null,
+      p99: s?.p99 ?? null,
+    };
   });
   return {
     users: step.users,
@@ -87,4 +94,3 @@ export function judgeStep(
 export function windowDone(s: CapacitySearch, seconds: number, requests: number): boolean {
   return seconds >= s.maxStepSeconds || (seconds >= s.minStepSeconds && requests >= s.minRequests);
 }
-

@@ -23,7 +23,9 @@ const MAX_PREDICT_FACTOR = 4;
 export function saturated(steps: CapacityStep[], s: CapacitySearch): boolean {
   const sorted = byUsers(backendSteps(steps));
   return sorted.some((b, j) =>
-    sorted.slice(0, j).some((a) => b.users >= a.users * s.saturation.usersGrowth && b.requestsPerSecond < a.requestsPerSecond * (1 + s.saturation.rpsGrowthPct / 100)),
+    sorted
+      .slice(0, j)
+      .some((a) => b.users >= a.users * s.saturation.usersGrowth && b.requestsPerSecond < a.requestsPerSecond * (1 + s.saturation.rpsGrowthPct / 100)),
   );
 }
 
@@ -42,7 +44,8 @@ export function predictBreak(steps: CapacityStep[], limits: CapacityLimits): Pre
     const pts = past.flatMap((s) => (value(s) === undefined ? [] : [{ u: s.users, v: value(s)! }]));
     const below = pts.filter((p) => p.v < gate);
     const above = pts.filter((p) => p.v >= gate);
-    const line = (a: { u: number; v: number }, b: { u: number; v: number }) => (b.v > a.v && b.u !== a.u ? a.u + ((gate - a.v) * (b.u - a.u)) / (b.v - a.v) : null);
+    const line = (a: { u: number; v: number }, b: { u: number; v: number }) =>
+      b.v > a.v && b.u !== a.u ? a.u + ((gate - a.v) * (b.u - a.u)) / (b.v - a.v) : null;
     if (below.length && above.length && above[0].u > below[below.length - 1].u) return line(below[below.length - 1], above[0]);
     if (below.length >= 2) {
       const u = line(below[below.length - 2], below[below.length - 1]);
@@ -60,7 +63,6 @@ export function predictBreak(steps: CapacityStep[], limits: CapacityLimits): Pre
   const best = candidates.sort((a, b) => a.users - b.users)[0];
   return { users: Math.max(1, Math.floor(best.users)), gate: best.gate };
 }
-
 
 /**
  * Past the knee, p99 grows with users. A step near the gate (p99 at least half of it) that says
@@ -120,7 +122,13 @@ function disturbed(steps: CapacityStep[], s: CapacitySearch, limits: CapacityLim
   if (slower && last.verdict !== 'generator-limit') return slower;
   // A dip matters where it breaks a gate (latency = users ÷ throughput rises with it); a held step is held either way.
   const knee = kneeOf(steps);
-  if (knee && last.phase !== 'again' && last.verdict === 'broken' && last.users > knee.users && last.requestsPerSecond < knee.requestsPerSecond * (1 - s.remeasure.rpsDipPct / 100)) {
+  if (
+    knee &&
+    last.phase !== 'again' &&
+    last.verdict === 'broken' &&
+    last.users > knee.users &&
+    last.requestsPerSecond < knee.requestsPerSecond * (1 - s.remeasure.rpsDipPct / 100)
+  ) {
     return last;
   }
   return null;
@@ -164,4 +172,3 @@ export function nextStep(steps: CapacityStep[], s: CapacitySearch, limits: Capac
   const users = hi <= up(up(lo)) ? middle : clamp(predicted?.users ?? middle, up(lo), Math.floor(hi / s.narrowTo));
   return { users: clamp(Math.round(users), lo + 1, hi - 1), phase: 'narrow', predicted };
 }
-

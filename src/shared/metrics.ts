@@ -27,8 +27,7 @@ export const artilleryMetric = {
 } as const;
 
 /** Change in active users over one period, from Artillery's user counters. */
-export const userChange = (c: Record<string, number>): number =>
-  (c['vusers.created'] ?? 0) - (c['vusers.completed'] ?? 0) - (c['vusers.failed'] ?? 0);
+export const userChange = (c: Record<string, number>): number => (c['vusers.created'] ?? 0) - (c['vusers.completed'] ?? 0) - (c['vusers.failed'] ?? 0);
 
 /** The load generator's own measurements, per worker and per second (processors/recorder.ts). */
 export const generatorMetric = {

@@ -5,7 +5,15 @@ import { z } from 'zod';
 import { round1 as round } from './round';
 
 /** Percentiles of one window, as the record and Artillery's own summaries give them. */
-export const LatencySummary = z.object({ count: z.number(), min: z.number(), mean: z.number(), p50: z.number(), p95: z.number(), p99: z.number(), max: z.number() });
+export const LatencySummary = z.object({
+  count: z.number(),
+  min: z.number(),
+  mean: z.number(),
+  p50: z.number(),
+  p95: z.number(),
+  p99: z.number(),
+  max: z.number(),
+});
 export type LatencySummary = z.infer<typeof LatencySummary>;
 
 const decodeSketch = (b64: string): DDSketch => DDSketch.fromProto(Buffer.from(b64, 'base64'));

@@ -70,7 +70,8 @@ function parse(argv: string[]): { options: StandInOptions; help: boolean } {
     const { code, message } = err as { code?: string; message: string };
     const flag = /'([^' ]+)/.exec(message)?.[1] ?? '';
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown flag ${flag}; run with --help to see the flags`);
-    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`${flag} ${/argument missing/.test(message) ? 'needs a value' : 'takes no value'}; run with --help to see the flags`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
+      throw new UsageError(`${flag} ${/argument missing/.test(message) ? 'needs a value' : 'takes no value'}; run with --help to see the flags`);
     if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`unexpected argument "${flag}"; every setting is a --flag (run with --help)`);
     throw new UsageError(`${message.split('\n')[0]}; run with --help to see the flags`);
   }
@@ -121,10 +122,7 @@ function parse(argv: string[]): { options: StandInOptions; help: boolean } {
     healthDegraded: degradedAfter !== undefined ? { afterSeconds: degradedAfter } : v['health-degraded'],
     closeAfterSeconds: toNumber(v['close-after']),
     developmentMode: v.development,
-    rateLimit:
-      rateLimit !== undefined || rateWindow !== undefined
-        ? { limit: rateLimit, windowSeconds: rateWindow }
-        : undefined,
+    rateLimit: rateLimit !== undefined || rateWindow !== undefined ? { limit: rateLimit, windowSeconds: rateWindow } : undefined,
     capacity: v.capacity !== undefined ? { concurrency: toNumber(v.capacity) as number, serviceMs: toNumber(v['service-ms']) as number } : undefined,
     seed: toNumber(v.seed),
   };
@@ -244,9 +242,7 @@ export async function main(argv: string[]): Promise<number> {
   await standIn.closed;
   clearInterval(orphaned);
   console.log(
-    stopping
-      ? `stand-in stopped after ${standIn.stats().requests} requests`
-      : `stand-in closed itself after ${options.closeAfterSeconds}s (--close-after)`,
+    stopping ? `stand-in stopped after ${standIn.stats().requests} requests` : `stand-in closed itself after ${options.closeAfterSeconds}s (--close-after)`,
   );
   return 0;
 }

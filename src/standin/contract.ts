@@ -210,6 +210,8 @@ export function answer(facts: RequestFacts, state: ContractState, verdict: Limit
 /** The backend's 500 for an endpoint whose work failed (the error fault). */
 export function internalError(endpoint: Endpoint | undefined, limitHeaders: Record<string, string>): Reply {
   const body =
-    endpoint?.standIn === 'calls-dashboard' ? { error: 'Failed to fetch calls', code: 'INTERNAL_ERROR', request_id: randomUUID() } : { error: 'Internal server error' };
+    endpoint?.standIn === 'calls-dashboard'
+      ? { error: 'Failed to fetch calls', code: 'INTERNAL_ERROR', request_id: randomUUID() }
+      : { error: 'Internal server error' };
   return json(500, body, true, limitHeaders);
 }

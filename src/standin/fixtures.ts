@@ -25,7 +25,11 @@ export interface Call {
 export function buildCalls(now: number): Call[] {
   const names = ['Sarah Mitchell', 'James Okafor', 'Priya Nair', 'Tom Becker', 'Lucia Romero', 'Daniel Kim', 'Amara Osei'];
   const outcomes = ['Booked a consultation', 'Asked about pricing', 'Left a voicemail', 'Transferred to front desk', 'Rescheduled appointment'];
-  const sentiments: Array<[string, number]> = [['positive', 0.82], ['neutral', 0.51], ['negative', 0.23]];
+  const sentiments: Array<[string, number]> = [
+    ['positive', 0.82],
+    ['neutral', 0.51],
+    ['negative', 0.23],
+  ];
   return Array.from({ length: 47 }, (_, i) => {
     const status = CALL_STATUSES[i % 7 === 3 ? 1 : i % 11 === 5 ? 3 : i % 5 === 2 ? 2 : 0];
     const [sentiment_label, sentiment_score] = sentiments[i % 3];

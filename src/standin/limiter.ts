@@ -4,7 +4,10 @@ import type { LimitVerdict } from './contract';
 
 /** The limiter's key: the last X-Forwarded-For entry, else the socket's address. */
 export function clientKey(forwardedFor: string | string[] | undefined, remoteAddress: string | undefined): string {
-  const entries = String(forwardedFor ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = String(forwardedFor ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return entries.at(-1) ?? remoteAddress ?? 'unknown';
 }
 

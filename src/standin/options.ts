@@ -173,8 +173,7 @@ export function resolveStandInOptions(o: StandInOptions, naming: Naming = 'optio
     faultsAfterRequests: checked('faultsAfterRequests', o.faultsAfterRequests, naming, 0),
     redisDown: o.redisDown === true,
     voiceApiDown: o.voiceApiDown === true,
-    degradedAfterMs:
-      degraded === false ? Infinity : degraded === true ? 0 : checked('healthDegraded.afterSeconds', degraded.afterSeconds, naming, 0) * 1000,
+    degradedAfterMs: degraded === false ? Infinity : degraded === true ? 0 : checked('healthDegraded.afterSeconds', degraded.afterSeconds, naming, 0) * 1000,
     degradedFromRequest: typeof degraded === 'object' ? checked('healthDegraded.fromRequest', degraded.fromRequest, naming, 0) : 0,
     closeAfterMs: closeAfter === undefined ? undefined : closeAfter * 1000,
     developmentMode: o.developmentMode === true,

@@ -118,7 +118,8 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     const name = endpoint?.name;
     // /health stays clean under every fault, so start/end health checks still pass.
     const fault: Fault = endpoint?.standIn === 'health' || stats.requests <= o.faultsAfterRequests ? 'none' : drawFault(o.rates, random());
-    const verdict = isRateLimitedPath(contract, path) && !o.redisDown ? limiter.hit(clientKey(req.headers['x-forwarded-for'], req.socket.remoteAddress), now) : undefined;
+    const verdict =
+      isRateLimitedPath(contract, path) && !o.redisDown ? limiter.hit(clientKey(req.headers['x-forwarded-for'], req.socket.remoteAddress), now) : undefined;
     const degradedClock = o.degradedFromRequest ? degradedClockFrom : listenedAt;
     const reply = answer(
       { method: req.method ?? 'GET', path, query: url.searchParams, authorization: header, now },
@@ -157,7 +158,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     }
     // Early rejections cost what a static route costs; real work costs the endpoint's.
     const drawn = latencyQuantileMs(reply.work && endpoint ? endpoint.baseline : cheapest, random());
-    const delay = drawn * o.latencyScale + o.extraLatencyMs + (name ? o.slow[name] ?? 0 : 0);
+    const delay = drawn * o.latencyScale + o.extraLatencyMs + (name ? (o.slow[name] ?? 0) : 0);
     if (delay <= 0) return respond();
     const timer = setTimeout(() => {
       timers.delete(timer);

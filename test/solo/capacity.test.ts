@@ -39,13 +39,19 @@ describe('capacity search', () => {
     assert.ok(Math.abs(c.knee!.requestsPerSecond - truthRps) <= truthRps * 0.1, `throughput ${c.knee!.requestsPerSecond} req/s vs ${truthRps}: ${table}`);
     assert.ok(Math.abs(held.users - truthUsers) <= truthUsers * 0.15, `held ${held.users} users vs ${truthUsers}: ${table}`);
     assert.ok(broken.users > held.users && broken.users <= Math.ceil(held.users * 1.1), `bracket narrowed to 10 %: ${table}`);
-    assert.deepEqual(broken.broken.map((b) => b.gate), ['p99']);
+    assert.deepEqual(
+      broken.broken.map((b) => b.gate),
+      ['p99'],
+    );
     // It predicted the break once throughput stopped growing, rather than walking to it.
     assert.ok(c.predicted && c.steps.some((s) => s.phase === 'predict'), table);
     assert.ok(c.steps.length <= 12, table);
-    assert.ok(c.steps.every((s) => s.seconds! >= 5 && (s.requests >= 400 || s.seconds! >= 20)), 'every step rests on enough responses');
+    assert.ok(
+      c.steps.every((s) => s.seconds! >= 5 && (s.requests >= 400 || s.seconds! >= 20)),
+      'every step rests on enough responses',
+    );
     assert.ok(held.cpuPct !== null && held.loopDelayMs !== null, 'the generator measured itself');
-    assert.ok(c.guideUsers!.held! > held.users, 'the guide\'s users, who pause, are more');
+    assert.ok(c.guideUsers!.held! > held.users, "the guide's users, who pause, are more");
     // A clean ending: the requests in flight finished, then /health answered ok behind no queue.
     assert.equal(r.record!.ending.inFlight, 0);
     assert.equal(r.record!.health.end?.ok, true, JSON.stringify(r.record!.health.end));
@@ -68,6 +74,9 @@ describe('capacity search', () => {
     assert.match(html, /<svg class="chart capacity"[^>]*data-chart="capacity-rps"/);
     for (const mark of ['knee', 'predicted', 'broke']) assert.match(html, new RegExp(`data-mark="${mark}"`), `the curve marks the ${mark}`);
     assert.ok(html.includes(`p99 gate 1000 ms`));
-    assert.ok(html.includes(c.line.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&#39;')), 'the report shows the capacity line');
+    assert.ok(
+      html.includes(c.line.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&#39;')),
+      'the report shows the capacity line',
+    );
   });
 });

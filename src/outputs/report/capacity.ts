@@ -71,7 +71,9 @@ function curveChart(o: {
   out.push(`<text class="unit" x="${W - M.right}" y="${H - 3}" text-anchor="end">concurrent users</text></g>`);
   if (o.gate && gateOn) {
     const yy = c(yOf(o.gate.value));
-    out.push(`<path class="ref" d="M${M.left} ${yy}H${W - M.right}"/><text class="ref-label" x="${W - M.right - 4}" y="${yy}" dy="-4" text-anchor="end">${esc(o.gate.label)}</text>`);
+    out.push(
+      `<path class="ref" d="M${M.left} ${yy}H${W - M.right}"/><text class="ref-label" x="${W - M.right - 4}" y="${yy}" dy="-4" text-anchor="end">${esc(o.gate.label)}</text>`,
+    );
   }
   o.marks.forEach((m, i) => {
     const xx = c(xOf(m.users));
@@ -83,8 +85,12 @@ function curveChart(o: {
   });
   for (const k of o.curves) {
     if (!k.points.length) continue;
-    out.push(`<path class="line ${k.cls}${k.dashed ? ' dashed prev' : ''}" d="${k.points.map(([u, v], i) => `${i ? 'L' : 'M'}${c(xOf(u))} ${c(yOf(v))}`).join('')}"/>`);
-    out.push(`<g class="dots ${k.cls}${k.dashed ? ' prev' : ''}">${k.points.map(([u, v]) => `<circle cx="${c(xOf(u))}" cy="${c(yOf(v))}" r="${k.dashed ? 2 : 3}"><title>${esc(`${k.label}: ${fmtNum(v, 1)} ${o.unit} at ${u} users`)}</title></circle>`).join('')}</g>`);
+    out.push(
+      `<path class="line ${k.cls}${k.dashed ? ' dashed prev' : ''}" d="${k.points.map(([u, v], i) => `${i ? 'L' : 'M'}${c(xOf(u))} ${c(yOf(v))}`).join('')}"/>`,
+    );
+    out.push(
+      `<g class="dots ${k.cls}${k.dashed ? ' prev' : ''}">${k.points.map(([u, v]) => `<circle cx="${c(xOf(u))}" cy="${c(yOf(v))}" r="${k.dashed ? 2 : 3}"><title>${esc(`${k.label}: ${fmtNum(v, 1)} ${o.unit} at ${u} users`)}</title></circle>`).join('')}</g>`,
+    );
   }
   out.push('</svg>');
   return out.join('');
@@ -92,12 +98,15 @@ function curveChart(o: {
 
 /** Points in order of users (the search runs its steps in another order). */
 const pts = (steps: Step[], pick: (s: Step) => number | null | undefined): Array<[number, number]> =>
-  [...steps].sort((a, b) => a.users - b.users).flatMap((s) => {
-    const v = pick(s);
-    return v === null || v === undefined ? [] : [[s.users, v] as [number, number]];
-  });
+  [...steps]
+    .sort((a, b) => a.users - b.users)
+    .flatMap((s) => {
+      const v = pick(s);
+      return v === null || v === undefined ? [] : [[s.users, v] as [number, number]];
+    });
 
-const cell = (n: number | null | undefined, unit = '') => (n === null || n === undefined ? '<td class="num muted">—</td>' : `<td class="num">${fmtNum(n, n >= 100 ? 0 : 1)}${unit}</td>`);
+const cell = (n: number | null | undefined, unit = '') =>
+  n === null || n === undefined ? '<td class="num muted">—</td>' : `<td class="num">${fmtNum(n, n >= 100 ? 0 : 1)}${unit}</td>`;
 
 export function capacitySection(r: RunRecord, previous: RunRecord | null): string {
   const cap = r.capacity;
@@ -194,10 +203,15 @@ ${prevLine}
 function searchNote(cap: Capacity): string {
   const parts: string[] = [];
   if (cap.knee) parts.push(`Throughput peaked at ${fmtNum(cap.knee.requestsPerSecond, 1)} req/s, first reached at ${cap.knee.users} users (the knee).`);
-  if (cap.predicted) parts.push(`Past it, Little's law and the latency's shape predicted the ${cap.predicted.gate} gate to break at about ${cap.predicted.users} users (the last prediction, marked); real steps checked and narrowed it.`);
+  if (cap.predicted)
+    parts.push(
+      `Past it, Little's law and the latency's shape predicted the ${cap.predicted.gate} gate to break at about ${cap.predicted.users} users (the last prediction, marked); real steps checked and narrowed it.`,
+    );
   if (cap.guideUsers) {
     const g = cap.guideUsers;
-    parts.push(`As the guide's users, who pause ${g.thinkSeconds} s between journeys: about ${[g.held !== null ? `${g.held} held` : '', g.broke !== null ? `${g.broke} broke` : ''].filter(Boolean).join(', ')} (an estimate by Little's law${g.atRps !== undefined ? ` at ${fmtNum(g.atRps)} req/s, both sides` : ''}, not measured).`);
+    parts.push(
+      `As the guide's users, who pause ${g.thinkSeconds} s between journeys: about ${[g.held !== null ? `${g.held} held` : '', g.broke !== null ? `${g.broke} broke` : ''].filter(Boolean).join(', ')} (an estimate by Little's law${g.atRps !== undefined ? ` at ${fmtNum(g.atRps)} req/s, both sides` : ''}, not measured).`,
+    );
   }
   if (cap.plannedUsers) parts.push(`Planned steps: ${cap.plannedUsers.join(', ')} users.`);
   return parts.join(' ');

@@ -142,7 +142,7 @@ export function renderChart(spec: ChartSpec): { svg: string; data: ChartData; re
 
   // Bars: one path per kind, a rectangle per bucket with a value.
   if (spec.bars && !empty) {
-    const slot = PLOT_W / Math.max(1, spec.span) ;
+    const slot = PLOT_W / Math.max(1, spec.span);
     const cum = new Array<number>(n).fill(0);
     for (const b of spec.bars) {
       const d: string[] = [];
@@ -218,9 +218,7 @@ export function renderChart(spec: ChartSpec): { svg: string; data: ChartData; re
 
 /** A legend as HTML: a swatch and a label per series. */
 export function legend(items: Array<{ label: string; cls: string; kind: 'line' | 'dashed' | 'box' | 'band' }>): string {
-  return `<ul class="legend">${items
-    .map((i) => `<li><span class="sw sw-${i.kind} ${i.cls}" aria-hidden="true"></span>${esc(i.label)}</li>`)
-    .join('')}</ul>`;
+  return `<ul class="legend">${items.map((i) => `<li><span class="sw sw-${i.kind} ${i.cls}" aria-hidden="true"></span>${esc(i.label)}</li>`).join('')}</ul>`;
 }
 
 /**

@@ -10,10 +10,12 @@ export { redactTokens } from '../../shared/secrets';
 
 /** Escapes record text for HTML text and attribute values (also strips control characters). */
 export function esc(value: unknown): string {
-  return redactTokens(String(value ?? ''))
-    // eslint-disable-next-line no-control-regex -- stripping control characters on purpose
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
-    .replace(/[&<>"']/g, (c) => ENTITIES[c]);
+  return (
+    redactTokens(String(value ?? ''))
+      // eslint-disable-next-line no-control-regex -- stripping control characters on purpose
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
+      .replace(/[&<>"']/g, (c) => ENTITIES[c])
+  );
 }
 
 /** JSON for a <script type="application/json"> block: nothing in it can close the element. */
@@ -28,14 +30,12 @@ export const scriptJson = (data: unknown): string =>
 export const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 /** A number with at most `digits` decimals, grouped: 1234.5 -> "1,234.5". */
-export const fmtNum = (n: number, digits = 1): string =>
-  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+export const fmtNum = (n: number, digits = 1): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 
 /** Milliseconds as the record keeps them (0.1 ms): 120.3 -> "120.3 ms", 15234 -> "15,234 ms". */
 export const fmtMs = (n: number | null | undefined): string => (n === null || n === undefined ? '—' : `${fmtNum(n, 1)} ms`);
 
-export const fmtPct = (n: number | null | undefined, digits = 2): string =>
-  n === null || n === undefined ? '—' : `${n.toFixed(digits)} %`;
+export const fmtPct = (n: number | null | undefined, digits = 2): string => (n === null || n === undefined ? '—' : `${n.toFixed(digits)} %`);
 
 /** Seconds as "42 s", "7 min 5 s", "24 h 0 min". */
 export function fmtDuration(seconds: number): string {
@@ -89,8 +89,7 @@ export const OUTCOME_WORD: Record<Outcome, string> = {
 };
 
 /** Pill class of an outcome: pass, fail, or warn (stopped or refused before a verdict on the load). */
-export const outcomeClass = (o: Outcome): 'pass' | 'fail' | 'warn' =>
-  o === 'passed' ? 'pass' : o === 'failed' || o === 'unhealthy' ? 'fail' : 'warn';
+export const outcomeClass = (o: Outcome): 'pass' | 'fail' | 'warn' => (o === 'passed' ? 'pass' : o === 'failed' || o === 'unhealthy' ? 'fail' : 'warn');
 
 export const ERROR_KINDS: Array<{ key: keyof ErrorKinds; label: string; cls: string }> = [
   { key: 'transport', label: 'connection errors', cls: 'k-transport' },

@@ -7,8 +7,25 @@ import { sampleFailures, type ApiCheck, type HealthResult } from '../../checks/h
 import { errorRateOf, type EndpointSummary, type Gate, type RunRecord } from '../../record/record';
 import { legend, renderChart, type ChartData } from './charts';
 import {
-  arrowFor, change, ERROR_KINDS, esc, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPct, fmtTime, gateLimitText, gateValueText,
-  measuredRequests, OUTCOME_WORD, outcomeClass, scriptJson, TOLERANCE_NOTE, TREND_WORD, type Change,
+  arrowFor,
+  change,
+  ERROR_KINDS,
+  esc,
+  fmtDuration,
+  fmtInt,
+  fmtMs,
+  fmtNum,
+  fmtPct,
+  fmtTime,
+  gateLimitText,
+  gateValueText,
+  measuredRequests,
+  OUTCOME_WORD,
+  outcomeClass,
+  scriptJson,
+  TOLERANCE_NOTE,
+  TREND_WORD,
+  type Change,
 } from './format';
 import { describePolicy } from '../../checks/ratelimit';
 import { compare, count429, endpointErrorPct, rateLimitOf, samples, verdictFlips, type Comparison, type Unlike } from './comparison';
@@ -98,19 +115,27 @@ function healthCard(label: string, h: HealthResult | null): string {
 function banner(r: RunRecord, cmp: Comparison | null): string {
   const chips: string[] = [];
   for (const g of r.gates.filter((x) => x.strict && !x.passed)) {
-    chips.push(`<span class="chip"><span class="pill fail">✗</span>${esc(g.title)}: <strong>${esc(gateText(g))}</strong> <span class="muted">(limit ${esc(limitText(g))})</span></span>`);
+    chips.push(
+      `<span class="chip"><span class="pill fail">✗</span>${esc(g.title)}: <strong>${esc(gateText(g))}</strong> <span class="muted">(limit ${esc(limitText(g))})</span></span>`,
+    );
   }
   const warnings = r.gates.filter((x) => !x.strict && !x.passed);
   if (warnings.length) {
-    chips.push(`<span class="chip"><span class="pill warn">!</span>${warnings.length} budget warning${warnings.length > 1 ? 's' : ''}: ${esc(warnings.map((g) => g.endpoint ?? g.title).join(', '))}</span>`);
+    chips.push(
+      `<span class="chip"><span class="pill warn">!</span>${warnings.length} budget warning${warnings.length > 1 ? 's' : ''}: ${esc(warnings.map((g) => g.endpoint ?? g.title).join(', '))}</span>`,
+    );
   }
   const abort = (r as Partial<RunRecord>).abort;
   if (abort) chips.push(`<span class="chip"><span class="pill warn">!</span>Stopped early at ${esc(fmtTime(abort.at).slice(11))}: ${esc(abort.reason)}</span>`);
   const rl = rateLimitOf(r);
-  if (rl?.limited) chips.push(`<span class="chip"><span class="pill warn">429</span>${fmtInt(rl.limited)} rate-limited answers (the limiter, not overload)</span>`);
+  if (rl?.limited)
+    chips.push(`<span class="chip"><span class="pill warn">429</span>${fmtInt(rl.limited)} rate-limited answers (the limiter, not overload)</span>`);
   const api = (r as Partial<RunRecord>).apiCheck;
   if (api && !api.ok) chips.push(`<span class="chip"><span class="pill fail">✗</span>API check: ${esc(api.status ?? api.detail ?? 'failing')}</span>`);
-  for (const [label, h] of [['Health before', r.health.start], ['Health after', r.health.end]] as const) {
+  for (const [label, h] of [
+    ['Health before', r.health.start],
+    ['Health after', r.health.end],
+  ] as const) {
     if (h && !h.ok) chips.push(`<span class="chip"><span class="pill fail">✗</span>${label}: ${esc(h.problem ?? 'not ok')}</span>`);
   }
   if (cmp) {
@@ -145,17 +170,59 @@ function kpis(r: RunRecord, p: RunRecord | null): string {
   };
   const plannedMax = Math.max(0, ...r.profile.stages.map((s) => s.target));
   const tiles: Array<{ k: string; v: string; s: string; d?: Change | null; cls?: string }> = [
-    { k: 'Requests', v: fmtInt(t.requests), s: `${fmtInt(t.errorCount)} errors${t.errors.rateLimited ? ` · ${fmtInt(t.errors.rateLimited)} × 429` : ''}`, d: change(pt?.requests, t.requests, 'count', 'higher') },
-    { k: 'Throughput', v: t.requests ? `${fmtNum(t.requestsPerSecond, 2)}<small> req/s</small>` : '—', s: esc(limit('request-rate')), d: change(pt?.requestsPerSecond, t.requestsPerSecond, 'req/s', 'higher'), cls: state('request-rate') },
-    { k: 'Error rate', v: t.requests ? `${t.errorRatePct.toFixed(2)}<small> %</small>` : '—', s: esc(limit('error-rate')), d: change(pt && errorRateOf(pt), errorRateOf(t), '%', 'lower'), cls: state('error-rate') },
-    { k: 'p50', v: t.latency ? `${fmtNum(t.latency.p50)}<small> ms</small>` : '—', s: `mean ${fmtMs(t.latency?.mean)}`, d: change(pt?.latency?.p50, t.latency?.p50, 'ms', 'lower', samples(pt?.latency, t.latency)) },
-    { k: 'p95', v: t.latency ? `${fmtNum(t.latency.p95)}<small> ms</small>` : '—', s: `max ${fmtMs(t.latency?.max)}`, d: change(pt?.latency?.p95, t.latency?.p95, 'ms', 'lower', samples(pt?.latency, t.latency)) },
-    { k: 'p99', v: t.latency ? `${fmtNum(t.latency.p99)}<small> ms</small>` : '—', s: esc(limit('p99')), d: change(pt?.latency?.p99, t.latency?.p99, 'ms', 'lower', samples(pt?.latency, t.latency)), cls: state('p99') },
+    {
+      k: 'Requests',
+      v: fmtInt(t.requests),
+      s: `${fmtInt(t.errorCount)} errors${t.errors.rateLimited ? ` · ${fmtInt(t.errors.rateLimited)} × 429` : ''}`,
+      d: change(pt?.requests, t.requests, 'count', 'higher'),
+    },
+    {
+      k: 'Throughput',
+      v: t.requests ? `${fmtNum(t.requestsPerSecond, 2)}<small> req/s</small>` : '—',
+      s: esc(limit('request-rate')),
+      d: change(pt?.requestsPerSecond, t.requestsPerSecond, 'req/s', 'higher'),
+      cls: state('request-rate'),
+    },
+    {
+      k: 'Error rate',
+      v: t.requests ? `${t.errorRatePct.toFixed(2)}<small> %</small>` : '—',
+      s: esc(limit('error-rate')),
+      d: change(pt && errorRateOf(pt), errorRateOf(t), '%', 'lower'),
+      cls: state('error-rate'),
+    },
+    {
+      k: 'p50',
+      v: t.latency ? `${fmtNum(t.latency.p50)}<small> ms</small>` : '—',
+      s: `mean ${fmtMs(t.latency?.mean)}`,
+      d: change(pt?.latency?.p50, t.latency?.p50, 'ms', 'lower', samples(pt?.latency, t.latency)),
+    },
+    {
+      k: 'p95',
+      v: t.latency ? `${fmtNum(t.latency.p95)}<small> ms</small>` : '—',
+      s: `max ${fmtMs(t.latency?.max)}`,
+      d: change(pt?.latency?.p95, t.latency?.p95, 'ms', 'lower', samples(pt?.latency, t.latency)),
+    },
+    {
+      k: 'p99',
+      v: t.latency ? `${fmtNum(t.latency.p99)}<small> ms</small>` : '—',
+      s: esc(limit('p99')),
+      d: change(pt?.latency?.p99, t.latency?.p99, 'ms', 'lower', samples(pt?.latency, t.latency)),
+      cls: state('p99'),
+    },
     r.capacity
       ? // A search's users are its steps': the largest one, out of the steps it ran (its waiting pool never sent all at once).
         { k: 'Peak users', v: `${fmtInt(t.maxUsers)}<small> largest step</small>`, s: `${r.capacity.steps.length} steps · ${fmtInt(t.crashedUsers)} crashed` }
-      : { k: 'Peak users', v: `${fmtInt(t.maxUsers)}<small> of ${fmtInt(plannedMax)}</small>`, s: `${fmtInt(t.crashedUsers)} crashed`, d: change(pt?.maxUsers, t.maxUsers, 'count', 'higher') },
-    { k: 'Load', v: esc(fmtDuration(t.durationSeconds)).replace(/ (s|min|h)\b/g, '<small> $1</small>'), s: r.timeScale !== 1 ? `profile ×${esc(r.timeScale)}` : 'as profiled' },
+      : {
+          k: 'Peak users',
+          v: `${fmtInt(t.maxUsers)}<small> of ${fmtInt(plannedMax)}</small>`,
+          s: `${fmtInt(t.crashedUsers)} crashed`,
+          d: change(pt?.maxUsers, t.maxUsers, 'count', 'higher'),
+        },
+    {
+      k: 'Load',
+      v: esc(fmtDuration(t.durationSeconds)).replace(/ (s|min|h)\b/g, '<small> $1</small>'),
+      s: r.timeScale !== 1 ? `profile ×${esc(r.timeScale)}` : 'as profiled',
+    },
   ];
   return `<div class="kpis" aria-label="Key figures">${tiles
     .map(
@@ -164,7 +231,9 @@ function kpis(r: RunRecord, p: RunRecord | null): string {
           p ? `<div class="d">${x.d !== undefined ? chg(x.d, false, true) : '&nbsp;'}</div>` : ''
         }</div>`,
     )
-    .join('')}</div>${p ? `<p class="note" style="margin:-10px 0 14px">▲▼ under a figure: its change since the last run of ${kindText(r)} (green better, red worse, ≈ about the same).</p>` : ''}`;
+    .join(
+      '',
+    )}</div>${p ? `<p class="note" style="margin:-10px 0 14px">▲▼ under a figure: its change since the last run of ${kindText(r)} (green better, red worse, ≈ about the same).</p>` : ''}`;
 }
 
 /** The gates nearest their limits (value as a share of an upper limit), highest first. */
@@ -269,7 +338,15 @@ function endpointsSection(r: RunRecord): string {
     const gauge = l
       ? `<span class="gauge${ratio >= 1 ? ' over' : ratio >= 0.8 ? ' near' : ''}" role="img" aria-label="p95 is ${Math.round(ratio * 100)} % of the budget"><i style="width:${Math.min(100, ratio * 100).toFixed(1)}%"></i></span>`
       : '';
-    const budgetState = !l ? '<span class="muted">no data</span>' : !g ? '' : g.passed ? '<span class="pill pass">✓ within</span>' : g.strict ? '<span class="pill fail">✗ over</span>' : '<span class="pill warn">! over</span>';
+    const budgetState = !l
+      ? '<span class="muted">no data</span>'
+      : !g
+        ? ''
+        : g.passed
+          ? '<span class="pill pass">✓ within</span>'
+          : g.strict
+            ? '<span class="pill fail">✗ over</span>'
+            : '<span class="pill warn">! over</span>';
     const kinds = errorsByKind(e.errors);
     return `<tr class="${cls}" data-endpoint="${esc(e.name)}">
 <th scope="row"><span class="mono">GET ${esc(e.path)}</span><span class="sub">${esc(e.name)}</span></th>
@@ -284,7 +361,9 @@ ${percentileCell(l?.p50, e.baseline?.p50)}${percentileCell(l?.p95, e.baseline?.p
 </tr>`;
   });
   const t = r.totals;
-  rows.push(`<tr class="total"><th scope="row">All endpoints</th><td class="num">${fmtInt(t.requests)}</td><td class="num">${fmtPct(errorRateOf(t))}<span class="sub">${fmtInt(t.errorCount)} of ${fmtInt(measuredRequests(t.requests, t.errors, count429(r)))}</span></td>${percentileCell(t.latency?.p50, undefined)}${percentileCell(t.latency?.p95, undefined)}${percentileCell(t.latency?.p99, undefined)}<td></td><td>${codesCell(t.codes, t.requests)}</td><td class="num">${fmtInt(r.endpoints.reduce((s, e) => s + e.expectationFailures, 0))}</td></tr>`);
+  rows.push(
+    `<tr class="total"><th scope="row">All endpoints</th><td class="num">${fmtInt(t.requests)}</td><td class="num">${fmtPct(errorRateOf(t))}<span class="sub">${fmtInt(t.errorCount)} of ${fmtInt(measuredRequests(t.requests, t.errors, count429(r)))}</span></td>${percentileCell(t.latency?.p50, undefined)}${percentileCell(t.latency?.p95, undefined)}${percentileCell(t.latency?.p99, undefined)}<td></td><td>${codesCell(t.codes, t.requests)}</td><td class="num">${fmtInt(r.endpoints.reduce((s, e) => s + e.expectationFailures, 0))}</td></tr>`,
+  );
   return `<section id="endpoints" aria-labelledby="h-ep"><h2 id="h-ep">Endpoints <span class="sub">latency against the guide's local baseline (“guide”) and the p95 budget</span></h2>
 <div class="tw"><table class="endpoints"><thead><tr><th scope="col">Endpoint</th><th scope="col" class="num">Requests</th><th scope="col" class="num">Errors</th><th scope="col" class="num">p50</th><th scope="col" class="num">p95</th><th scope="col" class="num">p99</th><th scope="col">p95 budget</th><th scope="col">Status codes</th><th scope="col" class="num" title="Expectation failures: responses whose status or body did not match what the endpoint should answer; below, the fallback answers of endpoints that have one">Failed checks</th></tr></thead>
 <tbody>${rows.join('')}</tbody></table></div>
@@ -324,18 +403,30 @@ function variantCharts(r: RunRecord, s: Series, set: SeriesSet, idx: number, cha
   };
   const label = set.key === 'all' ? 'all endpoints' : `GET ${set.label}`;
 
-  out.push(`<div class="chart-box"><h3>Requests per second <span class="sub">${esc(label)}</span></h3>${legend([{ label: 'requests/s', cls: 's-rps', kind: 'line' }])}${add('rps', {
-    ...base,
-    id: '',
-    title: `Requests per second, ${label}`,
-    summary: peakText(set.rps, s.from, s.to, 'requests/s', long, 'Requests per second'),
-    unit: 'req/s',
-    lines: [{ label: 'requests/s', cls: 's-rps', values: set.rps, area: true }],
-    empty: 'No requests',
-  })}</div>`);
+  out.push(
+    `<div class="chart-box"><h3>Requests per second <span class="sub">${esc(label)}</span></h3>${legend([{ label: 'requests/s', cls: 's-rps', kind: 'line' }])}${add(
+      'rps',
+      {
+        ...base,
+        id: '',
+        title: `Requests per second, ${label}`,
+        summary: peakText(set.rps, s.from, s.to, 'requests/s', long, 'Requests per second'),
+        unit: 'req/s',
+        lines: [{ label: 'requests/s', cls: 's-rps', values: set.rps, area: true }],
+        empty: 'No requests',
+      },
+    )}</div>`,
+  );
 
   const p99Gate = r.gates.find((g) => g.id === 'p99');
-  const ref: { value: number; label: string } | undefined = set.key === 'all' ? (p99Gate ? { value: p99Gate.limit, label: `p99 gate ${fmtNum(p99Gate.limit)} ms` } : undefined) : endpoint ? { value: endpoint.budgetP95Ms, label: `p95 budget ${fmtNum(endpoint.budgetP95Ms)} ms` } : undefined;
+  const ref: { value: number; label: string } | undefined =
+    set.key === 'all'
+      ? p99Gate
+        ? { value: p99Gate.limit, label: `p99 gate ${fmtNum(p99Gate.limit)} ms` }
+        : undefined
+      : endpoint
+        ? { value: endpoint.budgetP95Ms, label: `p95 budget ${fmtNum(endpoint.budgetP95Ms)} ms` }
+        : undefined;
   const lat = renderChart({
     ...base,
     id: id('lat'),
@@ -353,47 +444,56 @@ function variantCharts(r: RunRecord, s: Series, set: SeriesSet, idx: number, cha
   charts[id('lat')] = lat.data;
   // The limit's line is drawn only when the data comes near it; otherwise the legend says where it is.
   const refItem = !ref ? '' : lat.refOnScale ? '' : `<li class="off">${esc(ref.label)}: far above the plotted range</li>`;
-  out.push(`<div class="chart-box"><h3>Response time <span class="sub">${esc(label)}, per ${esc(per)}</span></h3>${legend([
-    { label: 'p50', cls: 's-p50', kind: 'line' },
-    { label: 'p95', cls: 's-p95', kind: 'line' },
-    { label: 'p99', cls: 's-p99', kind: 'line' },
-    ...(ref && lat.refOnScale ? [{ label: ref.label, cls: 'k-ref', kind: 'dashed' as const }] : []),
-  ]).replace('</ul>', `${refItem}</ul>`)}${lat.svg}${
-    set.approximate
-      ? `<p class="note">Latency from Artillery's per-period summaries (a distributed run keeps no histograms)${s.width > 1 ? ': summaries cannot be merged, so a point shows the worst period in it' : ''}.</p>`
-      : ''
-  }</div>`);
+  out.push(
+    `<div class="chart-box"><h3>Response time <span class="sub">${esc(label)}, per ${esc(per)}</span></h3>${legend([
+      { label: 'p50', cls: 's-p50', kind: 'line' },
+      { label: 'p95', cls: 's-p95', kind: 'line' },
+      { label: 'p99', cls: 's-p99', kind: 'line' },
+      ...(ref && lat.refOnScale ? [{ label: ref.label, cls: 'k-ref', kind: 'dashed' as const }] : []),
+    ]).replace('</ul>', `${refItem}</ul>`)}${lat.svg}${
+      set.approximate
+        ? `<p class="note">Latency from Artillery's per-period summaries (a distributed run keeps no histograms)${s.width > 1 ? ': summaries cannot be merged, so a point shows the worst period in it' : ''}.</p>`
+        : ''
+    }</div>`,
+  );
 
   const kinds = ERROR_KINDS.map((k) => ({ label: k.label, cls: k.cls, values: set.errors[k.key] }));
   const shown = kinds.filter((k) => k.values.some((v) => v > 0));
   const totalErrors = shown.reduce((sum, k) => sum + k.values.reduce((a, b) => a + b, 0), 0);
   const limited = set.errors.rateLimited;
   const limitedTotal = limited.reduce((a, b) => a + b, 0);
-  out.push(`<div class="chart-box"><h3>Errors by kind <span class="sub">${esc(label)}, per ${esc(per)}; 429s apart below</span></h3>${
-    shown.length ? legend(shown.map((k) => ({ label: k.label, cls: k.cls, kind: 'box' }))) : '<ul class="legend"><li>no errors</li></ul>'
-  }${add('err', {
-    ...base,
-    id: '',
-    title: `Errors by kind, ${label}`,
-    summary: totalErrors ? `${fmtInt(totalErrors)} errors: ${shown.map((k) => `${fmtInt(k.values.reduce((a, b) => a + b, 0))} ${k.label}`).join(', ')}.` : 'No errors.',
-    unit: 'errors',
-    bars: shown.length ? shown : [kinds[0]],
-    integer: true,
-    empty: 'No errors',
-  })}${
-    limitedTotal
-      ? `<h3>429 Too Many Requests <span class="sub">the rate limiter (${esc(limiterText(r))}), not overload: ${fmtInt(limitedTotal)} in all</span></h3>${add('429', {
-          ...base,
-          id: '',
-          title: `429 rate-limited answers, ${label}`,
-          summary: `${fmtInt(limitedTotal)} answers were 429 Too Many Requests.`,
-          unit: '429s',
-          bars: [{ label: '429 rate limited', cls: 'k-429', values: limited }],
-          integer: true,
-          height: 130,
-        })}`
-      : '<p class="note">No 429 (rate limited) answers.</p>'
-  }</div>`);
+  out.push(
+    `<div class="chart-box"><h3>Errors by kind <span class="sub">${esc(label)}, per ${esc(per)}; 429s apart below</span></h3>${
+      shown.length ? legend(shown.map((k) => ({ label: k.label, cls: k.cls, kind: 'box' }))) : '<ul class="legend"><li>no errors</li></ul>'
+    }${add('err', {
+      ...base,
+      id: '',
+      title: `Errors by kind, ${label}`,
+      summary: totalErrors
+        ? `${fmtInt(totalErrors)} errors: ${shown.map((k) => `${fmtInt(k.values.reduce((a, b) => a + b, 0))} ${k.label}`).join(', ')}.`
+        : 'No errors.',
+      unit: 'errors',
+      bars: shown.length ? shown : [kinds[0]],
+      integer: true,
+      empty: 'No errors',
+    })}${
+      limitedTotal
+        ? `<h3>429 Too Many Requests <span class="sub">the rate limiter (${esc(limiterText(r))}), not overload: ${fmtInt(limitedTotal)} in all</span></h3>${add(
+            '429',
+            {
+              ...base,
+              id: '',
+              title: `429 rate-limited answers, ${label}`,
+              summary: `${fmtInt(limitedTotal)} answers were 429 Too Many Requests.`,
+              unit: '429s',
+              bars: [{ label: '429 rate limited', cls: 'k-429', values: limited }],
+              integer: true,
+              height: 130,
+            },
+          )}`
+        : '<p class="note">No 429 (rate limited) answers.</p>'
+    }</div>`,
+  );
   return out.join('');
 }
 
@@ -424,15 +524,19 @@ function usersChart(r: RunRecord, s: Series, charts: Record<string, ChartData>):
   });
   charts['c-users'] = data;
   if (r.capacity) {
-    return `<div class="chart-box"><h3>Active users <span class="sub">the users each step of the search let send, step by step${s.width > 1 ? ', peak per point' : ''}</span></h3>${legend([
-      { label: 'sending (the step at that time)', cls: 's-active', kind: 'line' },
-      { label: 'the step set last', cls: 's-planned', kind: 'band' },
-    ])}${svg}</div>`;
+    return `<div class="chart-box"><h3>Active users <span class="sub">the users each step of the search let send, step by step${s.width > 1 ? ', peak per point' : ''}</span></h3>${legend(
+      [
+        { label: 'sending (the step at that time)', cls: 's-active', kind: 'line' },
+        { label: 'the step set last', cls: 's-planned', kind: 'band' },
+      ],
+    )}${svg}</div>`;
   }
-  return `<div class="chart-box"><h3>Active users <span class="sub">planned by the profile vs measured${s.width > 1 ? ', peak per point' : ''}</span></h3>${legend([
-    { label: 'active (measured)', cls: 's-active', kind: 'line' },
-    { label: 'planned by the profile', cls: 's-planned', kind: 'band' },
-  ])}${svg}</div>`;
+  return `<div class="chart-box"><h3>Active users <span class="sub">planned by the profile vs measured${s.width > 1 ? ', peak per point' : ''}</span></h3>${legend(
+    [
+      { label: 'active (measured)', cls: 's-active', kind: 'line' },
+      { label: 'planned by the profile', cls: 's-planned', kind: 'band' },
+    ],
+  )}${svg}</div>`;
 }
 
 function chartsSection(r: RunRecord, charts: Record<string, ChartData>): { html: string; series: Series | null } {
@@ -445,9 +549,7 @@ function chartsSection(r: RunRecord, charts: Record<string, ChartData>): { html:
   const s = buildSeries(r);
   const sets = [s.all, ...s.endpoints];
   const bucket = s.width * (s.periodMs / 1000);
-  const variants = sets.map(
-    (set, i) => `<div class="variant" data-ep="${esc(set.key)}"${i ? ' hidden' : ''}>${variantCharts(r, s, set, i, charts)}</div>`,
-  );
+  const variants = sets.map((set, i) => `<div class="variant" data-ep="${esc(set.key)}"${i ? ' hidden' : ''}>${variantCharts(r, s, set, i, charts)}</div>`);
   const select = `<div class="charts-head js-only"><label for="ep">Endpoint</label><select id="ep">${sets
     .map((set) => `<option value="${esc(set.key)}">${esc(set.key === 'all' ? 'All endpoints' : `GET ${set.label}`)}</option>`)
     .join('')}</select><span class="small muted">switches the requests, response-time and error charts; hover a chart for its figures</span></div>`;
@@ -503,7 +605,10 @@ function platformText(r: RunRecord): string {
 
 function settingsSection(r: RunRecord): string {
   const stages = r.profile.stages
-    .map((st, i) => `<tr><td class="num">${i + 1}</td><td class="num">${esc(st.duration < 60 ? `${fmtNum(st.duration, 1)} s` : fmtDuration(st.duration))}</td><td class="num">${esc(st.target)}</td></tr>`)
+    .map(
+      (st, i) =>
+        `<tr><td class="num">${i + 1}</td><td class="num">${esc(st.duration < 60 ? `${fmtNum(st.duration, 1)} s` : fmtDuration(st.duration))}</td><td class="num">${esc(st.target)}</td></tr>`,
+    )
     .join('');
   // A search has steps, not stages: the users of each, and how long each ran until the next was set.
   const c = r.capacity;
@@ -524,7 +629,10 @@ function settingsSection(r: RunRecord): string {
     ['Time scale', r.timeScale === 1 ? '×1 (as the profile says)' : `×${esc(r.timeScale)} (stage durations multiplied; the stages below are already scaled)`],
     ['Think time', `${esc(r.profile.thinkSeconds)} s between journeys`],
     ['Load from', platformText(r)],
-    ['Auth', `${esc(r.auth.mode)}: ${esc(r.auth.description)}${r.auth.warning ? `<span class="sub over" style="display:block">! ${esc(r.auth.warning)}</span>` : ''}`],
+    [
+      'Auth',
+      `${esc(r.auth.mode)}: ${esc(r.auth.description)}${r.auth.warning ? `<span class="sub over" style="display:block">! ${esc(r.auth.warning)}</span>` : ''}`,
+    ],
     ['Started', esc(fmtTime(r.startedAt))],
     ['Ended', esc(fmtTime(r.endedAt))],
     ['Load', `${esc(fmtDuration(r.totals.durationSeconds))} measured`],
@@ -572,7 +680,7 @@ export function reportParts(record: RunRecord, previous: RunRecord | null, unlik
   const charts: Record<string, ChartData> = {};
   const chartPart = chartsSection(r, charts);
   const series = chartPart.series;
-  const word = running ? 'Running' : OUTCOME_WORD[r.outcome] ?? r.outcome;
+  const word = running ? 'Running' : (OUTCOME_WORD[r.outcome] ?? r.outcome);
   const title = `${word}: ${r.environment} ${r.profile.name}, ${fmtTime(r.startedAt)} · Voxanne load test`;
   const data = { t0: series?.t0 ?? 0, long: (series?.span ?? 0) >= 3600, charts };
   const main = `
@@ -593,7 +701,12 @@ ${settingsSection(r)}
  * The page; `unlike` names an earlier run left out of the comparison when there is no `previous`.
  * `live`: the page the live view serves, whose second script keeps its parts up to date.
  */
-export function renderReport(record: RunRecord, previous: RunRecord | null, unlike: Unlike | null = null, live?: { running?: Running; script: string }): string {
+export function renderReport(
+  record: RunRecord,
+  previous: RunRecord | null,
+  unlike: Unlike | null = null,
+  live?: { running?: Running; script: string },
+): string {
   const r = record;
   const { title, main, data } = reportParts(r, previous, unlike, live?.running);
   const script = clientScript();

@@ -57,7 +57,9 @@ ${pageHead('Voxanne load test runs')}
 <main>
 ${
   runs.length
-    ? `<section aria-labelledby="h-trend"><h2 id="h-trend">Trends <span class="sub">per environment, target, profile and time scale (the runs a report compares); dots: green passed, red failed or unhealthy, amber stopped early or refused (hover for the run)</span></h2><div class="trends">${[...groups.values()]
+    ? `<section aria-labelledby="h-trend"><h2 id="h-trend">Trends <span class="sub">per environment, target, profile and time scale (the runs a report compares); dots: green passed, red failed or unhealthy, amber stopped early or refused (hover for the run)</span></h2><div class="trends">${[
+        ...groups.values(),
+      ]
         .map(trendCard)
         .join('')}</div></section>`
     : ''

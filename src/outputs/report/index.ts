@@ -21,7 +21,9 @@ export function readRecord(file: string): RunRecord {
   try {
     data = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no run.json' : `unreadable run.json (${(err as Error).message.split('\n')[0]})`, { cause: err });
+    throw new Error((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no run.json' : `unreadable run.json (${(err as Error).message.split('\n')[0]})`, {
+      cause: err,
+    });
   }
   return parseRecord(data);
 }

@@ -44,7 +44,6 @@ export interface Series {
   endpoints: SeriesSet[];
 }
 
-
 function emptySet(key: string, label: string, n: number): SeriesSet {
   const zeros = () => new Array<number>(n).fill(0);
   const nulls = () => new Array<number | null>(n).fill(null);
