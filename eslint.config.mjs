@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
  * The folders of src/, top to bottom: each imports only from folders after it (docs/developing.md,
  * "How the pack is built"). The processors and the plugin sit with artillery/.
  */
-export const IMPORT_ORDER = ['cli', 'live', 'standin', 'outputs', 'artillery', 'search', 'record', 'channel', 'plan', 'checks', 'catalog', 'shared'];
+export const IMPORT_ORDER = ['cli', 'live', 'standin', 'outputs', 'artillery', 'search', 'record', 'channel', 'plan', 'checks', 'catalog', 'common'];
 
 /** For each folder, an import of a folder above it is an error. */
 const importOrder = IMPORT_ORDER.slice(1).map((folder, k) => {

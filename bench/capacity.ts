@@ -19,7 +19,7 @@ import { windowDone } from '../src/search/judge';
 import type { CapacityStep } from '../src/channel/capacity-step';
 import { capacityLimits } from '../src/plan/capacity';
 import { loadBudgets, loadProfile } from '../src/catalog/config';
-import { signJwt } from '../src/shared/jwt';
+import { signJwt } from '../src/common/jwt';
 import type { RunRecord } from '../src/record/record';
 import { JOURNEY_PATHS } from './pack-autocannon';
 import { busiest, watchThreads } from './lib/threads';

@@ -10,7 +10,7 @@ import { diagnose } from '../src/record/diagnosis';
 import { evaluateGates, gateSpecs } from '../src/record/gates';
 import { plannedUsersAt, planVisits, totalSeconds } from '../src/plan/users';
 import { addErrors, noErrors, RECORD_SCHEMA, type EndpointPeriod, type ErrorKinds, type Period, type RunRecord } from '../src/record/record';
-import { encodeSketch } from '../src/shared/sketches';
+import { encodeSketch } from '../src/common/sketches';
 import { computeTotals, summarizeEndpoints } from '../src/record/periods';
 
 export interface Incident {

@@ -3,7 +3,7 @@
 // that the expect plugin would dump. The expect plugin parses each body once; its results arrive
 // here as an event, so no body is parsed twice. What counts how: src/record/responses.ts.
 import type { VUContext, VUEvents } from 'artillery';
-import { logLine } from '../src/shared/log';
+import { logLine } from '../src/common/log';
 import { bodyCounters, expectedStatuses as statusesOf, failureLines, printedFailures, type ExpectResult, type ResponseVerdict } from '../src/record/responses';
 
 /** What countResponse decided about a response, for the body checks that come after it. */

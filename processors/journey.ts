@@ -6,7 +6,7 @@ import { authorizationFor } from '../src/artillery/authorization';
 import { checkBodies, COUNTED, expectedStatuses, type Counted } from './expectations';
 import { classifyResponse, responseCounters, transportCounters } from '../src/record/responses';
 import { arrive, attachRecorder, noteRedirect, record, runIsStopping, whenAllowed } from './recorder';
-import { counter } from '../src/shared/metrics';
+import { counter } from '../src/common/metrics';
 import { loadRunConfig, runConfig } from './read-run-config';
 import { periodMs, requestsByName, type RequestContract } from '../src/catalog/contract';
 

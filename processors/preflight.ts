@@ -3,9 +3,9 @@
 // so the results go on the event channel.
 import type { VUContext, VUEvents } from 'artillery';
 import { channelDir, writeEvent, type PreflightEvent, type RunConfig } from '../src/channel/channel';
-import { EXIT, UsageError } from '../src/shared/errors';
+import { EXIT, UsageError } from '../src/common/errors';
 import { checkHealth } from '../src/checks/health';
-import { logLine } from '../src/shared/log';
+import { logLine } from '../src/common/log';
 import { preflightExitCode, preflightLines, runPreflight } from '../src/artillery/preflight';
 import { loadRunConfig, runConfig } from './read-run-config';
 

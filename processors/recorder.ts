@@ -6,7 +6,7 @@
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { RECORDER_CHANNEL, RecorderRequest, type RedirectNote, type WorkerReport } from '../src/channel/recorder';
 import { addInto, asEvent, keptHistogram, newSketch, type Bucket } from '../src/record/buckets';
-import { counter } from '../src/shared/metrics';
+import { counter } from '../src/common/metrics';
 import { watchGenerator } from '../src/artillery/generator-watch';
 
 // Artillery reports a period within about one period of its end: keep a generous margin.

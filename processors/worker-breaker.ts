@@ -10,7 +10,7 @@ import type { VUContext, VUEvents } from 'artillery';
 import { workerName, workerStopCounter, type BreakerTrip } from '../src/record/breaker';
 import { watchBreaker } from '../src/artillery/breaker-watch';
 import { periodMs } from '../src/catalog/contract';
-import { logLine } from '../src/shared/log';
+import { logLine } from '../src/common/log';
 import { RECORDER_CHANNEL, type RecorderRequest } from '../src/channel/recorder';
 import { loadRunConfig } from './read-run-config';
 

@@ -13,7 +13,7 @@ import {
   workerStopsReason,
   type BreakerState,
 } from '../src/record/breaker';
-import { counter } from '../src/shared/metrics';
+import { counter } from '../src/common/metrics';
 
 const limits = { errorRatePct: 50, windowSeconds: 20, healthEverySeconds: 5 };
 const PERIOD = 10_000;

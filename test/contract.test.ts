@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { signJwt } from '../src/shared/jwt';
+import { signJwt } from '../src/common/jwt';
 import { startStandIn } from '../src/standin/server';
 import { QUICK, ROOT, runPack } from './helpers';
 import { packInProcess } from './in-process';

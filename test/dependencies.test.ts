@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { loadScenario } from '../src/catalog/scenario';
 import { ROOT } from './helpers';
-import { importEsm } from '../src/shared/import-esm';
+import { importEsm } from '../src/common/import-esm';
 
 const ARTILLERY = join(ROOT, 'node_modules', 'artillery');
 const BUNDLE = join(ARTILLERY, 'dist', 'builtin-packages');

@@ -17,11 +17,11 @@ import { secretValues } from '../src/artillery/distributed';
 import { writeBundle } from '../src/artillery/bundle';
 import { resolvePlan } from '../src/plan/resolve';
 import { afterHealth, afterPeriod, breakerStart, workerStops, workerStopsReason } from '../src/record/breaker';
-import { signJwt } from '../src/shared/jwt';
+import { signJwt } from '../src/common/jwt';
 import { startStandIn, type StandIn } from '../src/standin/server';
 import { cleanEnv, ROOT, withRunSlot } from './helpers';
 import { packInProcess } from './in-process';
-import { importEsm } from '../src/shared/import-esm';
+import { importEsm } from '../src/common/import-esm';
 
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'combined-output.json');
 const apiToken = signJwt({ email: 'ci@example.com', app_metadata: { org_id: 'org-ci' }, exp: Math.floor(Date.now() / 1000) + 3600 }, 'k');

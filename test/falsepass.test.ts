@@ -4,7 +4,7 @@
 // token refused for its claims stops the run: run.test.ts; the claim named: preflight.test.ts.)
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { signJwt } from '../src/shared/jwt';
+import { signJwt } from '../src/common/jwt';
 import { QUICK, runPack } from './helpers';
 import { packInProcess } from './in-process';
 import { startWitness, type WitnessOptions } from './witness';

@@ -13,7 +13,7 @@ import { loadContract } from '../src/catalog/config';
 import { readCombinedOutput } from '../src/record/combined-output';
 import { RunRecordSchema } from '../src/record/record';
 import { EndFile, PlanFile, planFileText, replayRunFolder } from '../src/record/replay';
-import { OUTPUT_FILE } from '../src/shared/run-files';
+import { OUTPUT_FILE } from '../src/common/run-files';
 import { formatSummary } from '../src/outputs/summary';
 import { artilleryVersion, FIXTURES, SITUATIONS_FILE } from './record-fixtures';
 

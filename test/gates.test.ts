@@ -9,8 +9,8 @@ import { before, describe, test } from 'node:test';
 import { loadBudgets, type Budgets } from '../src/catalog/config';
 import { ensureConfig, evaluateGates, gatesForPlan, gateSpecs } from '../src/record/gates';
 import type { EndpointSummary, RunRecord } from '../src/record/record';
-import { artilleryMetric, counter } from '../src/shared/metrics';
-import { importEsm } from '../src/shared/import-esm';
+import { artilleryMetric, counter } from '../src/common/metrics';
+import { importEsm } from '../src/common/import-esm';
 
 const ENSURE = join(__dirname, '..', 'node_modules', 'artillery', 'dist', 'builtin-packages', 'artillery-plugin-ensure', 'dist', 'plugin.js');
 

@@ -19,7 +19,7 @@ import { startLiveServer } from '../src/live/server';
 import { liveWanted } from '../src/plan/live-wanted';
 import { parseRunOptions } from '../src/plan/options';
 import { readEndFile, readPlanFile, replayRunFolder } from '../src/record/replay';
-import { UsageError } from '../src/shared/errors';
+import { UsageError } from '../src/common/errors';
 import { startStandIn } from '../src/standin/server';
 import { cleanEnv, ROOT, withRunSlot } from './helpers';
 

@@ -11,7 +11,7 @@ import { runConfigFromPlan } from '../src/artillery/write-run-config';
 import { resolvePlan } from '../src/plan/resolve';
 import { signIn } from '../src/checks/signin';
 import { mulberry32 } from '../src/standin/faults';
-import { signJwt } from '../src/shared/jwt';
+import { signJwt } from '../src/common/jwt';
 import { startStandIn } from '../src/standin/server';
 import { cleanEnv, countingServer, QUICK, runPack } from './helpers';
 

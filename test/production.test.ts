@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync, mkdtempSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { signJwt } from '../src/shared/jwt';
+import { signJwt } from '../src/common/jwt';
 import { startSignInStandIn } from '../src/standin/signin';
 import { startStandIn, type StandInOptions } from '../src/standin/server';
 import { againstStandIn, closedPort, QUICK, runPack } from './helpers';

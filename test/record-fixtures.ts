@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { replayRunFolder } from '../src/record/replay';
-import { END_FILE, OUTPUT_FILE, PLAN_FILE } from '../src/shared/run-files';
+import { END_FILE, OUTPUT_FILE, PLAN_FILE } from '../src/common/run-files';
 import { startStandIn, type StandIn, type StandInOptions } from '../src/standin/server';
 import { formatSummary } from '../src/outputs/summary';
 import { cleanEnv, closedPort, ROOT } from './helpers';

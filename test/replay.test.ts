@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { readPlanFile, replayRunFolder, writePlanFile } from '../src/record/replay';
-import { END_FILE, PLAN_FILE } from '../src/shared/run-files';
+import { END_FILE, PLAN_FILE } from '../src/common/run-files';
 import { resolvePlan } from '../src/plan/resolve';
 import { runConfigFromPlan } from '../src/artillery/write-run-config';
-import { UsageError } from '../src/shared/errors';
+import { UsageError } from '../src/common/errors';
 import { healthyThenFailing } from './shared-runs';
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSIsImVtYWlsIjoibG9hZEB2b3hhbm5lLnRlc3QifQ.c2lnbmF0dXJlLXNlY3JldA';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { type RunRecord } from '../src/record/record';
-import { mergeSketches, summarize, type LatencySummary } from '../src/shared/sketches';
+import { mergeSketches, summarize, type LatencySummary } from '../src/common/sketches';
 import { fmtInt, fmtMs, fmtNum } from '../src/outputs/report/format';
 import { renderReport } from '../src/outputs/report/html';
 import { findPrevious, readRuns, SUMMARY_CACHE, writeReports } from '../src/outputs/report/index';

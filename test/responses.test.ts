@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { loadContract } from '../src/catalog/config';
 import { expectationsFor, fallbackText } from '../src/catalog/contract';
-import { counter } from '../src/shared/metrics';
+import { counter } from '../src/common/metrics';
 import {
   bodyCounters,
   brief,

@@ -4,7 +4,7 @@
 // down, /health failing after the load) are judged on recorded runs in decisions.test.ts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { signJwt } from '../src/shared/jwt';
+import { signJwt } from '../src/common/jwt';
 import { loadContract } from '../src/catalog/config';
 import { startStandIn, type StandInOptions } from '../src/standin/server';
 import { againstStandIn, loadRequests, QUICK } from './helpers';

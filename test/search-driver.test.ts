@@ -11,8 +11,8 @@ import { ALLOW_AGAIN_MS, MAX_SETTLE_MS, searchReport, searchStart, searchState, 
 import { bracket } from '../src/record/capacity-answer';
 import { capacityLimits } from '../src/plan/capacity';
 import { loadBudgets, loadProfile } from '../src/catalog/config';
-import { artilleryMetric, counter, generatorMetric } from '../src/shared/metrics';
-import { encodeSketch } from '../src/shared/sketches';
+import { artilleryMetric, counter, generatorMetric } from '../src/common/metrics';
+import { encodeSketch } from '../src/common/sketches';
 
 const search = loadProfile('capacity').capacity!;
 const limits = capacityLimits(loadBudgets(), false, 10_000);

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadContract } from '../src/catalog/config';
-import { decodeJwt, signJwt, type Claims } from '../src/shared/jwt';
+import { decodeJwt, signJwt, type Claims } from '../src/common/jwt';
 import { latencyQuantileMs, mulberry32, startStandIn, type StandIn, type StandInOptions } from '../src/standin/server';
 import { startSignInStandIn } from '../src/standin/signin';
 

@@ -3,7 +3,7 @@
 // mid-load however long a busy machine takes to start the run.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { signJwt } from '../src/shared/jwt';
+import { signJwt } from '../src/common/jwt';
 import { againstStandIn } from './helpers';
 
 test('a token that expires mid-run is diagnosed as such, not left as a storm of 401s', async () => {

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { DDSketch } from '@artilleryio/sketches-js';
 import { PeriodEvent } from '../src/channel/channel';
 import { RecorderRequest, WorkerMessage, type WorkerReport } from '../src/channel/recorder';
-import { artilleryMetric, counter } from '../src/shared/metrics';
-import { mergeSketches } from '../src/shared/sketches';
+import { artilleryMetric, counter } from '../src/common/metrics';
+import { mergeSketches } from '../src/common/sketches';
 import * as wp from '../src/record/worker-periods';
 import { FIXTURES } from './record-fixtures';
 

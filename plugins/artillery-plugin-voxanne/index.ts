@@ -15,8 +15,8 @@ import { searchReport, searchStart, searchState, searchTick, type SearchAction }
 import { channelDir, readRunConfig, writeEvent, writeTail, type RunConfig } from '../../src/channel/channel';
 import { RECORDER_CHANNEL, WorkerMessage, type RecorderRequest } from '../../src/channel/recorder';
 import * as wp from '../../src/record/worker-periods';
-import { logLine } from '../../src/shared/log';
-import { artilleryMetric, userChange } from '../../src/shared/metrics';
+import { logLine } from '../../src/common/log';
+import { artilleryMetric, userChange } from '../../src/common/metrics';
 import { periodMs } from '../../src/catalog/contract';
 import { judgeByPhasesThatRan, PLAIN_PHASES_ENV } from '../../src/artillery/plain-run';
 

@@ -16,9 +16,9 @@ import type { RunPlan } from '../plan/resolve';
 import { toPhases } from '../plan/users';
 import { BUILD_DIR, contractFile, ROOT } from '../catalog/config';
 import { withContractExpectations, type Scenario } from '../catalog/scenario';
-import { USER_LINE_MARK } from '../shared/log';
-import { redactor } from '../shared/secrets';
-import { ARTILLERY_LOG } from '../shared/run-files';
+import { USER_LINE_MARK } from '../common/log';
+import { redactor } from '../common/secrets';
+import { ARTILLERY_LOG } from '../common/run-files';
 
 const ARTILLERY = join(ROOT, 'node_modules', 'artillery', 'bin', 'run');
 const PROCESSOR_SOURCE = join(ROOT, 'processors', 'journey.ts');

@@ -2,7 +2,7 @@
 // configuration, src/channel/channel.ts); secrets come from the environment (on Fargate/Lambda workers: from the runner's secret
 // store) and live only in this module's memory (one per Artillery thread), never in VU variables.
 import type { RunConfig } from '../channel/channel';
-import { decodeJwt, signJwt } from '../shared/jwt';
+import { decodeJwt, signJwt } from '../common/jwt';
 import { signIn, refresh, type Session } from '../checks/signin';
 
 // Renew this long before `exp` (a quarter of a short token's life), so no request carries an expired token.

@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { ROOT } from '../catalog/config';
 import type { Scenario } from '../catalog/scenario';
-import { importEsm } from '../shared/import-esm';
+import { importEsm } from '../common/import-esm';
 
 export const BUNDLE_SCRIPT = 'script.yml';
 export const BUNDLE_PROCESSOR = 'processor.js';

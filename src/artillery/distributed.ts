@@ -2,7 +2,7 @@
 // (src/artillery/bundle.ts), run from its own folder so that Artillery uploads only it, with secrets
 // passed the way each runner intends; the record is built from the combined output Artillery writes back.
 import type { RunOptions } from '../plan/options';
-import { referencedSecrets, SECRET_ENV } from '../shared/secrets';
+import { referencedSecrets, SECRET_ENV } from '../common/secrets';
 import { BUNDLE_SCRIPT, SECRETS_FILE } from './bundle';
 
 /** The secrets the workers need, by name, for the variables that are set here. */

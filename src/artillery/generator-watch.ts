@@ -2,7 +2,7 @@
 // CPU and its event loop's delay, each second, as histograms a capacity search judges steps by.
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { generatorMetric } from '../shared/metrics';
+import { generatorMetric } from '../common/metrics';
 
 const SECOND_MS = 1000;
 /** The event-loop delay monitor's resolution (ms): its samples include it. */

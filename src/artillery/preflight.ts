@@ -6,10 +6,10 @@
 //    has one (a rejected token stops the run here, not after a load of 401s); the last answer tells
 //    how much of the rate limit is left.
 import { type PreflightEvent, type RunConfig } from '../channel/channel';
-import { EXIT } from '../shared/errors';
+import { EXIT } from '../common/errors';
 import { checkHealth, refusesUs, sampleApi, sampleFailures, type ApiCheck } from '../checks/health';
 import { preflightPaths } from '../catalog/contract';
-import { decodeJwt } from '../shared/jwt';
+import { decodeJwt } from '../common/jwt';
 import { rateLimitAdvice } from '../checks/ratelimit';
 import { authorizationFor } from './authorization';
 

@@ -4,8 +4,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { parseDurationSeconds } from '../shared/duration';
-import { UsageError } from '../shared/errors';
+import { parseDurationSeconds } from '../common/duration';
+import { UsageError } from '../common/errors';
 import { Contract } from './contract';
 import { checkPublishMetrics } from './publish-targets';
 

@@ -1,7 +1,7 @@
 // An environment's `publishMetrics:` list (Artillery's publish-metrics reporters), checked as data:
 // credentials only as "{{ $env.NAME }}" references to variables that are set.
-import { UsageError } from '../shared/errors';
-import { treatAsSecret } from '../shared/secrets';
+import { UsageError } from '../common/errors';
+import { treatAsSecret } from '../common/secrets';
 
 /** One entry of Artillery's `config.plugins.publish-metrics` list. */
 export type PublishTarget = { type: string } & Record<string, unknown>;

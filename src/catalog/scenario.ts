@@ -2,7 +2,7 @@
 import { join, relative } from 'node:path';
 import { readYaml, ROOT } from './config';
 import { endpointNamed, expectationsFor, type Contract, type Endpoint } from './contract';
-import { UsageError } from '../shared/errors';
+import { UsageError } from '../common/errors';
 
 export interface Scenario {
   config: Record<string, any>;

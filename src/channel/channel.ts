@@ -15,8 +15,8 @@ import { CapacityLimits } from '../plan/capacity';
 import { AuthMode } from '../plan/auth';
 import { ApiCheck, HealthResult } from '../checks/health';
 import { RecordedStep } from './capacity-step';
-import { LatencySummary } from '../shared/sketches';
-import { EVENTS_FILE, TAIL_FILE } from '../shared/run-files';
+import { LatencySummary } from '../common/sketches';
+import { EVENTS_FILE, TAIL_FILE } from '../common/run-files';
 
 export const RunConfig = z.object({
   stages: z.array(Stage).min(1),

@@ -4,7 +4,7 @@
 // hears every other (the workers each other's reports too): a message that is not for it is ignored.
 import { z } from 'zod';
 import { PeriodEvent } from './channel';
-import { artilleryMetric, generatorMetric } from '../shared/metrics';
+import { artilleryMetric, generatorMetric } from '../common/metrics';
 
 export const RECORDER_CHANNEL = 'voxanne-recorder';
 

@@ -1,8 +1,8 @@
 // Password sign-in against the backend's Supabase project (GoTrue's token endpoint), and refresh.
 // Credentials come from the environment; nothing here logs them or the tokens.
-import { UsageError } from '../shared/errors';
+import { UsageError } from '../common/errors';
 import { redirectDetail } from './health';
-import { redactor } from '../shared/secrets';
+import { redactor } from '../common/secrets';
 
 export interface Session {
   accessToken: string;

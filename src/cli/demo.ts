@@ -1,7 +1,7 @@
 // `npm run demo`: the whole run against the built-in stand-in backend on a free loopback port, so the
 // pack can be tried (and its failures seen) with nothing else running.
 import { loadProfile } from '../catalog/config';
-import { EXIT, UsageError } from '../shared/errors';
+import { EXIT, UsageError } from '../common/errors';
 import { parseRunOptions } from '../plan/options';
 import { planVisits, scaleStages, totalSeconds } from '../plan/users';
 import { main as run } from './run';

@@ -3,11 +3,11 @@
 // terminal summary from the same record. Bad input is one line on stderr and exit 2.
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { EXIT, UsageError } from '../shared/errors';
+import { EXIT, UsageError } from '../common/errors';
 import { reportsFolder } from '../plan/run-folder';
 import { formatSummary } from '../outputs/summary';
 import { isDir, newestRunDir, readRecord, writeReports } from '../outputs/report/index';
-import { RUN_FILE, REPORT_FILE, JUNIT_FILE, INDEX_FILE } from '../shared/run-files';
+import { RUN_FILE, REPORT_FILE, JUNIT_FILE, INDEX_FILE } from '../common/run-files';
 
 const USAGE = `usage: npm run report -- [run folder]
   Rebuilds report.html and junit.xml of the run folder and the index.html of the folder that holds it,

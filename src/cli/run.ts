@@ -17,10 +17,10 @@ import { resolvePlan, type RunPlan } from '../plan/resolve';
 import { createRunFolder } from '../plan/run-folder';
 import { maxUsers } from '../plan/users';
 import { BUILD_DIR } from '../catalog/config';
-import { EXIT, UsageError } from '../shared/errors';
-import { redactor } from '../shared/secrets';
+import { EXIT, UsageError } from '../common/errors';
+import { redactor } from '../common/secrets';
 import { followChannel, LiveView, liveLine, startLive, type Compared } from '../live/live';
-import { RUN_FILE, REPORT_FILE, SCRIPT_FILE, OUTPUT_FILE } from '../shared/run-files';
+import { RUN_FILE, REPORT_FILE, SCRIPT_FILE, OUTPUT_FILE } from '../common/run-files';
 
 /** The run folder's name: start time, environment and profile (claimed atomically, see run-folder). */
 function runId(plan: RunPlan, now = new Date()): string {

@@ -9,7 +9,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { RunEvent } from '../channel/channel';
-import { EVENTS_FILE } from '../shared/run-files';
+import { EVENTS_FILE } from '../common/run-files';
 import { assembleRecord } from '../record/assemble';
 import type { RunRecord } from '../record/record';
 import type { RunPlan } from '../plan/resolve';
@@ -17,7 +17,7 @@ import { findPrevious, findUnlike, readRuns } from '../outputs/report/index';
 import { renderReport, reportParts } from '../outputs/report/html';
 import { inlineScript } from '../outputs/report/script';
 import type { Unlike } from '../outputs/report/comparison';
-import { redactor } from '../shared/secrets';
+import { redactor } from '../common/secrets';
 import { running } from './status';
 import { startLiveServer, type LiveServer } from './server';
 

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { readEvents, type RunEvent } from '../channel/channel';
 import { readEndFile, readPlanFile, replayRunFolder } from '../record/replay';
-import { EXIT, UsageError } from '../shared/errors';
+import { EXIT, UsageError } from '../common/errors';
 import { LiveView, liveLine } from './live';
 import { startLiveServer } from './server';
 

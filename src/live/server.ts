@@ -15,7 +15,7 @@
 //    the pack from exiting.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { UsageError } from '../shared/errors';
+import { UsageError } from '../common/errors';
 
 /** A client that has taken no update for this long is dropped (it reconnects by itself if it can). */
 export const STALL_MS = 30_000;

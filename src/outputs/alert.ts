@@ -1,7 +1,7 @@
 // One message to a Slack incoming webhook (ALERT_WEBHOOK_URL) when a run needs someone's attention.
 // The URL is a secret: it is never printed, and a message that cannot be delivered never changes the
 // run's exit code.
-import { failure } from '../shared/request-failure';
+import { failure } from '../common/request-failure';
 import type { Outcome, RunRecord } from '../record/record';
 import { gateLimitText, gateValueText } from './report/format';
 

@@ -7,11 +7,11 @@
 //           without charts, so the index's links work); history.ndjson is merged.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { EXIT } from '../shared/errors';
+import { EXIT } from '../common/errors';
 import { reportsFolder } from '../plan/run-folder';
 import { renderReport } from './report/html';
 import { readRecord, readRuns } from './report/index';
-import { RUN_FILE, REPORT_FILE } from '../shared/run-files';
+import { RUN_FILE, REPORT_FILE } from '../common/run-files';
 
 /** How much is carried: two days of hourly runs for the index, about seven months of history lines. */
 export const CARRY_LIMITS = { runs: 48, historyLines: 5000 };

@@ -2,7 +2,7 @@
 // publish-metrics plugin (its figures during the run), and the pack's own results, known only once
 // Artillery has ended, are pushed to each Prometheus Pushgateway of that list.
 import { errorRateOf, type RunRecord } from '../record/record';
-import { failure } from '../shared/request-failure';
+import { failure } from '../common/request-failure';
 import { ANY_REFERENCE, type PublishTarget } from '../catalog/publish-targets';
 
 /** Reporters that take "name:value" tags, so the run's labels can be added to them. */

@@ -1,7 +1,7 @@
 // Chooses how the authenticated endpoints are called, and checks the credentials before any load.
 import type { Environment } from '../catalog/config';
-import { UsageError } from '../shared/errors';
-import { decodeJwt } from '../shared/jwt';
+import { UsageError } from '../common/errors';
+import { decodeJwt } from '../common/jwt';
 import { signIn, signInConfigured } from '../checks/signin';
 import { z } from 'zod';
 

@@ -1,7 +1,7 @@
 // Where a capacity search may run and what it is judged by, checked before anything is sent.
 import { z } from 'zod';
 import type { Budgets, CapacitySearch, Environment } from '../catalog/config';
-import { UsageError } from '../shared/errors';
+import { UsageError } from '../common/errors';
 import { isLoopback } from './options';
 
 /** What each step of a capacity search is judged by: the guide's gates and the generator's own limits. */

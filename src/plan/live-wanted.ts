@@ -3,7 +3,7 @@
 // nobody can be watching: in CI (the CI variable, which GitHub Actions, GitLab and most runners
 // set) and when the output is not a terminal. The flag is a request for this run, so it is obeyed
 // everywhere.
-import { UsageError } from '../shared/errors';
+import { UsageError } from '../common/errors';
 
 export const LIVE_ENV = 'VOXANNE_LIVE';
 

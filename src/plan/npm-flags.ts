@@ -2,7 +2,7 @@
 // it as its own setting (npm_config_dry_run=true in the environment) and the run would start for
 // real. The same goes for every pack option given before or without `--`. Refusing is the safe
 // answer: nothing has been sent yet, and the message shows the spelling that works.
-import { UsageError } from '../shared/errors';
+import { UsageError } from '../common/errors';
 
 /** The npm setting (environment variable) an option of this name turns into. */
 const npmVariable = (option: string) => `npm_config_${option.replace(/-/g, '_')}`;

@@ -1,7 +1,7 @@
 // Command-line options and environment variables of a run, checked before anything is sent.
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { UsageError } from '../shared/errors';
+import { UsageError } from '../common/errors';
 import { refuseNpmSwallowedFlags } from './npm-flags';
 import { reportsFolder } from './run-folder';
 import { liveWanted } from './live-wanted';

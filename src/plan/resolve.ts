@@ -10,7 +10,7 @@ import { estimateRequests, planVisits, scaleStages, totalSeconds, type RequestEs
 import { isRateLimitedPath, type Contract, type Endpoint } from '../catalog/contract';
 import { loadBudgets, loadContract, loadEnvironment, loadProfile, loadProfiles, ROOT, type Budgets, type Environment, type Profile } from '../catalog/config';
 import { loadScenario, scenarioContract, SCENARIO_FILE, type Scenario } from '../catalog/scenario';
-import { UsageError } from '../shared/errors';
+import { UsageError } from '../common/errors';
 
 /** Everything a run needs, resolved and checked before any request is sent. */
 export interface RunPlan {

@@ -4,7 +4,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ROOT } from '../catalog/config';
-import { UsageError } from '../shared/errors';
+import { UsageError } from '../common/errors';
 
 const REASONS: Record<string, string> = {
   ENOTDIR: 'a part of the path is a file',

@@ -2,7 +2,7 @@
 // a planned stay for every user, so the number of active users follows the stages. Pure functions:
 // the runner, the processor (in every worker) and the report all derive the same plan from the stages.
 import type { Stage } from '../catalog/config';
-import { parseDurationSeconds } from '../shared/duration';
+import { parseDurationSeconds } from '../common/duration';
 
 /** One user's planned visit, in seconds from the start of the load. */
 export interface Visit {

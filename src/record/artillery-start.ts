@@ -3,7 +3,7 @@
 // from artillery.log says what went wrong.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARTILLERY_LOG } from '../shared/run-files';
+import { ARTILLERY_LOG } from '../common/run-files';
 
 /** Artillery's last error line in the run folder's log (or its last line), shortened. */
 export function artilleryStartError(dir: string): string | undefined {

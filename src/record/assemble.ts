@@ -6,19 +6,19 @@ import type { CapacityAnswer, CapacityStep } from '../channel/capacity-step';
 import { capacityLimits } from '../plan/capacity';
 import { notStartedReason } from './artillery-start';
 import { diagnose } from './diagnosis';
-import { EXIT } from '../shared/errors';
+import { EXIT } from '../common/errors';
 import type { EventOf, PeriodEvent, RunEvent, TailSnapshot } from '../channel/channel';
 import { evaluateGates, gatesForPlan } from './gates';
-import { artilleryMetric } from '../shared/metrics';
+import { artilleryMetric } from '../common/metrics';
 import { planVisits, plannedUsersAt } from '../plan/users';
 import { RECORD_SCHEMA, type Outcome, type RunRecord } from './record';
 import { workerStops, workerStopsReason } from './breaker';
-import { type LatencySummary } from '../shared/sketches';
+import { type LatencySummary } from '../common/sketches';
 import { buildPeriods, computeTotals, pickSummary, summarizeEndpoints, totalCounters } from './periods';
 import type { RunPlan } from '../plan/resolve';
 import type { ArtilleryEnd } from '../channel/channel';
 import { periodMs } from '../catalog/contract';
-import { round1 } from '../shared/round';
+import { round1 } from '../common/round';
 
 /** Exit codes of a run stopped by a signal: 128 + its number, as shells and CI runners expect. */
 const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };

@@ -3,7 +3,7 @@
 // distributed worker (processors/worker-breaker.ts), which leaves its stop in the output as a counter.
 import type { RunConfig } from '../channel/channel';
 import type { HealthResult } from '../checks/health';
-import { counter } from '../shared/metrics';
+import { counter } from '../common/metrics';
 
 export type BreakerLimits = NonNullable<RunConfig['breaker']>;
 export type BreakerCause = 'error-rate' | 'health';

@@ -4,7 +4,7 @@
 import { DDSketch } from '@artilleryio/sketches-js';
 import type { PeriodEvent } from '../channel/channel';
 import { keepHistogram } from '../channel/recorder';
-import { encodeSketch } from '../shared/sketches';
+import { encodeSketch } from '../common/sketches';
 
 export interface Bucket {
   period: number;

@@ -2,7 +2,7 @@
 // bracket of users held and broken, the knee, the guide's users. The record states it (assemble.ts);
 // the search's chooser (src/search/next-step.ts) reads the same bracket and knee.
 import type { CapacitySearch } from '../catalog/config';
-import { round1 } from '../shared/round';
+import { round1 } from '../common/round';
 import type { CapacityAnswer, EndpointStep, StepGate, CapacityStep } from '../channel/capacity-step';
 
 /** The knee's users: the fewest that reached this share of the highest throughput. */

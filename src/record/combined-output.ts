@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { EventOf, PeriodEvent } from '../channel/channel';
-import { UsageError } from '../shared/errors';
-import type { LatencySummary } from '../shared/sketches';
-import { ARTILLERY_LOG } from '../shared/run-files';
+import { UsageError } from '../common/errors';
+import type { LatencySummary } from '../common/sketches';
+import { ARTILLERY_LOG } from '../common/run-files';
 
 /** One period of Artillery's -o JSON. */
 interface OutputPeriod {

@@ -5,7 +5,7 @@ import type { Budgets, Stage } from '../catalog/config';
 import { arrivalsOf, phasesSeconds, toPhases } from '../plan/users';
 import type { Endpoint } from '../catalog/contract';
 import { errorRateOf, type EndpointSummary, type Gate, type RunRecord } from './record';
-import { artilleryMetric, counter } from '../shared/metrics';
+import { artilleryMetric, counter } from '../common/metrics';
 
 interface GateOptions {
   /** Planned load duration, seconds: the request-rate gate divides by it. */

@@ -2,8 +2,8 @@
 // requests, codes and error kinds per endpoint, sketches merged per window.
 import type { PeriodEvent } from '../channel/channel';
 import type { Endpoint } from '../catalog/contract';
-import { artilleryMetric, counter, userChange } from '../shared/metrics';
-import { mergeSketches, summarize, type LatencySummary } from '../shared/sketches';
+import { artilleryMetric, counter, userChange } from '../common/metrics';
+import { mergeSketches, summarize, type LatencySummary } from '../common/sketches';
 import { addErrors, errorTotal, noErrors, type EndpointPeriod, type EndpointSummary, type ErrorKinds, type Period, type RunRecord } from './record';
 
 function addCodes(into: Record<string, number>, from: Record<string, number>): Record<string, number> {

@@ -7,7 +7,7 @@ import { CapacitySearch, Stage } from '../catalog/config';
 import { CapacityLimits } from '../plan/capacity';
 import { ApiCheck, HealthResult } from '../checks/health';
 import { RateLimitState } from '../checks/ratelimit';
-import { LatencySummary } from '../shared/sketches';
+import { LatencySummary } from '../common/sketches';
 
 export const RECORD_SCHEMA = 'voxanne-run/2';
 const OLDER_SCHEMAS = ['voxanne-run/1'];

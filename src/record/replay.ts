@@ -16,8 +16,8 @@ import { AuthMode } from '../plan/auth';
 import { RunOptions } from '../plan/options';
 import type { RunRecord } from './record';
 import type { RunPlan } from '../plan/resolve';
-import { redactor } from '../shared/secrets';
-import { END_FILE, OUTPUT_FILE, PLAN_FILE } from '../shared/run-files';
+import { redactor } from '../common/secrets';
+import { END_FILE, OUTPUT_FILE, PLAN_FILE } from '../common/run-files';
 
 /**
  * The resolved plan as plan.json holds it. Typed as a RunPlan, so a field added to the plan must be

@@ -4,7 +4,7 @@
 // an error only with --count-429; a 200 that is the endpoint's declared fallback counts apart too;
 // an expected status whose body failed its checks is an error of kind "bad body". These functions
 // run on every response: keep them small.
-import { counter } from '../shared/metrics';
+import { counter } from '../common/metrics';
 
 /** A response as the processor sees it: what the classification reads of it. */
 export interface RawResponse {

@@ -4,8 +4,8 @@
 import type { DDSketch } from '@artilleryio/sketches-js';
 import type { PeriodEvent } from '../channel/channel';
 import { keepHistogram, type RedirectNote, type WorkerReport } from '../channel/recorder';
-import { encodeSketch, mergeSketches } from '../shared/sketches';
-import { counter } from '../shared/metrics';
+import { encodeSketch, mergeSketches } from '../common/sketches';
+import { counter } from '../common/metrics';
 
 export interface WorkerPeriods {
   /** Periods Artillery reported itself (its `stats` event): never written again. */

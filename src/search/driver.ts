@@ -2,7 +2,7 @@
 // clock, answering with what to do (let N users send, record a step, say something, stop). The
 // plugin (plugins/artillery-plugin-voxanne) only wires its timer and channels to it.
 import type { PeriodEvent, RunConfig } from '../channel/channel';
-import { counter } from '../shared/metrics';
+import { counter } from '../common/metrics';
 import { judgeStep, SECOND_MS, windowDone } from './judge';
 import { nextStep } from './next-step';
 import type { Decision, CapacityStep } from '../channel/capacity-step';

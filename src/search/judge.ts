@@ -4,10 +4,10 @@ import type { PeriodEvent } from '../channel/channel';
 import type { CapacitySearch } from '../catalog/config';
 import type { CapacityLimits } from '../plan/capacity';
 import { errorTotal, noErrors, addErrors, type ErrorKinds } from '../record/record';
-import { round1 } from '../shared/round';
-import { mergeSketches, summarize } from '../shared/sketches';
+import { round1 } from '../common/round';
+import { mergeSketches, summarize } from '../common/sketches';
 import { buildPeriods } from '../record/periods';
-import { generatorMetric } from '../shared/metrics';
+import { generatorMetric } from '../common/metrics';
 import type { EndpointStep, Prediction, SearchPhase, CapacityStep } from '../channel/capacity-step';
 
 /** A step is judged on whole seconds of the workers' own data. */

@@ -2,7 +2,7 @@
 // Bad input is one line on stderr and exit 2 (never a stack trace); SIGINT/SIGTERM stop it cleanly.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { EXIT, UsageError } from '../shared/errors';
+import { EXIT, UsageError } from '../common/errors';
 import { loadContract } from '../catalog/config';
 import { resolveStandInOptions, type RuleName, type StandInOptions } from './options';
 import { startStandIn, type StandIn } from './server';

@@ -3,7 +3,7 @@
 // the time, the limiter's verdict and the switches, so every answer can be checked on its own.
 import { randomUUID } from 'node:crypto';
 import { isRateLimitedPath, type Contract, type Endpoint } from '../catalog/contract';
-import { decodeJwt } from '../shared/jwt';
+import { decodeJwt } from '../common/jwt';
 import { CALL_STATUSES, CALL_TYPES, SORT_KEYS, type Call } from './fixtures';
 
 /** The catalog's endpoint at a path, or undefined for an unknown path. */

@@ -1,7 +1,7 @@
 // The stand-in's settings and their checks, written once: startStandIn (option names such as
 // errorRate) and `npm run standin` (flags such as --error-rate) both call resolveStandInOptions.
 import { isIP } from 'node:net';
-import { UsageError } from '../shared/errors';
+import { UsageError } from '../common/errors';
 import { contractFile, loadContract } from '../catalog/config';
 import type { Contract } from '../catalog/contract';
 

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { isRateLimitedPath } from '../catalog/contract';
-import { decodeJwt } from '../shared/jwt';
+import { decodeJwt } from '../common/jwt';
 import { answer, endpointAt, internalError } from './contract';
 import { drawFault, GARBAGE_REPLY, latencyQuantileMs, mulberry32, ServiceQueue, type Fault } from './faults';
 import { buildCalls } from './fixtures';

@@ -3,8 +3,8 @@
 // with a secret of its own (the backend does not check signatures anyway).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { UsageError } from '../shared/errors';
-import { signJwt } from '../shared/jwt';
+import { UsageError } from '../common/errors';
+import { signJwt } from '../common/jwt';
 
 interface SignInOptions {
   email: string;

@@ -6,7 +6,7 @@
 import type { RunRecord } from '../../record/record';
 import { H, W, legend, niceStep } from './charts';
 import { esc, fmtNum, fmtTime } from './format';
-import { round1 } from '../../shared/round';
+import { round1 } from '../../common/round';
 
 type Capacity = NonNullable<RunRecord['capacity']>;
 type Step = Capacity['steps'][number];

@@ -6,7 +6,7 @@
 // JavaScript add a hover read-out (data in a JSON block). Colours come from CSS classes, so the
 // page's stylesheet (and its dark mode) styles them.
 import { esc, fmtElapsed, fmtNum } from './format';
-import { round1 } from '../../shared/round';
+import { round1 } from '../../common/round';
 
 export const W = 600;
 export const H = 220;

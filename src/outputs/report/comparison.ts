@@ -3,7 +3,7 @@
 // each endpoint's p95, p99 and error rate, as a Change (better, worse or about the same) and a
 // count of each. Pure functions over two run records; html.ts only draws the result.
 import type { EndpointSummary, Gate, RunRecord } from '../../record/record';
-import type { LatencySummary } from '../../shared/sketches';
+import type { LatencySummary } from '../../common/sketches';
 import { change, gateDirection, measuredRequests, type Change, type Trend } from './format';
 
 interface GateComparison {

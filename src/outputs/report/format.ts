@@ -1,12 +1,12 @@
 // Text helpers shared by the HTML report, the index page and JUnit: escaping, number and time
 // formats, and the "better / worse / about the same" reading of a change between two runs.
 import type { ErrorKinds, Gate, Outcome } from '../../record/record';
-import { redactTokens } from '../../shared/secrets';
+import { redactTokens } from '../../common/secrets';
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 // A JWT-looking string never reaches a report, even if one slipped into a record's text.
-export { redactTokens } from '../../shared/secrets';
+export { redactTokens } from '../../common/secrets';
 
 /** Escapes record text for HTML text and attribute values (also strips control characters). */
 export function esc(value: unknown): string {

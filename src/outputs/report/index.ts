@@ -8,7 +8,7 @@ import { kindKey, unlikeBy, type Unlike } from './comparison';
 import { renderReport } from './html';
 import { renderIndex } from './index-page';
 import { renderJUnit } from '../junit';
-import { RUN_FILE, REPORT_FILE, JUNIT_FILE, INDEX_FILE } from '../../shared/run-files';
+import { RUN_FILE, REPORT_FILE, JUNIT_FILE, INDEX_FILE } from '../../common/run-files';
 
 interface StoredRun {
   dir: string;

@@ -3,9 +3,9 @@
 // sketch's 1 %), for the whole run and for each endpoint.
 import { SketchMerger } from './sketch-merge';
 import { noErrors, type EndpointPeriod, type ErrorKinds, type RunRecord } from '../../record/record';
-import { type LatencySummary } from '../../shared/sketches';
+import { type LatencySummary } from '../../common/sketches';
 import { planVisits, plannedUsersAt } from '../../plan/users';
-import { round1 } from '../../shared/round';
+import { round1 } from '../../common/round';
 
 export const MAX_POINTS = 500;
 
