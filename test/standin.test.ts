@@ -302,11 +302,13 @@ describe('latency', () => {
     const s = await standIn({ slow: { assistants: 250 }, extraLatencyMs: 20 });
     let t = Date.now();
     await get(s, '/api/assistants', bearer(GOOD));
-    assert.ok(Date.now() - t >= 265, `slow assistants took ${Date.now() - t} ms`);
+    const slowed = Date.now() - t;
+    assert.ok(slowed >= 265, `slow assistants took ${slowed} ms`);
     t = Date.now();
     await get(s, '/');
     const root = Date.now() - t;
-    assert.ok(root >= 18 && root < 200, `root took ${root} ms`);
+    // Only the extra 20 ms: judged against the slowed request, not a wall-clock bound a busy machine can pass.
+    assert.ok(root >= 18 && root < slowed, `root took ${root} ms, the slowed assistants ${slowed} ms`);
 
     const real = await standIn({ latencyScale: 1 });
     t = Date.now();
