@@ -157,8 +157,30 @@ const EQUAL_THINK_S = 1;
 const equalHoldS = (scale: number) => Math.max(6, Math.round(20 * scale));
 
 /**
- * The pack's Artillery script (its processor, plugins, expectations, gates; as the pack runs it) and
- * plain Artillery (no processor) at the same users, arrivals, pause and duration, against the same
+ * Plain Artillery sending what the pack's script sends, checked as it checks it: the same requests
+ * (names, URLs, the Bearer header on the authenticated ones, no redirects followed) with the same
+ * `expect` lists through the expect plugin, and no processor, recorder or other plugin. The pack
+ * against this is the cost of the pack itself.
+ */
+async function sameRequests(packScript: any, target: string, loops: number): Promise<any> {
+  const { requestsByName } = await import('../src/catalog/contract');
+  const { authorizationFor } = await import('../src/artillery/authorization');
+  const voxanne = packScript.config.variables.voxanne;
+  const catalog = requestsByName(voxanne.contract);
+  const header = await authorizationFor(voxanne.auth);
+  const requests = (packScript.scenarios[0].flow[0].loop as any[])
+    .filter((step) => step.get)
+    .map(({ get: { ifTrue: _sending, ...get } }) => ({ get: catalog.get(get.name)?.bearer && header ? { ...get, headers: { authorization: header } } : get }));
+  return {
+    config: { target, phases: packScript.config.phases, plugins: { expect: { outputFormat: 'silent' } } },
+    scenarios: [{ name: 'same requests', flow: [{ loop: [...requests, { think: EQUAL_THINK_S }], count: loops }] }],
+  };
+}
+
+/**
+ * The pack's Artillery script (its processor, plugins, expectations, gates; as the pack runs it),
+ * the same requests and checks in plain Artillery, and plain Artillery with no processor, at the
+ * same users, arrivals, pause and duration, against the same
  * target, alternately `reps` times: CPU of Artillery's process tree per 1000 requests during the load,
  * and the median of each.
  */
@@ -178,38 +200,41 @@ export async function likeForLike(server: Server, packScript: any, scale: number
   script.config.processor = join(ROOT, '.build', 'processors', 'journey.js');
   const bare = parse(bareScript(server.url, { users: USERS, loops: holdS, thinkS: EQUAL_THINK_S }));
   bare.config.phases = phases;
+  const same = await sameRequests(script, server.url, holdS);
   const load = `${USERS} users arriving over 1 s, ${EQUAL_THINK_S} s pause between journeys of 5 requests, ${holdS} s`;
   const perK = (m: Measured) =>
     (m.ran.cpuBetween(m.server.firstLoadArrivalAt ?? NaN, m.server.lastLoadEndAt ?? NaN) * 1000) / Math.max(1, m.server.loadRequests);
-  const runs: Record<'pack' | 'bare', Array<{ perK: number; requests: number; seconds: number; background: number }>> = { pack: [], bare: [] };
+  const runs: Record<'pack' | 'same' | 'bare', Array<{ perK: number; requests: number; seconds: number; background: number }>> = { pack: [], same: [], bare: [] };
+  const names = { pack: "the pack's script", same: 'Artillery with the same requests and checks', bare: 'bare Artillery' };
   for (let i = 0; i < reps; i++) {
-    for (const tool of ['pack', 'bare'] as const) {
-      log(`overhead, like for like (${i + 1}/${reps}): ${tool === 'pack' ? "the pack's script" : 'bare Artillery'}, ${load}`);
+    for (const tool of ['pack', 'same', 'bare'] as const) {
+      log(`overhead, like for like (${i + 1}/${reps}): ${names[tool]}, ${load}`);
       const m = await measure(server, async () => {
         const { ran } =
           tool === 'pack'
             ? await runArtilleryScript('equal-pack', stringify(script), holdS + 90, { VOXANNE_RUN_DIR: mkdtempSync(join(tempDir(), 'equal-run-')) })
-            : await runArtilleryScript('equal-bare', stringify(bare), holdS + 90);
+            : await runArtilleryScript(`equal-${tool}`, stringify(tool === 'same' ? same : bare), holdS + 90);
         return { tool, load, ran };
       });
       runs[tool].push({ perK: perK(m), requests: m.server.loadRequests, seconds: loadSeconds(m.server), background: m.background });
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const [p, b] = [median(runs.pack.map((r) => r.perK)), median(runs.bare.map((r) => r.perK))];
+  const [p, sm, b] = [median(runs.pack.map((r) => r.perK)), median(runs.same.map((r) => r.perK)), median(runs.bare.map((r) => r.perK))];
   const line = (name: string, rs: (typeof runs)['pack'], med: number) =>
     `| ${name} | ${rs.map((r) => f(r.perK, 0)).join(', ')} | **${f(med, 0)}** | ${rs.map((r) => r.requests).join(', ')} | ${rs.map((r) => f(r.seconds)).join(', ')} | ${rs.map((r) => f(r.background, 2)).join(', ')} |`;
   return [
     '### Like for like',
     '',
-    `${load}; the same phases for both. CPU (user + sys) of Artillery's process tree from the load's first request to its last answer, per 1000 requests.`,
+    `${load}; the same phases for all three. CPU (user + sys) of Artillery's process tree from the load's first request to its last answer, per 1000 requests.`,
     '',
     '| tool | CPU per 1000 requests, each run (ms) | median (ms) | requests | load time (s) | background load (cores) |',
     '|---|---|---|---|---|---|',
     line("the pack's Artillery script", runs.pack, p),
+    line('Artillery, the same requests and checks (Bearer header, expect plugin; no processor)', runs.same, sm),
     line('bare Artillery (no processor)', runs.bare, b),
     '',
-    `The pack / bare: **${f(p / b, 2)}x**.`,
+    `The pack / the same requests and checks: **${f(p / sm, 2)}x** (the pack's own cost: processor, recorder, plugins); the pack / bare: **${f(p / b, 2)}x**.`,
     '',
   ];
 }

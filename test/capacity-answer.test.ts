@@ -71,7 +71,7 @@ test('the knee: held and broke, with the knee, the endpoint that degraded first 
   assert.equal(
     a.line,
     'capacity: highest throughput 101 req/s, reached at 16 users (the knee); held 20 users (100 req/s, p50/p95/p99 350/630/700 ms); ' +
-      "broke at 32 users (101 req/s): p99 1200 ms >= 1000 ms; GET /root degraded first (not narrowed to 10 %: the search's time bound came first)" +
+      "broke at 32 users (101 req/s): p99 1200 ms >= 1000 ms; GET /root degraded first (not narrowed to 5 %: the search's time bound came first)" +
       `; as the guide's users (${think} s pause between journeys), about ${a.guideUsers.held} held, ${a.guideUsers.broke} broke (an estimate, by Little's law at 100 req/s)`,
   );
   const narrowed = answerCapacity([...steps.slice(0, 3), step(17, 100, 1100), step(16, 100, 600)], opts());

@@ -13,6 +13,8 @@ export interface Session {
   lifetimeMs: number;
 }
 
+const WHOLE_SECOND_MS = 1000;
+
 const SIGN_IN_ENV = ['SUPABASE_URL', 'SUPABASE_ANON_KEY', 'LOAD_TEST_EMAIL', 'LOAD_TEST_PASSWORD'] as const;
 
 export function signInConfigured(env = process.env): boolean {
@@ -59,7 +61,8 @@ async function tokenRequest(grant: string, body: object, env: NodeJS.ProcessEnv)
   return {
     accessToken: answer.access_token,
     refreshToken: typeof answer.refresh_token === 'string' ? answer.refresh_token : undefined,
-    expiresAt: Date.now() + expiresIn * 1000,
+    // The token's exp is whole seconds from when it was issued, so it can fall up to 1 s before now + expires_in.
+    expiresAt: Date.now() + expiresIn * 1000 - WHOLE_SECOND_MS,
     lifetimeMs: expiresIn * 1000,
   };
 }

@@ -1,7 +1,7 @@
 // The capacity search's chooser: the next step's users from the steps judged so far. Users grow
 // geometrically until a gate breaks or throughput stops growing; past that knee, Little's law
 // (latency ~ users / throughput) and the measured latency's shape predict where a gate breaks; real
-// steps check the prediction, bracket the breaking point and narrow it to about 10 %.
+// steps check the prediction, bracket the breaking point and narrow it to about 5 %.
 import type { CapacitySearch } from '../catalog/config';
 import type { CapacityLimits } from '../plan/capacity';
 import { backendSteps, bracket, byUsers, kneeOf, latestPerUsers } from '../record/capacity-answer';

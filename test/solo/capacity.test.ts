@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { startStandIn, type StandInOptions } from '../../src/standin/server';
 import { runPack } from '../helpers';
+import { loadProfile } from '../../src/catalog/config';
 
 const SEARCH = ['--profile', 'capacity'];
 
@@ -38,7 +39,8 @@ describe('capacity search', () => {
     console.log(`  ${c.line}\n  steps: ${table}`);
     assert.ok(Math.abs(c.knee!.requestsPerSecond - truthRps) <= truthRps * 0.1, `throughput ${c.knee!.requestsPerSecond} req/s vs ${truthRps}: ${table}`);
     assert.ok(Math.abs(held.users - truthUsers) <= truthUsers * 0.15, `held ${held.users} users vs ${truthUsers}: ${table}`);
-    assert.ok(broken.users > held.users && broken.users <= Math.ceil(held.users * 1.1), `bracket narrowed to 10 %: ${table}`);
+    const narrowTo = loadProfile('capacity').capacity!.narrowTo;
+    assert.ok(broken.users > held.users && broken.users <= Math.max(held.users + 1, Math.ceil(held.users * narrowTo)), `bracket narrowed to ${narrowTo}x: ${table}`);
     assert.deepEqual(
       broken.broken.map((b) => b.gate),
       ['p99'],
