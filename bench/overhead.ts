@@ -204,7 +204,11 @@ export async function likeForLike(server: Server, packScript: any, scale: number
   const load = `${USERS} users arriving over 1 s, ${EQUAL_THINK_S} s pause between journeys of 5 requests, ${holdS} s`;
   const perK = (m: Measured) =>
     (m.ran.cpuBetween(m.server.firstLoadArrivalAt ?? NaN, m.server.lastLoadEndAt ?? NaN) * 1000) / Math.max(1, m.server.loadRequests);
-  const runs: Record<'pack' | 'same' | 'bare', Array<{ perK: number; requests: number; seconds: number; background: number }>> = { pack: [], same: [], bare: [] };
+  const runs: Record<'pack' | 'same' | 'bare', Array<{ perK: number; requests: number; seconds: number; background: number }>> = {
+    pack: [],
+    same: [],
+    bare: [],
+  };
   const names = { pack: "the pack's script", same: 'Artillery with the same requests and checks', bare: 'bare Artillery' };
   for (let i = 0; i < reps; i++) {
     for (const tool of ['pack', 'same', 'bare'] as const) {

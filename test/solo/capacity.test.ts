@@ -40,7 +40,10 @@ describe('capacity search', () => {
     assert.ok(Math.abs(c.knee!.requestsPerSecond - truthRps) <= truthRps * 0.1, `throughput ${c.knee!.requestsPerSecond} req/s vs ${truthRps}: ${table}`);
     assert.ok(Math.abs(held.users - truthUsers) <= truthUsers * 0.15, `held ${held.users} users vs ${truthUsers}: ${table}`);
     const narrowTo = loadProfile('capacity').capacity!.narrowTo;
-    assert.ok(broken.users > held.users && broken.users <= Math.max(held.users + 1, Math.ceil(held.users * narrowTo)), `bracket narrowed to ${narrowTo}x: ${table}`);
+    assert.ok(
+      broken.users > held.users && broken.users <= Math.max(held.users + 1, Math.ceil(held.users * narrowTo)),
+      `bracket narrowed to ${narrowTo}x: ${table}`,
+    );
     assert.deepEqual(
       broken.broken.map((b) => b.gate),
       ['p99'],
