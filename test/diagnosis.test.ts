@@ -521,7 +521,7 @@ describe('the diagnosis, word for word', () => {
     r.endpoints = [];
     r.gates = r.gates.map((g) => (g.id === 'error-rate' ? { ...g, passed: false } : g));
     assert.deepEqual(diagnose(r), [
-      "rate limited: 3 requests, policy unknown policy. This is the backend's rate limiter, not overload (left out of the error rate). Its window is fixed and is shared by every client behind this address, so an earlier run may have used it up.",
+      "rate limited: 3 requests (its policy unknown: the backend sent no RateLimit headers at the start). This is the backend's rate limiter, not overload (left out of the error rate). It is shared by every client behind this address, so an earlier run may have used it up.",
       'High error rate (0.0 %): 0 server errors, 0 client errors, 0 rate limited, 0 timeouts, 0 connection errors, 0 other unexpected statuses, 0 bodies that failed their checks.',
     ]);
     const crashed = { ...noLoad(), outcome: 'crashed' as const, loadStartedAt: null, reason: 'Artillery did not start.' };

@@ -58,11 +58,13 @@ function rateLimitLine(r: RunRecord): string | undefined {
   const rl = r.rateLimit;
   if (!rl.limited) return undefined;
   const state = rl.atStart;
-  const resets = state?.resetAt ? ` Its window resets at ${state.resetAt.slice(11, 16)} UTC` : ' Its window is fixed';
+  // Without the limiter's headers at the start, neither its policy nor its window is known: say so, not a guess.
+  const policy = state?.limit ? `, policy ${describePolicy(state)}` : ' (its policy unknown: the backend sent no RateLimit headers at the start)';
+  const window = state?.resetAt ? ` Its window resets at ${state.resetAt.slice(11, 16)} UTC and` : state?.limit ? ' Its window is fixed and' : ' It';
   return (
-    `rate limited: ${rl.limited} requests, policy ${describePolicy(state ?? undefined)}. This is the backend's rate limiter, not overload` +
-    `${rl.countedAsErrors ? ' (counted as errors: --count-429)' : ' (left out of the error rate)'}.${resets}` +
-    ` and is shared by every client behind this address, so an earlier run may have used it up.`
+    `rate limited: ${rl.limited} requests${policy}. This is the backend's rate limiter, not overload` +
+    `${rl.countedAsErrors ? ' (counted as errors: --count-429)' : ' (left out of the error rate)'}.${window}` +
+    ` is shared by every client behind this address, so an earlier run may have used it up.`
   );
 }
 
