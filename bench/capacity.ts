@@ -169,14 +169,16 @@ async function fixedRun(url: string, users: number) {
     `fixed:\n  description: "${users} users back to back"\n  thinkSeconds: 0\n  minRps: 0\n  stages:\n    - { duration: 2s, target: ${users} }\n    - { duration: ${FIXED_SECONDS}s, target: ${users} }\n`,
   );
   const r = await runPack(['--profile', 'fixed', '--base-url', url, '--spread-ips', '--yes'], { VOXANNE_PROFILES: file });
-  // The held part only (past the ramp and the first seconds), as a search step is measured.
-  const start = Date.parse(r.record.loadStartedAt ?? r.record.startedAt) + 5000;
-  const held = r.record.periods.filter((p) => p.start >= start - 10_000);
-  const from = start;
-  const to = start + (FIXED_SECONDS - 5) * 1000;
-  const rps = r.record.totals.requestsPerSecond;
+  // The held part only: the record's whole periods past the 2 s ramp and before the load's planned end,
+  // with the requests they counted (the run's overall rate divides by its planned seconds, not these).
   const loadStart = Date.parse(r.record.loadStartedAt ?? r.record.startedAt);
-  /** The same seconds of the load as a step measured `[fromMs, toMs)` after its own load started: the JIT as warm, or as cold. */
+  const periodMs = r.record.periodSeconds * 1000;
+  const held = r.record.periods.filter((p) => p.start >= loadStart + 2000 && p.start + periodMs <= loadStart + (2 + FIXED_SECONDS) * 1000);
+  if (!held.length) throw new Error(`the fixed run at ${users} users has no whole period to measure: ${r.folder}`);
+  const from = held[0].start;
+  const to = held[held.length - 1].start + periodMs;
+  const rps = held.reduce((n, p) => n + p.requests, 0) / ((to - from) / 1000);
+  /** The same seconds of the load as a step measured `[fromMs, toMs)` after its own load started, at the held rate: the JIT as warm, or as cold. */
   const sameSeconds = (fromMs: number, toMs: number) => r.cpu(loadStart + fromMs, loadStart + toMs, rps * ((toMs - fromMs) / 1000));
   return { rps, users, cpu: r.cpu(from, to, rps * ((to - from) / 1000)), sameSeconds, periods: held.length };
 }
