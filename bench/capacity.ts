@@ -2,8 +2,8 @@
 // (default 20, 200, 500, 1000 and 2000 requests/s: N at a time for MS ms). For each: the pack's
 // `--profile capacity` (the whole command, timed), its load generator's CPU per step read from
 // /proc for each thread of the Artillery process (its worker: the busiest thread), a fixed-profile
-// run of the pack at the knee's users for the same rate (its CPU per request, the bar for the
-// search's steps), and autocannon stepping the same way (the same search, src/search/,
+// run of the pack at each step's users for the same rate (its CPU per request, the bar for that
+// step), and autocannon stepping the same way (the same search, src/search/,
 // choosing each step from what autocannon measured with that many connections), all against the
 // truth: the capacity, and by Little's law the users at which a request waits 1000 ms (the p99
 // gate). CPU is given in ms of CPU per request (robust to a busy machine) and % of a core.
@@ -40,8 +40,8 @@ const arg = process.argv.indexOf('--capacities');
 const CAPACITIES = (arg > 0 ? process.argv[arg + 1] : '20,200,500,1000,2000').split(',').map(Number);
 const AUTOCANNON = !process.argv.includes('--no-autocannon');
 const FIXED = !process.argv.includes('--no-fixed');
-/** The fixed-profile run's load: a short ramp, then this long at the knee's users. */
-const FIXED_SECONDS = 30;
+/** The fixed-profile run's load: a short ramp, then this long at a step's users (at least one whole 10 s period). */
+const FIXED_SECONDS = 20;
 
 function startStandIn(c: { concurrency: number; serviceMs: number }): Promise<{ url: string; stop: () => void }> {
   const child = spawn(process.execPath, ['bin/pack.js', 'standin', '--port', '0', '--capacity', String(c.concurrency), '--service-ms', String(c.serviceMs)], {
@@ -215,35 +215,31 @@ async function main(): Promise<void> {
       : '-';
     const limitNote = c.result === 'generator-limit' ? " (the generator's limit: at least)" : '';
     rows.push(
-      `| | pack \`--profile capacity\` | ${f(c.knee?.requestsPerSecond ?? c.atLeastRps)} req/s at ${c.knee?.users ?? '-'} users${limitNote} | ${held?.users ?? '-'} users (p99 ${f(held?.latency?.p99)} ms) | ${brokeText} | ${c.steps.length} | ${c.result} | ${f(pack.seconds)} s |`,
+      `| | pack \`--profile capacity\` | ${c.result === 'generator-limit' ? `${f(c.atLeastRps)} req/s${limitNote}` : `${f(c.knee?.requestsPerSecond)} req/s at ${c.knee?.users ?? '-'} users`} | ${held?.users ?? '-'} users (p99 ${f(held?.latency?.p99)} ms) | ${brokeText} | ${c.steps.length} | ${c.result} | ${f(pack.seconds)} s |`,
     );
 
-    // The generator, step by step (its worker thread, from /proc), against a fixed profile at the knee's users.
+    // The generator, step by step (its worker thread, from /proc), against a fixed profile at the same users.
     const steps = c.steps.map((s) => ({ s, cpu: s.from !== undefined && s.to !== undefined ? pack.cpu(s.from, s.to, s.requests) : null }));
-    // Fixed profiles at the first step's users and at the users held (the rates of the steps below and past the knee).
-    const fixed: Array<Awaited<ReturnType<typeof fixedRun>>> = [];
-    if (FIXED && c.steps.length) {
-      for (const users of [...new Set([c.steps[0].users, held?.users ?? broke?.users ?? c.steps[0].users])]) {
+    // One fixed run at each step's users: the same rate on this backend, without the search around it.
+    const fixed = new Map<number, Awaited<ReturnType<typeof fixedRun>>>();
+    if (FIXED) {
+      for (const users of new Set(c.steps.map((s) => s.users))) {
         standIn = await startStandIn(stand);
-        fixed.push(await fixedRun(standIn.url, users));
+        fixed.set(users, await fixedRun(standIn.url, users));
         standIn.stop();
       }
     }
-    // Each step against the fixed run nearest to it in users (log scale): the same rate on this backend.
-    // The first step against the same seconds of the fixed run (5 to 10 s into the load): both are the
-    // run's first measured seconds, while Node is still compiling the request path; later steps
-    // against the fixed run's steady part.
+    // Each step against its fixed run's held part; the first step against the same seconds of its
+    // fixed run (both are a run's first measured seconds, while Node still compiles the request path).
     const loadStart = Date.parse(pack.record.loadStartedAt ?? pack.record.startedAt);
-    const first = c.steps[0];
-    const firstFixed = first?.from !== undefined && first.to !== undefined ? fixed[0]?.sameSeconds(first.from - loadStart, first.to - loadStart) : null;
-    const nearest = (users: number) => [...fixed].sort((a, b) => Math.abs(Math.log(a.users / users)) - Math.abs(Math.log(b.users / users)))[0];
-    const ratios = steps.map((x, i) => {
-      const ref = i === 0 && firstFixed ? firstFixed.msPerRequest : nearest(x.s.users)?.cpu?.msPerRequest;
-      return x.cpu && ref ? x.cpu.msPerRequest / ref : null;
+    const compared = steps.map((x, i) => {
+      const run = fixed.get(x.s.users);
+      const ref = i === 0 && x.s.from !== undefined && x.s.to !== undefined ? run?.sameSeconds(x.s.from - loadStart, x.s.to - loadStart) : run?.cpu;
+      return { ...x, ref, ratio: x.cpu && ref ? x.cpu.msPerRequest / ref.msPerRequest : null };
     });
-    const worst = Math.max(0, ...ratios.map((r) => r ?? 0));
+    const worst = Math.max(0, ...compared.map((x) => x.ratio ?? 0));
     cpuRows.push(
-      `| ${capacity} req/s | ${steps.map((x) => `${x.s.users}: ${f2(x.cpu?.msPerRequest)} ms (${f(x.cpu?.pct)} %)`).join(', ')} | ${fixed.map((x, i) => `${x.users} users, ${f(x.rps)} req/s: ${f2(x.cpu?.msPerRequest)} ms (${f(x.cpu?.pct)} %)${i === 0 && firstFixed ? `, over the first step's seconds ${f2(firstFixed.msPerRequest)} ms` : ''}`).join('; ') || '-'} | ${worst ? `${worst.toFixed(2)}x` : '-'} |`,
+      `| ${capacity} req/s | ${compared.map((x) => `${x.s.users}: ${f2(x.cpu?.msPerRequest)} ms (${f(x.cpu?.pct)} %) vs ${f2(x.ref?.msPerRequest)} ms${x.ratio ? ` (${x.ratio.toFixed(2)}x)` : ''}`).join(', ')} | ${worst ? `${worst.toFixed(2)}x` : '-'} |`,
     );
     console.log(`  generator per step: ${cpuRows[cpuRows.length - 1]}`);
 
@@ -270,9 +266,9 @@ async function main(): Promise<void> {
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
   console.log(
-    "\n| backend | generator per search step (users: CPU ms per request, % of a core) | fixed profiles at the first step's and the held users | worst step vs the nearest fixed run (the first step: over the same seconds) |",
+    "\n| backend | each search step: users: the generator's CPU per request (% of a core) vs a fixed run at those users (the first step: over the same seconds of the load) | worst step vs its fixed run |",
   );
-  console.log('|---|---|---|---|');
+  console.log('|---|---|---|');
   for (const r of cpuRows) console.log(r);
 }
 

@@ -75,9 +75,9 @@ function rerunOn(bin) {
     stdio: 'inherit',
     env: { ...process.env, PATH: `${dirname(bin)}${delimiter}${process.env.PATH ?? ''}`, [RERUN_ENV]: '1' },
   });
-  // Ctrl-C and the like reach the child in the same process group, which stops gracefully on the first
-  // and at once on the second: passing them on too would count twice.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {});
+  // Passed on: a stop sent to this process alone (kill <pid>, a process manager) must reach the command.
+  // Ctrl-C reaches both, through the process group; the command takes a repeat within SIGNAL_REPEAT_MS as one.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? 128 + (require('node:os').constants.signals[signal] ?? 0)));
 }
 

@@ -1,9 +1,9 @@
 // Runs the pack's real command lines (real Artillery) in a child process, as a user would.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunRecord } from '../src/record/record';
 import { startStandIn, type StandIn, type StandInOptions } from '../src/standin/server';
@@ -215,3 +215,27 @@ export async function againstStandIn(options: StandInOptions, args: string[], en
 
 /** What the stand-in answered to the load itself (Artillery's users), not to the pack's own checks. */
 export const loadRequests = (s: StandIn) => s.stats().log.filter((e) => e.load);
+
+/** The processes whose parent is `pid` (the pack's Artillery, under its command), from ps. */
+export const childrenOf = (pid: number): number[] => {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+};
+
+/**
+ * The `node` a person gets when typing `node bin/pack.js`: the first on PATH outside node_modules
+ * (npm puts the pack's own Node first). On a Node older than the pack's, bin/pack.js runs itself
+ * again on the pack's Node, so what reaches the command goes through that re-run.
+ */
+export function machineNode(): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && !dir.includes('node_modules') && existsSync(join(dir, 'node'))) return join(dir, 'node');
+  }
+  return process.execPath;
+}

@@ -9,7 +9,7 @@
 // `npm run record-fixtures -- --replay` runs nothing: it rewrites each recording's run.json and
 // summary.txt from its plan and events, for when only the pack's decisions changed (not Artillery,
 // the channel or the contract).
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { replayRunFolder } from '../src/record/replay';
 import { END_FILE, OUTPUT_FILE, PLAN_FILE } from '../src/common/run-files';
 import { startStandIn, type StandIn, type StandInOptions } from '../src/standin/server';
 import { formatSummary } from '../src/outputs/summary';
-import { cleanEnv, closedPort, ROOT } from './helpers';
+import { childrenOf, cleanEnv, closedPort, ROOT } from './helpers';
 
 export const FIXTURES = join(ROOT, 'test', 'fixtures', 'runs');
 /** The index of the recordings: what each shows, how it was made, and what the process exited with. */
@@ -204,17 +204,6 @@ function summaryOf(stdout: string): string {
   if (from < 0 || to < from) throw new Error(`no summary in the output:\n${stdout}`);
   return stdout.slice(from, to);
 }
-
-const childrenOf = (pid: number): number[] => {
-  try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-};
 
 /** Runs one situation through the pack's command line; returns its run folder, exit code and output. */
 async function record(s: Situation, reports: string): Promise<{ dir: string; code: number | null; stdout: string }> {

@@ -2,13 +2,13 @@
 // that counts what it answered. The record must hold every response answered before the signal,
 // never more than the server answered, and say how it ended with the right exit code.
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { RunRecord } from '../src/record/record';
-import { cleanEnv, ROOT, runPack, withRunSlot } from './helpers';
+import { childrenOf, cleanEnv, ROOT, runPack, withRunSlot } from './helpers';
 import { startWitness, type Witness } from './witness';
 
 interface Stop {
@@ -31,17 +31,6 @@ interface Outcome {
   /** The run folder. */
   dir: string;
 }
-
-const childrenOf = (pid: number): number[] => {
-  try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-};
 
 /** Starts a run (once a run slot is free) and stops it as `stop` says. */
 const runAndStop = (profileArgs: string[], stop: Stop, witnessOpts = {}) => withRunSlot(() => startAndStop(profileArgs, stop, witnessOpts));

@@ -3,10 +3,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { loadContract } from '../src/catalog/config';
 import { decodeJwt, signJwt, type Claims } from '../src/common/jwt';
-import { latencyQuantileMs, mulberry32, startStandIn, type StandIn, type StandInOptions } from '../src/standin/server';
+import { latencyQuantileMs, mulberry32, startStandIn, type StandIn } from '../src/standin/server';
+import { standInsClosedAfterTests } from './standins';
+import { machineNode } from './helpers';
 import { startSignInStandIn } from '../src/standin/signin';
 
 const ROOT = join(__dirname, '..');
@@ -16,15 +18,7 @@ const token = (claims: Claims) => signJwt(claims, 'any-secret-the-backend-does-n
 const GOOD = token({ sub: 'user-1', email: 'load@voxanne.test', app_metadata: { org_id: 'org-42' }, exp: now() + 3600 });
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
-const open: StandIn[] = [];
-async function standIn(options: StandInOptions = {}): Promise<StandIn> {
-  const s = await startStandIn({ latencyScale: 0, seed: 1, ...options });
-  open.push(s);
-  return s;
-}
-after(async () => {
-  await Promise.all(open.map((s) => s.close()));
-});
+const standIn = standInsClosedAfterTests();
 
 async function get(s: StandIn, path: string, headers: Record<string, string> = {}) {
   const res = await fetch(s.url + path, { headers });
@@ -381,7 +375,7 @@ test('sign-in stand-in speaks GoTrue password and refresh grants', async () => {
 });
 
 describe('cli', () => {
-  const cli = (args: string[]) => spawn(process.execPath, ['bin/pack.js', 'standin', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const cli = (args: string[], node = process.execPath) => spawn(node, ['bin/pack.js', 'standin', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const collect = (child: ReturnType<typeof cli>) => {
     let stdout = '';
     let stderr = '';
@@ -391,10 +385,11 @@ describe('cli', () => {
     return { done, out: () => stdout, err: () => stderr };
   };
 
-  test('a bad value exits 2 with one line naming the flag; start line and SIGTERM exit 0', async () => {
+  test("a bad value exits 2 with one line naming the flag; start line and SIGTERM (to the command's own process) exit 0", async () => {
     const bad = collect(cli(['--error-rate', 'x']));
     const unknown = collect(cli(['--bogus']));
-    const good = cli(['--port', '0', '--redis-down', '--seed', '1']);
+    // Started as a person starts it, with the machine's Node: on an older Node, through bin/pack.js's re-run, which passes the SIGTERM on.
+    const good = cli(['--port', '0', '--redis-down', '--seed', '1'], machineNode());
     const running = collect(good);
 
     assert.equal(await bad.done, 2);

@@ -46,6 +46,9 @@ export function artilleryScript(plan: RunPlan, dir: string): Scenario {
   return script;
 }
 
+/** A signal repeated within this is the same stop delivered twice, not a second Ctrl-C (a person's second press comes later). */
+const SIGNAL_REPEAT_MS = 100;
+
 /**
  * Runs Artillery; shows the pack's own lines, keeps the rest (secrets redacted) in artillery.log.
  * SIGINT, SIGTERM and SIGHUP stop the load gracefully (Artillery reports everything it measured);
@@ -79,13 +82,17 @@ export async function runArtillery(plan: RunPlan, dir: string, args: string[], c
   forward(child.stderr);
 
   let stoppedBy: NodeJS.Signals | null = null;
+  let stoppedAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
+    // The same stop twice at once (to the process group, and passed on by bin/pack.js's re-run) is one stop.
+    if (stoppedBy === signal && Date.now() - stoppedAt < SIGNAL_REPEAT_MS) return;
     if (stoppedBy) {
       console.log(`${signal} again: ending at once; the record keeps what was measured.`);
       child.kill('SIGKILL');
       return;
     }
     stoppedBy = signal;
+    stoppedAt = Date.now();
     console.log(`${signal}: stopping the load and keeping what was measured (again to end at once).`);
     child.kill(signal);
   };

@@ -215,13 +215,15 @@ export async function main(argv: string[]): Promise<number> {
   // printed must not find the watch still unset, with this process already handed to init.
   let standIn: StandIn | undefined;
   let stopping = false;
+  // Kept for every signal, not once: a stop can come twice (to the process group, and passed on by bin/pack.js).
   const stop = () => {
+    if (stopping) return;
     stopping = true;
     void standIn?.close();
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  process.once('SIGHUP', stop); // the terminal closed
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGHUP', stop); // the terminal closed
   const orphaned = stopWhenOrphaned(stop);
   try {
     standIn = await startStandIn(options);

@@ -2,18 +2,11 @@
 // after the files that run side by side, on a machine not shared with 30 other test files.
 import assert from 'node:assert/strict';
 import { Agent, get as httpGet } from 'node:http';
-import { after, describe, test } from 'node:test';
-import { startStandIn, type StandIn, type StandInOptions } from '../../src/standin/server';
+import { describe, test } from 'node:test';
+import type { StandIn } from '../../src/standin/server';
+import { standInsClosedAfterTests } from '../standins';
 
-const open: StandIn[] = [];
-async function standIn(options: StandInOptions = {}): Promise<StandIn> {
-  const s = await startStandIn({ latencyScale: 0, seed: 1, ...options });
-  open.push(s);
-  return s;
-}
-after(async () => {
-  await Promise.all(open.map((s) => s.close()));
-});
+const standIn = standInsClosedAfterTests();
 
 describe('known capacity', () => {
   /** `workers` clients on their own keep-alive connections, each sending requests back to back: `total` in all. */
