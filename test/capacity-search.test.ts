@@ -200,6 +200,89 @@ describe('the capacity search against an ideal backend', () => {
   });
 });
 
+/** A step with the given figures, judged against the gates as the judge does (p99 and error rate). */
+function step(users: number, requestsPerSecond: number, p99: number, o: { errorRatePct?: number; phase?: CapacityStep['phase'] } = {}): CapacityStep {
+  const errorRatePct = o.errorRatePct ?? 0;
+  const broken = [
+    ...(p99 >= limits.p99Ms ? [{ gate: 'p99' as const, value: p99, limit: limits.p99Ms }] : []),
+    ...(errorRatePct >= limits.errorRatePct ? [{ gate: 'error-rate' as const, value: errorRatePct, limit: limits.errorRatePct }] : []),
+  ];
+  return {
+    users,
+    phase: o.phase ?? 'narrow',
+    predicted: null,
+    since: 0,
+    from: 0,
+    to: 5000,
+    seconds: 5,
+    requests: requestsPerSecond * 5,
+    requestsPerSecond,
+    latency: { p50: p99 / 1.2, p95: p99 / 1.1, p99 },
+    errorRatePct,
+    timeouts: 0,
+    rateLimitedPct: 0,
+    cpuPct: 50,
+    loopDelayMs: 5,
+    broken,
+    generatorLimited: false,
+    verdict: broken.length ? 'broken' : 'held',
+    endpoints: [],
+  };
+}
+
+describe("the chooser's rules at their thresholds", () => {
+  // The knee: 10 users at 100 req/s; every step after it at that throughput unless said otherwise.
+  const knee = step(10, 100, 100);
+
+  test('the break is interpolated between the steps either side of the gate, extrapolated along the two below, or scaled from one', () => {
+    assert.deepEqual(predictBreak([knee, step(50, 100, 500), step(150, 100, 1500)], limits), { users: 100, gate: 'p99' });
+    assert.deepEqual(predictBreak([knee, step(50, 100, 400), step(70, 100, 600)], limits), { users: 110, gate: 'p99' });
+    assert.deepEqual(predictBreak([step(10, 100, 250)], limits), { users: 40, gate: 'p99' });
+  });
+
+  test('a step past the knee counts from 90 % of its throughput', () => {
+    // At 89 req/s the 50-user step is left out: the knee alone predicts 10 x 1000 / 100 users.
+    assert.deepEqual(predictBreak([knee, step(50, 89, 700)], limits), { users: 100, gate: 'p99' });
+    assert.deepEqual(predictBreak([knee, step(50, 90, 700)], limits), { users: 70, gate: 'p99' });
+  });
+
+  test('a rising error rate predicts the break when it comes before p99 does', () => {
+    const gate = limits.errorRatePct;
+    const p = predictBreak([knee, step(50, 100, 200, { errorRatePct: gate / 5 }), step(100, 100, 300, { errorRatePct: (gate * 3) / 5 })], limits);
+    // Along the error rate: 50 + (5 - 1) x 50 / (3 - 1) = 150 users; along p99: 450.
+    assert.deepEqual(p, { users: 150, gate: 'error-rate' });
+  });
+
+  test('a p99 contradicts an earlier one from half the gate, and by more than 10 %', () => {
+    const earlier = [knee, step(100, 100, 500)];
+    const next = (p99: number) => nextStep([...earlier, step(80, 100, p99)], search, limits)?.phase;
+    assert.equal(next(551), 'again', 'fewer users, p99 over 10 % higher');
+    assert.notEqual(next(550), 'again', 'exactly 10 % higher');
+    const near = [knee, step(100, 100, 400)];
+    assert.equal(nextStep([...near, step(80, 100, 500)], search, limits)?.phase, 'again', 'at half the gate');
+    assert.notEqual(nextStep([...near, step(80, 100, 499)], search, limits)?.phase, 'again', 'below half the gate');
+  });
+
+  test("a verdict off Little's line by more than 15 % is measured again", () => {
+    // The 60-user step near the gate gives p99 x throughput / users = 1000; at 90 users the line says 900 ms.
+    const earlier = [knee, step(60, 100, 600)];
+    assert.equal(nextStep([...earlier, step(90, 100, 1060)], search, limits)?.phase, 'again', '17.8 % off, and broken where the line holds');
+    assert.equal(nextStep([...earlier, step(90, 100, 1030)], search, limits)?.phase, 'narrow', '14.4 % off');
+  });
+
+  test('throughput that grew more than 10 % faster than the users has the smaller step measured again', () => {
+    const small = step(50, 100, 100);
+    assert.deepEqual(nextStep([small, step(100, 221, 100)], search, limits), { users: 50, phase: 'again', predicted: null });
+    assert.notEqual(nextStep([small, step(100, 220, 100)], search, limits)?.phase, 'again');
+  });
+
+  test("a step that broke with its throughput more than 5 % below the knee's is measured again", () => {
+    const earlier = [knee, step(100, 100, 900)];
+    assert.deepEqual(nextStep([...earlier, step(120, 94.9, 1100)], search, limits), { users: 120, phase: 'again', predicted: null });
+    assert.notEqual(nextStep([...earlier, step(120, 95, 1100)], search, limits)?.phase, 'again');
+  });
+});
+
 describe('where a capacity search may run', () => {
   test('refused against prod before anything is sent: exit 2, one line', async () => {
     const r = await packInProcess('run', ['--profile', 'capacity', '--env', 'prod', '--yes']);
