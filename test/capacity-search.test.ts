@@ -276,6 +276,46 @@ describe("the chooser's rules at their thresholds", () => {
     assert.notEqual(nextStep([small, step(100, 220, 100)], search, limits)?.phase, 'again');
   });
 
+  test('the prediction skips a line that falls or crosses back, and scales only p99 from one step', () => {
+    // p99 falling between the two highest below the gate: no line; scaled from the last one (70 x 1000 / 500).
+    assert.deepEqual(predictBreak([knee, step(50, 100, 600), step(70, 100, 500)], limits), { users: 140, gate: 'p99' });
+    // The step above the gate has fewer users than the last below it: extrapolated along the two below instead.
+    assert.deepEqual(predictBreak([knee, step(50, 100, 1100), step(80, 100, 900)], limits), { users: 88, gate: 'p99' });
+    // One error rate is not a trend: only p99 is scaled from a single step.
+    assert.deepEqual(predictBreak([step(10, 100, 100, { errorRatePct: 1 })], limits), { users: 100, gate: 'p99' });
+  });
+
+  test('fewer users with a p99 more than 10 % higher than an earlier step contradicts it too', () => {
+    const earlier = [knee, step(50, 100, 600)];
+    assert.equal(nextStep([...earlier, step(80, 100, 545)], search, limits)?.phase, 'again');
+    assert.notEqual(nextStep([...earlier, step(80, 100, 546)], search, limits)?.phase, 'again');
+  });
+
+  test("Little's line: only from steps near the gate, and only a verdict on p99 alone", () => {
+    // A step at exactly half the gate sets the line (tail 500 x 100 / 40 = 1250: 90 users should break).
+    assert.equal(nextStep([knee, step(40, 100, 500), step(90, 100, 900)], search, limits)?.phase, 'again');
+    // Just under half the gate, it does not: no line, nothing to contradict.
+    assert.notEqual(nextStep([knee, step(40, 100, 499), step(90, 100, 900)], search, limits)?.phase, 'again');
+    // Off the line, but broken on the error rate as well: the error rate's verdict stands.
+    assert.equal(nextStep([knee, step(60, 100, 600), step(90, 100, 1060, { errorRatePct: 6 })], search, limits)?.phase, 'narrow');
+  });
+
+  test('a step measured again is not asked for a third time when a later step grows faster than it', () => {
+    const steps = [step(50, 100, 100), step(100, 221, 100), step(50, 100, 100, { phase: 'again' }), step(200, 450, 100)];
+    assert.notEqual(nextStep(steps, search, limits)?.phase, 'again');
+  });
+
+  test('inside a wide bracket the next step is the prediction; in a narrow one, the geometric middle', () => {
+    // 50 held, 150 broke: the line between them says 100.
+    assert.deepEqual(nextStep([knee, step(50, 100, 500), step(150, 100, 1500)], search, limits), {
+      users: 100,
+      phase: 'narrow',
+      predicted: { users: 100, gate: 'p99' },
+    });
+    // 100 held, 108 broke (within two narrowing steps): the middle, 104, whatever the prediction (105).
+    assert.equal(nextStep([knee, step(100, 100, 950), step(108, 100, 1030)], search, limits)?.users, 104);
+  });
+
   test("a step that broke with its throughput more than 5 % below the knee's is measured again", () => {
     const earlier = [knee, step(100, 100, 900)];
     assert.deepEqual(nextStep([...earlier, step(120, 94.9, 1100)], search, limits), { users: 120, phase: 'again', predicted: null });
