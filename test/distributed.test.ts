@@ -300,10 +300,10 @@ describe('the bundle alone in an empty folder, run by plain Artillery as a worke
 describe('record and report from a combined output', () => {
   test('the usual record, summary and report, with the figures of the output', async () => {
     const output = JSON.parse(readFileSync(FIXTURE, 'utf8'));
-    const r = await packInProcess('run', ['--profile', 'smoke', '--time-scale', '0.5', '--platform', 'fargate', '--count', '3', '--from-output', FIXTURE]);
+    const r = await packInProcess('run', ['--profile', 'smoke', '--time-scale', '0.5', '--platform', 'fargate', '--count', '1', '--from-output', FIXTURE]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const record = r.record!;
-    assert.deepEqual(record.platform, { name: 'fargate', count: 3, region: 'us-east-1' });
+    assert.deepEqual(record.platform, { name: 'fargate', count: 1, region: 'us-east-1' });
     assert.equal(record.totals.requests, output.aggregate.counters['http.requests']);
     assert.equal(record.totals.latency?.p99, output.aggregate.summaries['http.response_time'].p99);
     assert.equal(record.periods.length, output.intermediate.length);
@@ -312,7 +312,22 @@ describe('record and report from a combined output', () => {
     assert.match(r.stdout, /PASSED: Every gate passed \(from a combined output: \/health was not checked from here\)/);
     assert.match(r.stdout, new RegExp(`p\\(99\\)=${output.aggregate.summaries['http.response_time'].p99}ms`));
     const html = readFileSync(join(r.dir!, 'report.html'), 'utf8');
-    assert.match(html, /AWS Fargate, 3 workers in us-east-1/);
+    assert.match(html, /AWS Fargate, 1 worker in us-east-1/);
     assert.match(html, /<svg/);
+  });
+
+  test("one worker's output given as three workers': too little load for the plan of all three, a failed gate", async () => {
+    const output = JSON.parse(readFileSync(FIXTURE, 'utf8'));
+    const r = await packInProcess('run', ['--profile', 'smoke', '--time-scale', '0.5', '--platform', 'fargate', '--count', '3', '--from-output', FIXTURE]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal(r.record?.outcome, 'failed');
+    const requests = output.aggregate.counters['voxanne.requests'];
+    const enough = r.record?.gates.find((g) => g.id === 'enough-load');
+    assert.equal(enough?.value, requests);
+    assert.ok(enough && enough.limit > requests, `limit ${enough?.limit} for 3 workers`);
+    assert.match(
+      r.record?.reason ?? '',
+      new RegExp(`^Too short to judge: ${requests} requests in .* planned over .* by 3 workers \\(at least ${enough!.limit} needed\\)\\.$`),
+    );
   });
 });

@@ -182,12 +182,16 @@ export function assembleRecord(
     crashedUsers: counters['vusers.failed'] ?? 0,
     fallbackLatency: aggregateLatency ? pickSummary(aggregateLatency) : null,
   });
+  // A combined output holds every worker's load: the load it must show is every worker's plan.
+  const plannedRequests = distributed ? plan.estimate.total * plan.opts.count : plan.estimate.total;
   // A run still going has not had its load yet: whether it was enough is judged at its end.
-  const gates = evaluateGates(gatesForPlan(plan), totals, endpoints, verdicts).filter((g) => !running || g.id !== 'enough-load');
+  const gates = evaluateGates(gatesForPlan({ ...plan, estimate: { total: plannedRequests } }), totals, endpoints, verdicts).filter(
+    (g) => !running || g.id !== 'enough-load',
+  );
   const enough = gates.find((g) => g.id === 'enough-load');
   const tooShort =
     enough && !enough.passed
-      ? `Too short to judge: ${totals.requests} requests in ${secondsText(loadSeconds)} of load, against ~${plan.estimate.total} planned over ${secondsText(plan.loadSeconds)} (at least ${enough.limit} needed).`
+      ? `Too short to judge: ${totals.requests} requests in ${secondsText(loadSeconds)} of load, against ~${plannedRequests} planned over ${secondsText(plan.loadSeconds)}${distributed ? ` by ${plan.opts.count} workers` : ''} (at least ${enough.limit} needed).`
       : undefined;
   const failedGates = gates.filter((g) => g.strict && !g.passed).map((g) => g.title);
   const search = plan.profile.capacity;
