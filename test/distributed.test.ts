@@ -327,7 +327,7 @@ describe('record and report from a combined output', () => {
     assert.ok(enough && enough.limit > requests, `limit ${enough?.limit} for 3 workers`);
     assert.match(
       r.record?.reason ?? '',
-      new RegExp(`^Too short to judge: ${requests} requests in .* planned over .* by 3 workers \\(at least ${enough!.limit} needed\\)\\.$`),
+      new RegExp(`^Too short to judge: ${requests} requests in .* planned over .* by 3 workers \\(at least ${enough.limit} needed\\)\\.$`),
     );
   });
 });
