@@ -16,7 +16,6 @@ import { artilleryScript } from '../src/artillery/artillery-run';
 import { secretValues } from '../src/artillery/distributed';
 import { writeBundle } from '../src/artillery/bundle';
 import { resolvePlan } from '../src/plan/resolve';
-import { afterHealth, afterPeriod, breakerStart, workerStops, workerStopsReason } from '../src/record/breaker';
 import { signJwt } from '../src/common/jwt';
 import { startStandIn, type StandIn } from '../src/standin/server';
 import { cleanEnv, ROOT, withRunSlot } from './helpers';
@@ -140,41 +139,6 @@ describe("Artillery's own packer on the staged bundle", () => {
     // The script path run-lambda passes to each worker is relative to the uploaded folder (not this machine's path).
     assert.equal(bom.files.find((f) => f.orig === join(dir, 'script.yml'))?.noPrefixPosix, 'script.yml');
     assert.deepEqual(bom.modules, []);
-  });
-});
-
-describe('the breaker decisions (shared by the plugin and each worker)', () => {
-  const limits = { errorRatePct: 50, windowSeconds: 30, healthEverySeconds: 10 };
-  test('trips on the error rate only over a full window, and on a bad /health', () => {
-    let state = breakerStart();
-    const failing = { 'voxanne.requests': 10, 'voxanne.errors': 8 };
-    const trips = [1, 2, 3].map(() => {
-      const next = afterPeriod(state, failing, limits, 10_000);
-      state = next.state;
-      return next.trip;
-    });
-    assert.deepEqual(trips.slice(0, 2), [undefined, undefined]);
-    assert.deepEqual(trips[2], { cause: 'error-rate', reason: '80 % of requests failed or were rate limited over the last 30 s (limit 50 %).' });
-    assert.equal(afterHealth({ ok: true, at: 0 } as never), undefined);
-    assert.equal(
-      afterHealth({ ok: false, at: 0, problem: 'degraded', failingServices: ['database'] } as never)?.reason,
-      '/health went bad mid-run (degraded: database down).',
-    );
-  });
-
-  test("which workers stopped, from the output's counters", () => {
-    const stops = workerStops([
-      { period: 2, counters: { 'voxanne.breaker.health.b': 2 } },
-      { period: 1, counters: { 'voxanne.breaker.error-rate.a': 1, 'voxanne.requests': 5 } },
-    ]);
-    assert.deepEqual(stops, [
-      { worker: 'a', cause: 'error-rate', at: 1 },
-      { worker: 'b', cause: 'health', at: 2 },
-    ]);
-    assert.equal(
-      workerStopsReason(stops, 3, limits),
-      '2 of 3 workers stopped their own load: a (more than 50 % of its requests failed over 30 s), b (/health went bad).',
-    );
   });
 });
 

@@ -22,6 +22,7 @@ import { readEndFile, readPlanFile, replayRunFolder } from '../src/record/replay
 import { UsageError } from '../src/common/errors';
 import { startStandIn } from '../src/standin/server';
 import { cleanEnv, ROOT, withRunSlot } from './helpers';
+import { fits } from './layout';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FLAGS = [
@@ -128,20 +129,6 @@ describe('the live server', () => {
     open.destroy();
   });
 });
-
-/** What the report test measures at 1,100 and 390 px: nothing past the page, no key figure cut. */
-async function fits(page: Page): Promise<{ page: number[]; clipped: string[] }> {
-  return page.evaluate(() => {
-    const doc = document.documentElement;
-    const clipped = Array.from(document.querySelectorAll('.kpi')).flatMap((card) => {
-      const edge = card.getBoundingClientRect().right;
-      const v = card.querySelector('.v') as HTMLElement;
-      const out = Array.from(v.querySelectorAll('small')).some((u) => u.getBoundingClientRect().right > edge);
-      return v.scrollWidth > v.clientWidth || out ? [`${v.textContent} (${v.scrollWidth} > ${v.clientWidth})`] : [];
-    });
-    return { page: [doc.scrollWidth, doc.clientWidth], clipped };
-  });
-}
 
 async function watch(browser: Browser, width: number) {
   const page = await browser.newPage({ viewport: { width, height: 900 } });

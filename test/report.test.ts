@@ -17,6 +17,7 @@ import { renderJUnit } from '../src/outputs/junit';
 import { buildSeries, MAX_POINTS } from '../src/outputs/report/series';
 import { packInProcess } from './in-process';
 import { healthyThenFailing, type SharedRun } from './shared-runs';
+import { fits } from './layout';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -446,22 +447,16 @@ describe('in a browser', () => {
         for (const file of ['report.html', 'index.html']) {
           const page = await browser.newPage({ viewport: { width, height: 900 } });
           await page.goto(`file://${join(dir, file)}`);
-          const m = await page.evaluate(() => {
-            const doc = document.documentElement;
-            const clipped = Array.from(document.querySelectorAll('.kpi')).flatMap((card) => {
-              const edge = card.getBoundingClientRect().right;
-              const v = card.querySelector('.v') as HTMLElement;
-              const out = Array.from(v.querySelectorAll('small')).some((u) => u.getBoundingClientRect().right > edge);
-              return v.scrollWidth > v.clientWidth || out ? [`${v.textContent} (${v.scrollWidth} > ${v.clientWidth})`] : [];
-            });
-            const table = document.querySelector('table.runs')?.closest('.tw') as HTMLElement | null;
-            return {
-              page: [doc.scrollWidth, doc.clientWidth],
-              clipped,
-              runs: table ? [table.scrollWidth, table.clientWidth] : null,
-              throughput: document.querySelector('[data-kpi="Throughput"]')?.textContent,
-            };
-          });
+          const m = {
+            ...(await fits(page)),
+            ...(await page.evaluate(() => {
+              const table = document.querySelector('table.runs')?.closest('.tw') as HTMLElement | null;
+              return {
+                runs: table ? [table.scrollWidth, table.clientWidth] : null,
+                throughput: document.querySelector('[data-kpi="Throughput"]')?.textContent,
+              };
+            })),
+          };
           const at = `${file} at ${width} px`;
           assert.ok(m.page[0] <= m.page[1], `${at}: the page is ${m.page[0]} px wide in ${m.page[1]}`);
           assert.deepEqual(m.clipped, [], `${at}: key figures cut`);
