@@ -113,9 +113,9 @@ describe('before anything reaches production', { concurrency: true }, () => {
         await standIn.close();
         return result;
       };
-      const signedIn = await failing(env);
       const apiToken = token({ exp: inHour() });
-      const withToken = await failing({ API_TOKEN: apiToken });
+      // Side by side: each against its own stand-in, into the same reports folder (run folders never collide).
+      const [signedIn, withToken] = await Promise.all([failing(env), failing({ API_TOKEN: apiToken })]);
       await auth.close();
       assert.equal(signedIn.code, 1);
       assert.equal(withToken.code, 1);
