@@ -66,6 +66,10 @@ describe('--platform dry runs: the bundle, what Artillery would upload and insta
     assert.deepEqual(readdirSync(dir).sort(), ['package.json', 'processor.js', 'script.yml']);
     const kb = (statSync(join(dir, 'processor.js')).size / 1e6).toFixed(1);
     assert.match(r.stdout, new RegExp(`processor\\.js +${kb} MB`));
+    // The gates shown are the record's, on all four workers' output; each worker's ensure keeps its share.
+    const shown = Number(/gates \(the record's, on all 4 workers' combined output.*\n {2}gate +Enough load to judge +>= (\d+)/.exec(r.stdout)?.[1]);
+    const share = Number(/voxanne\.requests >= (\d+)/.exec(readFileSync(join(dir, 'script.yml'), 'utf8'))?.[1]);
+    assert.ok(share > 0 && shown === 4 * share, `${shown} shown, ${share} per worker`);
     assert.ok(!r.stdout.includes(apiToken));
     for (const f of readdirSync(dir)) assert.ok(!readFileSync(join(dir, f), 'utf8').includes(apiToken), `no token in ${f}`);
   });

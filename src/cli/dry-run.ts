@@ -6,7 +6,7 @@ import { platformCommand } from '../artillery/distributed';
 import { bundleFiles, packedByArtillery, SECRETS_FILE, writeBundle } from '../artillery/bundle';
 import { artilleryScript } from '../artillery/artillery-run';
 import { gateLimitText } from '../outputs/report/format';
-import { gatesForPlan } from '../record/gates';
+import { gatesForPlan, plannedForRecord } from '../record/gates';
 import { API_SAMPLES } from '../checks/health';
 import { capacityLimits } from '../plan/capacity';
 import { periodMs } from '../catalog/contract';
@@ -70,8 +70,9 @@ export async function formatDryRun(plan: RunPlan): Promise<string> {
           : `exceeds it; ${plan.environment.production && !opts.yes ? 'the run will refuse to start unless confirmed with --yes' : 'expect 429s once the window is used up'}`),
   );
   if (opts.platform !== 'local') out.push('', ...(await scaleOut(plan)));
-  out.push('', 'gates:');
-  const specs = gatesForPlan(plan);
+  const planned = plannedForRecord(plan);
+  out.push('', planned === plan.estimate.total ? 'gates:' : `gates (the record's, on all ${plan.opts.count} workers' combined output; each worker's ensure judges its own share):`);
+  const specs = gatesForPlan({ ...plan, estimate: { total: planned } });
   for (const g of specs) {
     out.push(`  ${g.strict ? 'gate   ' : 'warning'}  ${g.title.padEnd(26)} ${gateLimitText(g)}`);
   }

@@ -8,7 +8,7 @@ import { notStartedReason } from './artillery-start';
 import { diagnose } from './diagnosis';
 import { EXIT } from '../common/errors';
 import type { EventOf, PeriodEvent, RunEvent, TailSnapshot } from '../channel/channel';
-import { evaluateGates, gatesForPlan } from './gates';
+import { evaluateGates, gatesForPlan, plannedForRecord } from './gates';
 import { artilleryMetric } from '../common/metrics';
 import { planVisits, plannedUsersAt } from '../plan/users';
 import { RECORD_SCHEMA, type Outcome, type RunRecord } from './record';
@@ -182,8 +182,7 @@ export function assembleRecord(
     crashedUsers: counters['vusers.failed'] ?? 0,
     fallbackLatency: aggregateLatency ? pickSummary(aggregateLatency) : null,
   });
-  // A combined output holds every worker's load: the load it must show is every worker's plan.
-  const plannedRequests = distributed ? plan.estimate.total * plan.opts.count : plan.estimate.total;
+  const plannedRequests = plannedForRecord(plan);
   // A run still going has not had its load yet: whether it was enough is judged at its end.
   const gates = evaluateGates(gatesForPlan({ ...plan, estimate: { total: plannedRequests } }), totals, endpoints, verdicts).filter(
     (g) => !running || g.id !== 'enough-load',

@@ -145,6 +145,13 @@ export function gatesForPlan(plan: {
 }
 
 /**
+ * The requests a record must show: a distributed run's combined output holds all its workers'
+ * load, so its plan is every worker's (each worker's own ensure judges its share only).
+ */
+export const plannedForRecord = (plan: { estimate: { total: number }; opts: { platform: string; count: number } }): number =>
+  plan.opts.platform === 'local' ? plan.estimate.total : plan.estimate.total * plan.opts.count;
+
+/**
  * The gates of a plan run with phases of the user's own (plain Artillery with --overrides): each
  * arriving user makes one journey, so the load the gates expect, and the seconds the request rate
  * is over, are those of the phases that ran. The same as gatesForPlan for the profile's own phases.
