@@ -3,6 +3,7 @@
 // the run's own --help, and every command the README gives is a plan that --dry-run accepts.
 // No Artillery and no request: the commands are dry runs, in this process.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, test } from 'node:test';
@@ -104,9 +105,21 @@ describe('the README and docs/', { concurrency: true }, () => {
     assert.deepEqual(broken, []);
   });
 
-  test('nothing refers to files outside the repository', () => {
-    const outside = /\.\.\/shared|VOXANNE-API|LOAD-TESTING-GUIDE|ARTILLERY-NOTES/;
-    for (const page of PAGES) assert.doesNotMatch(text(page), outside, page);
+  test('nothing in the repository refers to a file outside it', () => {
+    const tracked = execFileSync('git', ['ls-files'], { cwd: ROOT, encoding: 'utf8' }).split('\n');
+    const sources = tracked.filter((f) => /\.(md|ts|js|mjs|yml|yaml)$/.test(f));
+    const outside: string[] = [];
+    for (const file of sources) {
+      const body = text(file);
+      // A relative path that climbs out of the repository, or, in a page, to nothing in it.
+      for (const m of body.matchAll(/(?:\.\.\/)+[\w.-]+(?:\/[\w.-]+)*/g)) {
+        const path = relative(ROOT, resolve(ROOT, dirname(file), m[0].replace(/\.+$/, '')));
+        if (path.startsWith('..') || (/\.(md|ya?ml)$/.test(file) && !existsSync(join(ROOT, path)))) outside.push(`${file}: ${m[0]}`);
+      }
+      // A document named by an upper-case file name that the repository does not have.
+      for (const m of body.matchAll(/\b[A-Z][A-Z0-9_-]+\.md\b/g)) if (!tracked.some((f) => f.split('/').pop() === m[0])) outside.push(`${file}: ${m[0]}`);
+    }
+    assert.deepEqual(outside, []);
   });
 
   test('every npm run script exists in package.json', () => {

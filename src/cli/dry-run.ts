@@ -71,7 +71,12 @@ export async function formatDryRun(plan: RunPlan): Promise<string> {
   );
   if (opts.platform !== 'local') out.push('', ...(await scaleOut(plan)));
   const planned = plannedForRecord(plan);
-  out.push('', planned === plan.estimate.total ? 'gates:' : `gates (the record's, on all ${plan.opts.count} workers' combined output; each worker's ensure judges its own share):`);
+  out.push(
+    '',
+    planned === plan.estimate.total
+      ? 'gates:'
+      : `gates (the record's, on all ${plan.opts.count} workers' combined output; each worker's ensure judges its own share):`,
+  );
   const specs = gatesForPlan({ ...plan, estimate: { total: planned } });
   for (const g of specs) {
     out.push(`  ${g.strict ? 'gate   ' : 'warning'}  ${g.title.padEnd(26)} ${gateLimitText(g)}`);
