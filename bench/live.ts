@@ -38,21 +38,26 @@ function guideEvents(count: number): { events: RunEvent[]; t0: number } {
 }
 
 /** A reader of the live view's events (a tab), until the server ends the stream. */
-function reader(port: number): { bytes: () => number; done: Promise<void> } {
+function reader(port: number): { bytes: () => number; done: Promise<void>; stop: () => void } {
   let bytes = 0;
+  let connected = false;
+  let stopped = false;
   const done = new Promise<void>((resolve) => {
     const attempt = () => {
       const req = request({ host: '127.0.0.1', port, path: '/events' }, (res) => {
+        connected = true;
         res.on('data', (d: Buffer) => (bytes += d.length));
-        res.on('end', resolve);
+        // Ended, or cut by the server as it closes: either way the stream is over.
+        res.on('close', () => resolve());
         res.on('error', () => resolve());
       });
-      req.on('error', () => setTimeout(attempt, 100)); // the pack has not listened yet
+      // Before a response, the pack has not listened yet: try again; after one, the stream was cut.
+      req.on('error', () => (connected || stopped ? resolve() : setTimeout(attempt, 100)));
       req.end();
     };
     attempt();
   });
-  return { bytes: () => bytes, done };
+  return { bytes: () => bytes, done, stop: () => (stopped = true) };
 }
 
 async function ownCost(periods: number, atOnce = false): Promise<{ cpuMs: number; renders: number; lastRenderMs: number; bytes: number; seconds: number }> {
@@ -61,6 +66,8 @@ async function ownCost(periods: number, atOnce = false): Promise<{ cpuMs: number
   const { events, t0 } = guideEvents(periods);
   const server = await startLiveServer();
   const tab = reader(server.port);
+  // One reader connected before the first event, as a tab opened at the run's start.
+  while (server.clients() === 0) await new Promise((r) => setTimeout(r, 5));
   let now = t0;
   const view = new LiveView(server, { ...plan, opts: { ...plan.opts, reportsDir: tempDir() } }, id, HEALTHY, t0 - 2000, () => now);
   let lastRenderMs = 0;
@@ -109,6 +116,7 @@ async function packRun(server: Server, what: string, args: string[], live: boole
     const r = await runPack(server, [...args, ...(live ? ['--live-port', String(port)] : [])], timeoutS);
     record = r.record;
     if (tab) {
+      tab.stop(); // a reader that never got in stops trying
       await Promise.race([tab.done, new Promise((res) => setTimeout(res, 2000))]);
       tabBytes = tab.bytes();
     }
