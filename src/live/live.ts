@@ -24,8 +24,10 @@ import { startLiveServer, type LiveServer } from './server';
 /** The fewest milliseconds between two renders: events come in bursts (a period and a step together). */
 export const RENDER_EVERY_MS = 1000;
 /**
- * And at least this many times the last render's own time: the view never takes more than 2 % of
- * a core, even near the end of a day-long soak, whose record takes a second to build.
+ * And at least this many times the last render's own CPU time: the view never takes more than 2 %
+ * of a core, even near the end of a day-long soak, whose record takes a second to build. Paced in
+ * real time and by CPU, not by the run's clock or wall time: a replay's clock runs faster, and a
+ * busy machine stretches a render's wall time without making it cost more.
  */
 export const RENDER_SHARE = 50;
 /** How often the channel is looked at for new events. */
@@ -49,8 +51,9 @@ export interface Compared {
 export class LiveView {
   private events: RunEvent[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** performance.now() at the last render's start, and the CPU it took. */
   private lastRender = 0;
-  private renderMs = 0;
+  private renderCpuMs = 0;
   /** Renders done and the CPU they took (the benchmark reads them). */
   readonly cost = { renders: 0, cpuMs: 0 };
   private done = false;
@@ -73,7 +76,7 @@ export class LiveView {
     if (this.done || !events.length) return;
     this.events.push(...events);
     if (this.timer) return;
-    const wait = Math.max(0, this.lastRender + Math.max(RENDER_EVERY_MS, RENDER_SHARE * this.renderMs) - this.clock());
+    const wait = Math.max(0, this.lastRender + Math.max(RENDER_EVERY_MS, RENDER_SHARE * this.renderCpuMs) - performance.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.render();
@@ -83,9 +86,8 @@ export class LiveView {
 
   private render(): void {
     if (this.done) return;
-    this.lastRender = this.clock();
+    this.lastRender = performance.now();
     const cpu = process.cpuUsage();
-    const started = performance.now();
     try {
       const now = this.clock();
       const end = { code: null, killedBy: null, stoppedBy: null, startedAt: new Date(this.since), endedAt: new Date(now) };
@@ -101,10 +103,10 @@ export class LiveView {
       // The view is a window on the run, never part of it: a page that cannot be made waits for the next events.
       if (process.env.VOXANNE_LIVE_DEBUG) console.error(`live view: ${(err as Error).stack}`);
     }
-    this.renderMs = performance.now() - started;
     const used = process.cpuUsage(cpu);
+    this.renderCpuMs = (used.user + used.system) / 1000;
     this.cost.renders++;
-    this.cost.cpuMs += (used.user + used.system) / 1000;
+    this.cost.cpuMs += this.renderCpuMs;
   }
 
   /**
