@@ -3,37 +3,17 @@
 // gives it, and by the pack's own comparison on the record's figures (used when ensure's verdicts
 // do not count: a stopped run). Both must give the verdicts written below.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { artilleryEnsure } from './helpers';
 import { loadBudgets, type Budgets } from '../src/catalog/config';
 import { ensureConfig, evaluateGates, gatesForPlan, gateSpecs } from '../src/record/gates';
 import type { EndpointSummary, RunRecord } from '../src/record/record';
 import { artilleryMetric, counter } from '../src/common/metrics';
-import { importEsm } from '../src/common/import-esm';
-
-const ENSURE = join(__dirname, '..', 'node_modules', 'artillery', 'dist', 'builtin-packages', 'artillery-plugin-ensure', 'dist', 'plugin.js');
-
-type Ensure = {
-  statsToVars(data: unknown): Record<string, unknown>;
-  runChecks(checks: unknown, vars: Record<string, unknown>): Array<{ original: string; result: unknown }>;
-};
-let ensure: Ensure;
-before(async () => {
-  ensure = (await importEsm(pathToFileURL(ENSURE).href)).Plugin as Ensure;
-});
 
 /** ensure's verdict on one expression, given Artillery's counters and summaries. */
-function ensureSays(expression: string, counters: Record<string, number>, summaries: Record<string, Record<string, number>> = {}): boolean {
-  const g = globalThis as { artillery?: unknown };
-  const saved = g.artillery;
-  g.artillery = { log: () => undefined };
-  try {
-    const [check] = ensure.runChecks({ conditions: [{ expression, strict: true }] }, ensure.statsToVars({ report: { counters, rates: {}, summaries } }));
-    return Boolean(check.result);
-  } finally {
-    g.artillery = saved;
-  }
+async function ensureSays(expression: string, counters: Record<string, number>, summaries: Record<string, Record<string, number>> = {}): Promise<boolean> {
+  const [check] = await artilleryEnsure({ conditions: [{ expression, strict: true }] }, { counters, summaries });
+  return Boolean(check.result);
 }
 
 /** Limits away from zero, so each side of every boundary can be measured. */
@@ -156,17 +136,17 @@ describe('every gate at its boundary', () => {
   });
 
   for (const { id, limit, step, passes } of BOUNDARIES) {
-    test(`${id}: ${passes.map((p) => (p ? 'pass' : 'fail')).join(', ')} just inside, at and just past ${limit}`, () => {
+    test(`${id}: ${passes.map((p) => (p ? 'pass' : 'fail')).join(', ')} just inside, at and just past ${limit}`, async () => {
       const spec = specs.find((s) => s.id === id)!;
       // "Inside" is the passing side of a ceiling, the failing side of a floor: below the limit either way.
       const values = [limit - step, limit, limit + step];
-      values.forEach((v, i) => {
+      for (const [i, v] of values.entries()) {
         const m = MEASURE[id](v);
-        assert.equal(ensureSays(spec.expression, m.counters, m.summaries), passes[i], `ensure: ${spec.expression} at ${v}`);
+        assert.equal(await ensureSays(spec.expression, m.counters, m.summaries), passes[i], `ensure: ${spec.expression} at ${v}`);
         const [gate] = evaluateGates([spec], m.totals, m.endpoints, undefined);
         assert.equal(gate.passed, passes[i], `the pack: ${id} at ${v}`);
         assert.equal(gate.value, v, `the value shown for ${id}`);
-      });
+      }
     });
   }
 
@@ -218,7 +198,7 @@ describe('every gate at its boundary', () => {
 });
 
 describe('the options that change the gates', () => {
-  test("--count-429: 429s count as errors in ensure's error rate, and no rate-limited gate", () => {
+  test("--count-429: 429s count as errors in ensure's error rate, and no rate-limited gate", async () => {
     const specs = gateSpecs(budgets, [], { loadSeconds: LOAD_SECONDS, strictBudgets: false, count429: true, plannedRequests: PLANNED });
     assert.equal(
       specs.find((s) => s.id === 'rate-limited'),
@@ -227,13 +207,13 @@ describe('the options that change the gates', () => {
     const errorRate = specs.find((s) => s.id === 'error-rate')!;
     // 40 errors of 1000 requests (4 %) pass; the same with 100 of the requests rate limited: 40 of 900 is still under 5 %,
     // but counted against all 1000 requests, as --count-429 asks.
-    assert.equal(ensureSays(errorRate.expression, { ...base, [counter.errors]: 40, [counter.rateLimited]: 100 }), true);
+    assert.equal(await ensureSays(errorRate.expression, { ...base, [counter.errors]: 40, [counter.rateLimited]: 100 }), true);
     const without = gateSpecs(budgets, [], { loadSeconds: LOAD_SECONDS, strictBudgets: false, count429: false, plannedRequests: PLANNED });
     // Without it, 429s are left out of the rate: 48 errors of 1000 pass (4.8 %), but not of the 900 that were not rate limited (5.3 %).
     const measured = without.find((s) => s.id === 'error-rate')!;
-    assert.equal(ensureSays(measured.expression, { ...base, [counter.errors]: 48 }), true);
-    assert.equal(ensureSays(measured.expression, { ...base, [counter.errors]: 48, [counter.rateLimited]: 100 }), false);
-    assert.equal(ensureSays(errorRate.expression, { ...base, [counter.errors]: 48, [counter.rateLimited]: 100 }), true);
+    assert.equal(await ensureSays(measured.expression, { ...base, [counter.errors]: 48 }), true);
+    assert.equal(await ensureSays(measured.expression, { ...base, [counter.errors]: 48, [counter.rateLimited]: 100 }), false);
+    assert.equal(await ensureSays(errorRate.expression, { ...base, [counter.errors]: 48, [counter.rateLimited]: 100 }), true);
   });
 
   test('--strict makes the per-endpoint p95 budgets fail the run; the other gates always do', () => {
@@ -264,12 +244,12 @@ describe('the options that change the gates', () => {
     assert.equal(ensureConfig(specs).conditions.length, specs.length);
   });
 
-  test("a profile's own request-rate floor replaces the budget's", () => {
+  test("a profile's own request-rate floor replaces the budget's", async () => {
     const specs = gateSpecs(budgets, [], { loadSeconds: LOAD_SECONDS, strictBudgets: false, count429: false, plannedRequests: PLANNED, minRps: 7 });
     const rate = specs.find((s) => s.id === 'request-rate')!;
     assert.equal(rate.limit, 7);
-    assert.equal(ensureSays(rate.expression, { ...base, [counter.requests]: 700 }), true);
-    assert.equal(ensureSays(rate.expression, { ...base, [counter.requests]: 699 }), false);
+    assert.equal(await ensureSays(rate.expression, { ...base, [counter.requests]: 700 }), true);
+    assert.equal(await ensureSays(rate.expression, { ...base, [counter.requests]: 699 }), false);
   });
 
   test("a plan's gates: its options and profile; a capacity search has none over the whole run", () => {

@@ -4,8 +4,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunRecord } from '../src/record/record';
+import { importEsm } from '../src/common/import-esm';
 import { startStandIn, type StandIn, type StandInOptions } from '../src/standin/server';
 
 export const ROOT = join(__dirname, '..');
@@ -238,4 +240,32 @@ export function machineNode(): string {
     if (dir && !dir.includes('node_modules') && existsSync(join(dir, 'node'))) return join(dir, 'node');
   }
   return process.execPath;
+}
+
+type EnsureCheck = { original: string; result: unknown; strict: boolean };
+type EnsurePlugin = {
+  statsToVars(data: unknown): Record<string, unknown>;
+  runChecks(checks: unknown, vars: Record<string, unknown>): EnsureCheck[];
+};
+let ensurePlugin: Promise<EnsurePlugin> | undefined;
+
+/**
+ * Artillery's own ensure plugin (its code, from node_modules) judging `checks` (`{ conditions }`)
+ * on a report's counters and summaries, as Artillery does before it exits.
+ */
+export async function artilleryEnsure(
+  checks: unknown,
+  report: { counters: Record<string, number>; summaries?: Record<string, Record<string, number>> },
+): Promise<EnsureCheck[]> {
+  const file = join(ROOT, 'node_modules', 'artillery', 'dist', 'builtin-packages', 'artillery-plugin-ensure', 'dist', 'plugin.js');
+  ensurePlugin ??= importEsm(pathToFileURL(file).href).then((m) => m.Plugin as EnsurePlugin);
+  const ensure = await ensurePlugin;
+  const g = globalThis as { artillery?: unknown };
+  const saved = g.artillery;
+  g.artillery = { log: () => undefined };
+  try {
+    return ensure.runChecks(checks, ensure.statsToVars({ report: { rates: {}, summaries: {}, ...report } }));
+  } finally {
+    g.artillery = saved;
+  }
 }

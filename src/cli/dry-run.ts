@@ -70,14 +70,13 @@ export async function formatDryRun(plan: RunPlan): Promise<string> {
           : `exceeds it; ${plan.environment.production && !opts.yes ? 'the run will refuse to start unless confirmed with --yes' : 'expect 429s once the window is used up'}`),
   );
   if (opts.platform !== 'local') out.push('', ...(await scaleOut(plan)));
-  const planned = plannedForRecord(plan);
   out.push(
     '',
-    planned === plan.estimate.total
+    plannedForRecord(plan) === plan.estimate.total
       ? 'gates:'
-      : `gates (the record's, on all ${plan.opts.count} workers' combined output; each worker's ensure judges its own share):`,
+      : `gates (judged on all ${plan.opts.count} workers' combined output, by Artillery's leader and the record):`,
   );
-  const specs = gatesForPlan({ ...plan, estimate: { total: planned } });
+  const specs = gatesForPlan(plan);
   for (const g of specs) {
     out.push(`  ${g.strict ? 'gate   ' : 'warning'}  ${g.title.padEnd(26)} ${gateLimitText(g)}`);
   }

@@ -184,9 +184,7 @@ export function assembleRecord(
   });
   const plannedRequests = plannedForRecord(plan);
   // A run still going has not had its load yet: whether it was enough is judged at its end.
-  const gates = evaluateGates(gatesForPlan({ ...plan, estimate: { total: plannedRequests } }), totals, endpoints, verdicts).filter(
-    (g) => !running || g.id !== 'enough-load',
-  );
+  const gates = evaluateGates(gatesForPlan(plan), totals, endpoints, verdicts).filter((g) => !running || g.id !== 'enough-load');
   const enough = gates.find((g) => g.id === 'enough-load');
   const tooShort =
     enough && !enough.passed

@@ -122,6 +122,14 @@ export function gateSpecs(budgets: Budgets, endpoints: Array<Pick<Endpoint, 'nam
 }
 
 /**
+ * The requests a run must show: the plan's, or for a distributed run (Fargate, Lambda) every
+ * worker's, since Artillery's leader judges ensure's conditions on the workers' combined output
+ * (its workers run with ensure turned off), and so does the record.
+ */
+export const plannedForRecord = (plan: { estimate: { total: number }; opts: { platform?: string; count?: number } }): number =>
+  !plan.opts.platform || plan.opts.platform === 'local' ? plan.estimate.total : plan.estimate.total * (plan.opts.count ?? 1);
+
+/**
  * The gates of a resolved run plan: the budgets, with the run's options and the profile's own floor.
  * A capacity search has none over the whole run: it breaks them on purpose, and judges each step
  * (src/search/judge.ts).
@@ -130,26 +138,19 @@ export function gatesForPlan(plan: {
   budgets: Budgets;
   endpoints: Array<Pick<Endpoint, 'name' | 'budgetP95Ms'>>;
   loadSeconds: number;
-  opts: { strict: boolean; count429: boolean };
+  opts: { strict: boolean; count429: boolean; platform?: string; count?: number };
   profile: { minRps?: number; capacity?: unknown };
   estimate: { total: number };
 }): GateSpec[] {
   if (plan.profile.capacity) return [];
   return gateSpecs(plan.budgets, plan.endpoints, {
-    plannedRequests: plan.estimate.total,
+    plannedRequests: plannedForRecord(plan),
     loadSeconds: plan.loadSeconds,
     strictBudgets: plan.opts.strict,
     count429: plan.opts.count429,
     minRps: plan.profile.minRps,
   });
 }
-
-/**
- * The requests a record must show: a distributed run's combined output holds all its workers'
- * load, so its plan is every worker's (each worker's own ensure judges its share only).
- */
-export const plannedForRecord = (plan: { estimate: { total: number }; opts: { platform: string; count: number } }): number =>
-  plan.opts.platform === 'local' ? plan.estimate.total : plan.estimate.total * plan.opts.count;
 
 /**
  * The gates of a plan run with phases of the user's own (plain Artillery with --overrides): each
