@@ -103,7 +103,7 @@ describe('hints from evidence', { concurrency: true }, () => {
 
   test('a sleeping Render service only for a target that is not on this machine', () => {
     const timeout = { ok: false, problem: 'timeout' as const, detail: 'no answer within 5000 ms' };
-    assert.ok(has(beforeLoad(timeout, null, 'https://voxanne-backend.onrender.com'), /Render that was idle/));
+    assert.ok(has(beforeLoad(timeout, null, 'https://backend.example.com'), /Render that was idle/));
     assert.ok(!has(beforeLoad(timeout), /Render/));
   });
 
